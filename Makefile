@@ -1,0 +1,124 @@
+# allot - top-level build.
+#
+#   make            build build/allot and build/liballot.a (installs Debian deps)
+#   make run        build, then run the main job on the embedded default
+#   make test       unit tests (plain and ASan+UBSan), scenario tests, fuzz smoke
+#   make bench      benchmarks; prints figures (uses ../shared/traces if present)
+#   make fuzz       longer fuzzing (FUZZ_SECONDS=60 by default)
+#   make format     clang-format the sources in place
+#   make clean
+
+CC       ?= cc
+CLANG    ?= clang
+BUILD    ?= build
+ASAN     ?= build-asan
+FUZZB    ?= build-fuzz
+OPT      ?= -O2
+CSTD      = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN      = -Wall -Wextra -Werror -Wshadow -Wno-error=unused-function
+CFLAGS_ALL = $(CSTD) $(WARN) -g -Iinclude -I$(BUILD)/gen -pthread $(EXTRA_CFLAGS)
+LIBS      = -ljansson -lzstd -lxxhash -lm -lpthread
+TEST_LIBS = -lcmocka
+
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/sched/*.c src/sim/*.c src/report/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+GEN_SRC  := $(BUILD)/gen/embedded.c
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+ALIB_OBJ := $(LIB_SRC:%.c=$(ASAN)/obj/%.o) $(ASAN)/obj/gen/embedded.o
+ACLI_OBJ := $(CLI_SRC:%.c=$(ASAN)/obj/%.o)
+
+TESTS      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+ASAN_TESTS := $(TEST_SRC:tests/%.c=$(ASAN)/tests/%)
+FUZZERS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZB)/%)
+
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all deps run test unit asan-test scenario fuzz-smoke fuzz bench clean format
+all: deps $(BUILD)/allot
+
+deps: $(BUILD)/.deps
+$(BUILD)/.deps: scripts/deps.sh
+	@mkdir -p $(BUILD)
+	sh scripts/deps.sh
+	@touch $@
+
+# ---- embedded assets ------------------------------------------------------
+$(BUILD)/gen/embedded.c: data/sample-fleet.json scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $@ allot__sample_fleet data/sample-fleet.json
+
+$(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(OPT) -c $< -o $@
+$(ASAN)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -c $< -o $@
+
+# ---- normal build ---------------------------------------------------------
+$(BUILD)/obj/%.o: %.c $(wildcard include/allot/*.h) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(OPT) -c $< -o $@
+
+$(BUILD)/liballot.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/allot: $(CLI_OBJ) $(BUILD)/liballot.a
+	$(CC) $(CFLAGS_ALL) $(OPT) -o $@ $(CLI_OBJ) $(BUILD)/liballot.a $(LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/liballot.a tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(OPT) -o $@ $< $(BUILD)/liballot.a $(LIBS) $(TEST_LIBS)
+
+$(BUILD)/bench: bench/bench.c $(BUILD)/liballot.a
+	$(CC) $(CFLAGS_ALL) -O2 -o $@ bench/bench.c $(BUILD)/liballot.a $(LIBS)
+
+# ---- sanitizer build --------------------------------------------------------
+$(ASAN)/obj/%.o: %.c $(wildcard include/allot/*.h) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -c $< -o $@
+
+$(ASAN)/liballot.a: $(ALIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(ASAN)/allot: $(ACLI_OBJ) $(ASAN)/liballot.a
+	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -o $@ $(ACLI_OBJ) $(ASAN)/liballot.a $(LIBS)
+
+$(ASAN)/tests/%: tests/%.c $(ASAN)/liballot.a tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -o $@ $< $(ASAN)/liballot.a $(LIBS) $(TEST_LIBS)
+
+# ---- fuzzers (clang libFuzzer) ------------------------------------------------
+$(FUZZB)/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC) $(wildcard include/allot/*.h) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CSTD) -g -O1 -Iinclude -I$(BUILD)/gen -pthread \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(GEN_SRC) $(LIBS)
+
+# ---- top-level targets -----------------------------------------------------
+run: all
+	$(BUILD)/allot sim --out out/demo
+
+unit: $(TESTS) $(BUILD)/allot
+asan-test: $(ASAN_TESTS) $(ASAN)/allot
+
+test: all $(TESTS) $(ASAN_TESTS) $(ASAN)/allot $(FUZZERS)
+	@sh tests/run.sh "$(BUILD)" "$(ASAN)" "$(FUZZB)"
+
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p $(FUZZB)/corpus/$$n; \
+	  echo "fuzzing $$n for $${FUZZ_SECONDS:-60}s"; \
+	  $$f -max_total_time=$${FUZZ_SECONDS:-60} -max_len=65536 $(FUZZB)/corpus/$$n tests/fuzz/seeds/$$n || exit 1; done
+
+bench: all $(BUILD)/bench
+	$(BUILD)/bench
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZB) out

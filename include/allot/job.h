@@ -1,0 +1,76 @@
+/* allot/job.h - jobs, tasks and workloads (lists of jobs).
+ *
+ * A job is ntasks identical tasks. A task asks for ndev devices of one node,
+ * each with milli of its capacity (1000 = a whole device; < 1000 only with
+ * ndev == 1, i.e. a fractional device), plus CPU and memory on that node, and
+ * may restrict the chip types it runs on.
+ *
+ * A workload is an array of jobs plus a string pool for their names. Readers
+ * (trace formats) and generators produce workloads; the simulator replays them.
+ */
+#ifndef ALLOT_JOB_H
+#define ALLOT_JOB_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "allot/cluster.h"
+#include "allot/err.h"
+
+#define ALLOT_TIME_NONE INT64_MIN /* "no time" for optional times */
+
+/* What one task needs. 32 bytes; compared and hashed as plain bytes, so
+ * always zero-initialise before filling. */
+typedef struct allot_shape {
+    int64_t cpu;               /* milli-cores */
+    int64_t mem;               /* MiB */
+    allot_chip_mask chips;     /* allowed chip types; 0 = any */
+    int32_t milli;             /* per device: 1..1000; 0 if ndev == 0 */
+    int32_t ndev;              /* devices per task; 0 = CPU-only */
+} allot_shape;
+
+typedef enum allot_job_state {
+    ALLOT_JOB_PENDING = 0,
+    ALLOT_JOB_RUNNING,
+    ALLOT_JOB_SUCCEEDED,
+    ALLOT_JOB_FAILED,    /* could not be placed (FGD protocol) or crashed */
+    ALLOT_JOB_CANCELLED,
+} allot_job_state;
+
+typedef struct allot_job {
+    allot_shape shape;     /* per task */
+    int64_t submit;        /* s from trace start; ALLOT_TIME_NONE if unknown */
+    int64_t duration;      /* s of running; ALLOT_TIME_NONE = runs forever */
+    uint32_t name;         /* offset of the name in the workload's pool */
+    uint32_t ntasks;       /* >= 1 */
+    uint16_t tenant;       /* tenant id (0 = default) */
+    int16_t priority;      /* larger runs first under the priority order */
+    uint8_t qos;           /* trace QoS class, informative */
+    uint8_t pad[3];
+} allot_job;
+
+typedef struct allot_workload {
+    allot_job *jobs;
+    size_t njobs, cap;
+    char *pool;            /* NUL-separated names */
+    size_t pool_len, pool_cap;
+    int has_times;         /* jobs carry submit/duration */
+} allot_workload;
+
+void allot_workload_init(allot_workload *w);
+void allot_workload_free(allot_workload *w); /* frees members, not w */
+/* Appends a job (copied); name may be NULL. Returns index or error. */
+int allot_workload_add(allot_workload *w, const allot_job *j, const char *name);
+const char *allot_workload_name(const allot_workload *w, size_t i);
+
+/* Sum of device milli requested by a job (ntasks * ndev * milli). */
+static inline int64_t allot_job_milli(const allot_job *j)
+{
+    return (int64_t)j->ntasks * j->shape.ndev * j->shape.milli;
+}
+
+/* Validates a shape: ranges and the fractional rule. Returns 0 or EINVAL with
+ * a message. */
+int allot_shape_check(const allot_shape *s, char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,684 @@
+/* cmd_sim.c - `allot sim`: one simulation, or the FGD experiment. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "allot/report.h"
+#include "allot/sim.h"
+#include "allot/spec.h"
+#include "allot/trace.h"
+#include "cli.h"
+
+static const char sim_usage[] =
+    "usage: allot sim [options]\n"
+    "\n"
+    "Replays a workload against a cluster through the scheduler core and reports\n"
+    "GPU allocation, fragmentation and queueing. The same core runs in the server.\n"
+    "\n"
+    "inputs:\n"
+    "  --cluster PATH      cluster: a JSON spec (docs/cluster-spec.md), an openb node\n"
+    "                      list, a PAI-2020 machine list, a spot-2026 node list, or\n"
+    "                      builtin:sample (default)\n"
+    "  --workload PATH     workload: an openb pod list (.csv or .csv.zst), or a\n"
+    "                      generator gen:NAME[:key=value,...] with NAME mixed or llm\n"
+    "                      and keys n, seed, rate, mean_s, chips (default gen:mixed)\n"
+    "\n"
+    "policy and protocol:\n"
+    "  --policy NAME       random, dotprod, gpuclustering, gpupacking, bestfit, fgd,\n"
+    "                      fgd-la (default fgd)\n"
+    "  --mode MODE         fgd: the FGD protocol - shuffled arrivals, no departures,\n"
+    "                      inflated to --inflate x capacity (default);\n"
+    "                      replay: arrivals and departures at the trace's times\n"
+    "  --seed N            random seed (default 42); same seed, same output\n"
+    "  --inflate X         fgd mode: stop adding copies at X x capacity (default 1.3)\n"
+    "  --coverage X        share of jobs the FGD target workload covers (default 0.95)\n"
+    "  --time-scale X      replay mode: divide trace times by X (default 1)\n"
+    "  --order ORDER       queue order: fifo (default) or priority\n"
+    "  --tiebreak MODE     equal scores: rank (a seeded node order, as the FGD\n"
+    "                      simulator; default) or random (uniform per decision)\n"
+    "  --check             verify every invariant after every event (slow)\n"
+    "\n"
+    "the FGD experiment:\n"
+    "  --experiment fgd    run policies x seeds and print unallocated GPU % at\n"
+    "                      arrived = 100 % and allocation % at 130 %\n"
+    "  --policies LIST     comma-separated (default: the six policies of the paper)\n"
+    "  --seeds A-B         seed range (default 42-51)\n"
+    "  --threads N         worker threads (default: online CPUs)\n"
+    "  --expected FILE     the authors' analysis_allo_discrete.csv, to print their\n"
+    "                      10-seed means next to ours\n"
+    "  --workload-name W   row name in FILE (default: the workload's file name\n"
+    "                      without .csv, e.g. openb_pod_list_default)\n"
+    "\n"
+    "output:\n"
+    "  --out DIR           write summary.json, series.csv (and samples.csv) and a\n"
+    "                      self-contained report.html into DIR\n"
+    "  --json              print the summary as JSON instead of a table\n"
+    "  --quiet             no progress bar\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "examples:\n"
+    "  allot sim\n"
+    "  allot sim --cluster nodes.csv --workload openb_pod_list_default.csv --policy fgd\n"
+    "  allot sim --experiment fgd --cluster nodes.csv --workload pods.csv \\\n"
+    "            --expected analysis_allo_discrete.csv --json\n";
+
+typedef struct sim_opts {
+    const char *cluster, *workload, *out, *expected, *workload_name, *policies;
+    int json, quiet, experiment;
+    unsigned long long seed0, seed1, threads;
+    allot_sim_config cfg;
+} sim_opts;
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "allot sim: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nRun 'allot sim --help' for the options.\n");
+    return CLI_EXIT_USAGE;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* "openb_pod_list_default" from ".../openb_pod_list_default.csv[.zst]" */
+static void workload_stem(const char *path, char *out, size_t len)
+{
+    snprintf(out, len, "%s", base_name(path));
+    char *dot = strstr(out, ".csv");
+    if (dot) *dot = '\0';
+}
+
+static double job_count_milli(const allot_workload *w)
+{
+    double t = 0;
+    for (size_t i = 0; i < w->njobs; i++) t += (double)allot_job_milli(&w->jobs[i]);
+    return t;
+}
+
+/* ---- single run output -------------------------------------------------------------- */
+
+static json_t *jnum(double v)
+{
+    return isnan(v) ? json_null() : json_real(round(v * 1e4) / 1e4);
+}
+
+static json_t *summary_json(const sim_opts *o, const allot_cluster *c, const allot_workload *w,
+                            const allot_sim_result *r)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "mode", json_string(r->mode == ALLOT_SIM_FGD ? "fgd" : "replay"));
+    json_object_set_new(j, "policy", json_string(allot_policy_name(r->policy)));
+    json_object_set_new(j, "seed", json_integer((json_int_t)r->seed));
+    json_t *jc = json_object();
+    json_object_set_new(jc, "source", json_string(o->cluster));
+    json_object_set_new(jc, "nodes", json_integer(allot_cluster_nnodes(c)));
+    json_object_set_new(jc, "devices", json_integer(allot_cluster_ndevices(c)));
+    json_object_set_new(jc, "chip_types", json_integer(allot_cluster_nchips(c)));
+    json_object_set_new(j, "cluster", jc);
+    json_t *jw = json_object();
+    json_object_set_new(jw, "source", json_string(o->workload));
+    json_object_set_new(jw, "jobs", json_integer((json_int_t)w->njobs));
+    json_object_set_new(jw, "device_request", jnum(job_count_milli(w) / 1000.0));
+    json_object_set_new(j, "workload", jw);
+    json_object_set_new(j, "jobs_arrived", json_integer((json_int_t)r->jobs));
+    json_object_set_new(j, "jobs_placed", json_integer((json_int_t)r->placed));
+    json_object_set_new(j, "jobs_failed", json_integer((json_int_t)r->failed));
+    json_object_set_new(j, "decisions", json_integer((json_int_t)r->decisions));
+    if (r->mode == ALLOT_SIM_FGD) {
+        json_object_set_new(j, "unallocated_pct_at_100", jnum(allot_sim_unalloc_at_100(r)));
+        json_object_set_new(j, "alloc_pct_at_100", jnum(r->alloc_pct[100]));
+        json_object_set_new(j, "alloc_pct_at_130", jnum(r->alloc_pct[ALLOT_FGD_MAX_PCT]));
+        json_object_set_new(j, "frag_pct_at_100", jnum(r->frag_pct[100]));
+        json_object_set_new(j, "frag_ratio_pct_at_100", jnum(r->frag_ratio_pct[100]));
+    } else {
+        json_object_set_new(j, "jobs_finished", json_integer((json_int_t)r->finished));
+        json_object_set_new(j, "utilisation", jnum(r->alloc_time_avg_pct / 100.0));
+        json_object_set_new(j, "wait_mean_s", jnum(r->wait_mean_s));
+        json_object_set_new(j, "wait_p99_s", jnum(r->wait_p99_s));
+        json_object_set_new(j, "makespan_s", json_integer((json_int_t)r->makespan_s));
+    }
+    return j;
+}
+
+static void print_table(const sim_opts *o, const allot_cluster *c, const allot_workload *w,
+                        const allot_sim_result *r)
+{
+    double cap = (double)r->capacity_milli / 1000.0;
+    printf("allot sim: %s, policy %s, seed %llu\n",
+           r->mode == ALLOT_SIM_FGD ? "FGD protocol" : "replay", allot_policy_name(r->policy),
+           (unsigned long long)r->seed);
+    printf("  cluster   %s: %u nodes, %u devices, %u chip types\n", o->cluster,
+           allot_cluster_nnodes(c), allot_cluster_ndevices(c), allot_cluster_nchips(c));
+    printf("  workload  %s: %zu jobs, %.1f devices requested\n\n", o->workload, w->njobs,
+           job_count_milli(w) / 1000.0);
+    printf("  %-34s %12s\n", "metric", "value");
+    printf("  %-34s %12s\n", "----------------------------------", "------------");
+    if (r->mode == ALLOT_SIM_FGD) {
+        double un = allot_sim_unalloc_at_100(r);
+        printf("  %-34s %10.2f %%\n", "allocation at arrived = 100 %", r->alloc_pct[100]);
+        printf("  %-34s %10.2f %%   (%.1f of %.0f devices)\n", "unallocated at arrived = 100 %",
+               un, un / 100.0 * cap, cap);
+        printf("  %-34s %10.2f %%\n", "allocation at arrived = 130 %",
+               r->alloc_pct[ALLOT_FGD_MAX_PCT]);
+        printf("  %-34s %10.2f %%\n", "fragmentation at 100 % (of capacity)", r->frag_pct[100]);
+        printf("  %-34s %10.2f %%\n", "fragmentation at 100 % (of idle)", r->frag_ratio_pct[100]);
+    } else {
+        printf("  %-34s %10.2f %%\n", "time-averaged allocation", r->alloc_time_avg_pct);
+        printf("  %-34s %12.1f\n", "mean queueing delay (s)", r->wait_mean_s);
+        printf("  %-34s %12.1f\n", "p99 queueing delay (s)", r->wait_p99_s);
+        printf("  %-34s %12lld\n", "makespan (s)", (long long)r->makespan_s);
+        printf("  %-34s %12llu\n", "jobs finished", (unsigned long long)r->finished);
+    }
+    printf("  %-34s %12llu\n", "jobs arrived", (unsigned long long)r->jobs);
+    printf("  %-34s %12llu\n", "jobs placed", (unsigned long long)r->placed);
+    printf("  %-34s %12llu\n", "jobs failed or never placed",
+           (unsigned long long)(r->jobs - r->placed));
+    printf("  %-34s %12.3f\n", "wall time (s)", r->wall_s);
+    if (r->wall_s > 0)
+        printf("  %-34s %12.0f\n", "events per second", (double)r->events / r->wall_s);
+}
+
+static int write_json_file(json_t *j, const char *path)
+{
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) !=
+        0)
+        return ALLOT_EIO;
+    if (rename(tmp, path) != 0) return ALLOT_EIO;
+    return 0;
+}
+
+static int write_series(const allot_sim_result *r, const char *dir)
+{
+    char path[4200], tmp[4400];
+    snprintf(path, sizeof path, "%s/series.csv", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return ALLOT_EIO;
+    if (r->mode == ALLOT_SIM_FGD) {
+        fprintf(f, "arrived_pct,alloc_pct,frag_pct,frag_ratio_pct\n");
+        for (int k = 0; k <= ALLOT_FGD_MAX_PCT; k++)
+            fprintf(f, "%d,%.2f,%.2f,%.2f\n", k, r->alloc_pct[k], r->frag_pct[k],
+                    r->frag_ratio_pct[k]);
+    } else {
+        fprintf(f, "time_s,arrived_milli,alloc_milli,frag_milli,pending,running\n");
+        for (size_t i = 0; i < r->nsamples; i++) {
+            const allot_sample *s = &r->samples[i];
+            fprintf(f, "%lld,%lld,%lld,%.1f,%u,%u\n", (long long)s->time,
+                    (long long)s->arrived_milli, (long long)s->alloc_milli, s->frag_milli,
+                    s->pending, s->running);
+        }
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) return ALLOT_EIO;
+    return 0;
+}
+
+static int write_report(const sim_opts *o, const allot_cluster *c, const allot_workload *w,
+                        const allot_sim_result *r, const char *dir)
+{
+    char path[4200], buf[512];
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    int rc = 0;
+    allot_report *rep = allot_report_new("allot sim report");
+    double *x = NULL, *y1 = NULL, *y2 = NULL;
+    if (!rep) return ALLOT_ENOMEM;
+    snprintf(buf, sizeof buf,
+             "Policy %s, seed %llu, %s. Cluster %s: %u nodes, %u devices. Workload %s: %zu jobs.",
+             allot_policy_name(r->policy), (unsigned long long)r->seed,
+             r->mode == ALLOT_SIM_FGD ? "FGD protocol (shuffled arrivals, no departures)"
+                                      : "replay of the trace's times",
+             o->cluster, allot_cluster_nnodes(c), allot_cluster_ndevices(c), o->workload, w->njobs);
+    allot_report_para(rep, buf);
+    allot_report_heading(rep, "Summary");
+    char cells[12][2][64];
+    const char *cellp[24];
+    int nrows = 0;
+#define ROW(name, ...)                                                                   \
+    do {                                                                                 \
+        snprintf(cells[nrows][0], 64, "%s", name);                                       \
+        snprintf(cells[nrows][1], 64, __VA_ARGS__);                                      \
+        nrows++;                                                                         \
+    } while (0)
+    if (r->mode == ALLOT_SIM_FGD) {
+        ROW("allocation at arrived = 100 %", "%.2f %%", r->alloc_pct[100]);
+        ROW("unallocated at arrived = 100 %", "%.2f %%", allot_sim_unalloc_at_100(r));
+        ROW("allocation at arrived = 130 %", "%.2f %%", r->alloc_pct[ALLOT_FGD_MAX_PCT]);
+        ROW("fragmentation at 100 % (of capacity)", "%.2f %%", r->frag_pct[100]);
+    } else {
+        ROW("time-averaged allocation", "%.2f %%", r->alloc_time_avg_pct);
+        ROW("mean queueing delay", "%.1f s", r->wait_mean_s);
+        ROW("p99 queueing delay", "%.1f s", r->wait_p99_s);
+        ROW("makespan", "%lld s", (long long)r->makespan_s);
+    }
+    ROW("jobs arrived", "%llu", (unsigned long long)r->jobs);
+    ROW("jobs placed", "%llu", (unsigned long long)r->placed);
+#undef ROW
+    for (int i = 0; i < nrows; i++) {
+        cellp[2 * i] = cells[i][0];
+        cellp[2 * i + 1] = cells[i][1];
+    }
+    const char *hdr[2] = {"metric", "value"};
+    allot_report_table(rep, NULL, 2, hdr, cellp, nrows);
+    if (r->mode == ALLOT_SIM_FGD) {
+        int n = ALLOT_FGD_MAX_PCT + 1;
+        x = malloc((size_t)n * sizeof *x);
+        y1 = malloc((size_t)n * sizeof *y1);
+        y2 = malloc((size_t)n * sizeof *y2);
+        if (!x || !y1 || !y2) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+        for (int k = 0; k < n; k++) {
+            x[k] = k;
+            y1[k] = r->alloc_pct[k];
+            y2[k] = r->frag_pct[k];
+        }
+        allot_series s1 = {"GPU allocation", x, y1, (size_t)n};
+        allot_series ideal_s = {"arrived (ideal)", x, x, (size_t)101};
+        allot_series sa[2] = {s1, ideal_s};
+        allot_chart ch = {"GPU allocation vs arrived workload", "arrived GPU request (% of capacity)",
+                          "allocated (% of capacity)", sa, 2, 0, NAN, 0, NAN, 0};
+        allot_report_heading(rep, "Allocation");
+        allot_report_chart(rep, &ch);
+        allot_series s2 = {"fragmented GPUs", x, y2, (size_t)n};
+        allot_chart ch2 = {"GPU fragmentation vs arrived workload",
+                           "arrived GPU request (% of capacity)", "fragmented (% of capacity)", &s2,
+                           1, 0, NAN, 0, NAN, 0};
+        allot_report_heading(rep, "Fragmentation");
+        allot_report_chart(rep, &ch2);
+    } else if (r->nsamples > 0) {
+        size_t n = r->nsamples;
+        x = malloc(n * sizeof *x);
+        y1 = malloc(n * sizeof *y1);
+        y2 = malloc(n * sizeof *y2);
+        if (!x || !y1 || !y2) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+        double capm = r->capacity_milli > 0 ? (double)r->capacity_milli : 1.0;
+        for (size_t i = 0; i < n; i++) {
+            x[i] = (double)(r->samples[i].time - r->samples[0].time) / 3600.0;
+            y1[i] = (double)r->samples[i].alloc_milli / capm * 100.0;
+            y2[i] = (double)r->samples[i].pending;
+        }
+        allot_series s1 = {"allocated devices", x, y1, n};
+        allot_chart ch = {"Device allocation over time", "time (hours)", "allocated (% of capacity)",
+                          &s1, 1, 0, 100, NAN, NAN, 1};
+        allot_report_heading(rep, "Allocation over time");
+        allot_report_chart(rep, &ch);
+        allot_series s2 = {"pending jobs", x, y2, n};
+        allot_chart ch2 = {"Queue length over time", "time (hours)", "pending jobs", &s2, 1, 0, NAN,
+                           NAN, NAN, 1};
+        allot_report_heading(rep, "Queue");
+        allot_report_chart(rep, &ch2);
+    }
+    rc = allot_report_write(rep, path);
+out:
+    free(x);
+    free(y1);
+    free(y2);
+    allot_report_free(rep);
+    return rc;
+}
+
+/* ---- experiment output -------------------------------------------------------------- */
+
+static int run_experiment(sim_opts *o, const allot_cluster *c, const allot_workload *w)
+{
+    allot_policy pols[ALLOT_POLICY__COUNT];
+    size_t np = 0;
+    char list[512];
+    snprintf(list, sizeof list, "%s",
+             o->policies ? o->policies : "random,dotprod,gpuclustering,gpupacking,bestfit,fgd");
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        int p = allot_policy_parse(tok);
+        if (p < 0) return usage_error("unknown policy '%s' in --policies", tok);
+        if (np >= ALLOT_POLICY__COUNT) return usage_error("too many policies in '%s'", o->policies);
+        pols[np++] = (allot_policy)p;
+    }
+    allot_fgd_expected exp;
+    int have_exp = 0;
+    allot_diag d = {0};
+    char stem[256];
+    if (o->workload_name)
+        snprintf(stem, sizeof stem, "%s", o->workload_name);
+    else
+        workload_stem(o->workload, stem, sizeof stem);
+    if (o->expected) {
+        int rc = allot_fgd_expected_read(o->expected, stem, &exp, &d);
+        if (rc) return cli_fail(rc, &d);
+        have_exp = 1;
+    }
+    allot_experiment_row rows[ALLOT_POLICY__COUNT];
+    int nseeds = (int)(o->seed1 - o->seed0 + 1);
+    cli_progress pr;
+    cli_progress_init(&pr, "experiment", !o->quiet && !o->json);
+    allot_sim_config base = o->cfg;
+    base.progress = cli_progress_cb;
+    base.progress_arg = &pr;
+    double t0 = cli_now();
+    int rc = allot_fgd_experiment(c, w, pols, np, o->seed0, nseeds, (int)o->threads, &base, rows, &d);
+    double wall = cli_now() - t0;
+    cli_progress_done(&pr);
+    if (rc) return cli_fail(rc, &d);
+    if (o->json) {
+        json_t *j = json_object(), *jp = json_object();
+        json_object_set_new(j, "workload", json_string(stem));
+        json_object_set_new(j, "seeds", json_integer(nseeds));
+        json_object_set_new(j, "seed_first", json_integer((json_int_t)o->seed0));
+        for (size_t i = 0; i < np; i++) {
+            json_t *e = json_object();
+            json_object_set_new(e, "unallocated_pct_at_100", jnum(rows[i].unalloc_at_100_mean));
+            json_object_set_new(e, "alloc_pct_at_130", jnum(rows[i].alloc_at_130_mean));
+            json_object_set_new(e, "unallocated_pct_at_100_sd", jnum(rows[i].unalloc_at_100_sd));
+            json_object_set_new(e, "alloc_pct_at_130_sd", jnum(rows[i].alloc_at_130_sd));
+            if (have_exp) {
+                json_object_set_new(e, "expected_unallocated_pct_at_100",
+                                    jnum(exp.unalloc_at_100[pols[i]]));
+                json_object_set_new(e, "expected_alloc_pct_at_130", jnum(exp.alloc_at_130[pols[i]]));
+            }
+            json_object_set_new(jp, allot_policy_name(pols[i]), e);
+        }
+        json_object_set_new(j, "policies", jp);
+        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        if (s) puts(s);
+        free(s);
+        json_decref(j);
+    } else {
+        printf("FGD experiment: %s on %s, %zu policies x %d seeds (%llu..%llu), %.1f s\n\n", stem,
+               o->cluster, np, nseeds, (unsigned long long)o->seed0,
+               (unsigned long long)o->seed1, wall);
+        printf("  %-14s %22s %9s %7s   %20s %9s %7s\n", "policy", "unallocated@100 (%)",
+               have_exp ? "authors" : "", have_exp ? "diff" : "", "allocation@130 (%)",
+               have_exp ? "authors" : "", have_exp ? "diff" : "");
+        for (size_t i = 0; i < np; i++) {
+            const allot_experiment_row *r = &rows[i];
+            printf("  %-14s %14.2f +- %5.2f", allot_policy_name(r->policy), r->unalloc_at_100_mean,
+                   r->unalloc_at_100_sd);
+            if (have_exp && !isnan(exp.unalloc_at_100[r->policy]))
+                printf(" %9.2f %+7.2f", exp.unalloc_at_100[r->policy],
+                       r->unalloc_at_100_mean - exp.unalloc_at_100[r->policy]);
+            else
+                printf(" %9s %7s", "", "");
+            printf("   %12.2f +- %5.2f", r->alloc_at_130_mean, r->alloc_at_130_sd);
+            if (have_exp && !isnan(exp.alloc_at_130[r->policy]))
+                printf(" %9.2f %+7.2f", exp.alloc_at_130[r->policy],
+                       r->alloc_at_130_mean - exp.alloc_at_130[r->policy]);
+            printf("\n");
+        }
+    }
+    if (o->out) {
+        rc = cli_mkdirs(o->out);
+        if (rc) return cli_fail(rc, NULL);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/experiment.csv", o->out);
+        FILE *f = fopen(path, "w");
+        if (!f) return cli_fail(ALLOT_EIO, NULL);
+        fprintf(f, "policy,unallocated_pct_at_100,sd,alloc_pct_at_130,sd,expected_unallocated_pct_at_100,expected_alloc_pct_at_130\n");
+        for (size_t i = 0; i < np; i++)
+            fprintf(f, "%s,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f\n", allot_policy_name(rows[i].policy),
+                    rows[i].unalloc_at_100_mean, rows[i].unalloc_at_100_sd,
+                    rows[i].alloc_at_130_mean, rows[i].alloc_at_130_sd,
+                    have_exp ? exp.unalloc_at_100[rows[i].policy] : NAN,
+                    have_exp ? exp.alloc_at_130[rows[i].policy] : NAN);
+        fclose(f);
+        allot_report *rep = allot_report_new("allot FGD experiment");
+        if (!rep) return cli_fail(ALLOT_ENOMEM, NULL);
+        char buf[512];
+        snprintf(buf, sizeof buf, "Workload %s on cluster %s; %d seeds from %llu; FGD protocol.",
+                 stem, o->cluster, nseeds, (unsigned long long)o->seed0);
+        allot_report_para(rep, buf);
+        static double xs[ALLOT_FGD_MAX_PCT + 1];
+        for (int k = 0; k <= ALLOT_FGD_MAX_PCT; k++) xs[k] = k;
+        allot_series ss[ALLOT_POLICY__COUNT], sf[ALLOT_POLICY__COUNT];
+        for (size_t i = 0; i < np; i++) {
+            ss[i] = (allot_series){allot_policy_name(rows[i].policy), xs, rows[i].alloc_pct_mean,
+                                   ALLOT_FGD_MAX_PCT + 1};
+            sf[i] = (allot_series){allot_policy_name(rows[i].policy), xs, rows[i].frag_pct_mean,
+                                   ALLOT_FGD_MAX_PCT + 1};
+        }
+        allot_chart ch = {"Mean GPU allocation vs arrived workload",
+                          "arrived GPU request (% of capacity)", "allocated (% of capacity)", ss, np,
+                          NAN, NAN, 0, NAN, 0};
+        allot_report_heading(rep, "Allocation");
+        allot_report_chart(rep, &ch);
+        allot_chart ch2 = {"Mean GPU fragmentation vs arrived workload",
+                           "arrived GPU request (% of capacity)", "fragmented (% of capacity)", sf,
+                           np, 0, NAN, 0, NAN, 0};
+        allot_report_heading(rep, "Fragmentation");
+        allot_report_chart(rep, &ch2);
+        snprintf(path, sizeof path, "%s/report.html", o->out);
+        rc = allot_report_write(rep, path);
+        allot_report_free(rep);
+        if (rc) return cli_fail(rc, NULL);
+    }
+    return 0;
+}
+
+/* ---- main --------------------------------------------------------------------------- */
+
+enum {
+    OPT_CLUSTER = 256, OPT_WORKLOAD, OPT_POLICY, OPT_MODE, OPT_SEED, OPT_INFLATE, OPT_COVERAGE,
+    OPT_TIMESCALE, OPT_ORDER, OPT_TIEBREAK, OPT_CHECK, OPT_EXPERIMENT, OPT_POLICIES, OPT_SEEDS,
+    OPT_THREADS, OPT_EXPECTED, OPT_WLNAME, OPT_OUT, OPT_JSON, OPT_QUIET,
+};
+
+static const struct option long_opts[] = {
+    {"cluster", required_argument, 0, OPT_CLUSTER},
+    {"workload", required_argument, 0, OPT_WORKLOAD},
+    {"policy", required_argument, 0, OPT_POLICY},
+    {"mode", required_argument, 0, OPT_MODE},
+    {"seed", required_argument, 0, OPT_SEED},
+    {"inflate", required_argument, 0, OPT_INFLATE},
+    {"coverage", required_argument, 0, OPT_COVERAGE},
+    {"time-scale", required_argument, 0, OPT_TIMESCALE},
+    {"order", required_argument, 0, OPT_ORDER},
+    {"tiebreak", required_argument, 0, OPT_TIEBREAK},
+    {"check", no_argument, 0, OPT_CHECK},
+    {"experiment", required_argument, 0, OPT_EXPERIMENT},
+    {"policies", required_argument, 0, OPT_POLICIES},
+    {"seeds", required_argument, 0, OPT_SEEDS},
+    {"threads", required_argument, 0, OPT_THREADS},
+    {"expected", required_argument, 0, OPT_EXPECTED},
+    {"workload-name", required_argument, 0, OPT_WLNAME},
+    {"out", required_argument, 0, OPT_OUT},
+    {"json", no_argument, 0, OPT_JSON},
+    {"quiet", no_argument, 0, OPT_QUIET},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+int allot_cmd_sim(int argc, char **argv)
+{
+    sim_opts o;
+    memset(&o, 0, sizeof o);
+    allot_sim_config_init(&o.cfg);
+    o.cluster = "builtin:sample";
+    o.workload = "gen:mixed";
+    o.seed0 = 42;
+    o.seed1 = 51;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o.threads = ncpu > 0 ? (unsigned long long)ncpu : 1;
+    int seed_given = 0;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+        unsigned long long u;
+        double x;
+        switch (ch) {
+        case OPT_CLUSTER: o.cluster = optarg; break;
+        case OPT_WORKLOAD: o.workload = optarg; break;
+        case OPT_POLICY: {
+            int p = allot_policy_parse(optarg);
+            if (p < 0)
+                return usage_error("unknown policy '%s' (random, dotprod, gpuclustering, "
+                                   "gpupacking, bestfit, fgd, fgd-la)", optarg);
+            o.cfg.policy = (allot_policy)p;
+            break;
+        }
+        case OPT_MODE:
+            if (strcmp(optarg, "fgd") == 0)
+                o.cfg.mode = ALLOT_SIM_FGD;
+            else if (strcmp(optarg, "replay") == 0)
+                o.cfg.mode = ALLOT_SIM_REPLAY;
+            else
+                return usage_error("unknown mode '%s' (fgd or replay)", optarg);
+            break;
+        case OPT_SEED:
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &u))
+                return usage_error("--seed wants a non-negative integer, got '%s'", optarg);
+            o.cfg.seed = u;
+            seed_given = 1;
+            break;
+        case OPT_INFLATE:
+            if (cli_parse_double(optarg, 0.0, 100.0, &x))
+                return usage_error("--inflate wants a number in 0..100, got '%s'", optarg);
+            o.cfg.inflate = x;
+            break;
+        case OPT_COVERAGE:
+            if (cli_parse_double(optarg, 0.01, 1.0, &x))
+                return usage_error("--coverage wants a number in 0.01..1, got '%s'", optarg);
+            o.cfg.coverage = x;
+            break;
+        case OPT_TIMESCALE:
+            if (cli_parse_double(optarg, 1.0, 1e9, &x))
+                return usage_error("--time-scale wants a number >= 1, got '%s'", optarg);
+            o.cfg.time_scale = x;
+            break;
+        case OPT_ORDER:
+            if (strcmp(optarg, "fifo") == 0)
+                o.cfg.order = ALLOT_ORDER_FIFO;
+            else if (strcmp(optarg, "priority") == 0)
+                o.cfg.order = ALLOT_ORDER_PRIORITY;
+            else
+                return usage_error("unknown queue order '%s' (fifo or priority)", optarg);
+            break;
+        case OPT_TIEBREAK:
+            if (strcmp(optarg, "rank") == 0)
+                o.cfg.tiebreak = ALLOT_TIE_RANK;
+            else if (strcmp(optarg, "random") == 0)
+                o.cfg.tiebreak = ALLOT_TIE_RANDOM;
+            else
+                return usage_error("unknown tie-break '%s' (rank or random)", optarg);
+            break;
+        case OPT_CHECK: o.cfg.check_invariants = 1; break;
+        case OPT_EXPERIMENT:
+            if (strcmp(optarg, "fgd") != 0)
+                return usage_error("unknown experiment '%s' (fgd)", optarg);
+            o.experiment = 1;
+            break;
+        case OPT_POLICIES: o.policies = optarg; break;
+        case OPT_SEEDS: {
+            char a[32];
+            snprintf(a, sizeof a, "%s", optarg);
+            char *dash = strchr(a, '-');
+            unsigned long long s0, s1;
+            if (dash) {
+                *dash = '\0';
+                if (cli_parse_u64(a, 0, UINT64_MAX, &s0) || cli_parse_u64(dash + 1, 0, UINT64_MAX, &s1) ||
+                    s1 < s0 || s1 - s0 >= 1000)
+                    return usage_error("--seeds wants A-B with A <= B and at most 1000 seeds, got '%s'",
+                                       optarg);
+            } else {
+                if (cli_parse_u64(a, 0, UINT64_MAX, &s0))
+                    return usage_error("--seeds wants A-B or N, got '%s'", optarg);
+                s1 = s0;
+            }
+            o.seed0 = s0;
+            o.seed1 = s1;
+            break;
+        }
+        case OPT_THREADS:
+            if (cli_parse_u64(optarg, 1, 256, &u))
+                return usage_error("--threads wants 1..256, got '%s'", optarg);
+            o.threads = u;
+            break;
+        case OPT_EXPECTED: o.expected = optarg; break;
+        case OPT_WLNAME: o.workload_name = optarg; break;
+        case OPT_OUT: o.out = optarg; break;
+        case OPT_JSON: o.json = 1; break;
+        case OPT_QUIET: o.quiet = 1; break;
+        case 'h': fputs(sim_usage, stdout); return 0;
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
+    if (o.experiment && o.cfg.mode != ALLOT_SIM_FGD)
+        return usage_error("%s", "--experiment fgd runs the FGD protocol; drop --mode replay");
+    if (o.experiment && seed_given)
+        return usage_error("%s", "--experiment takes --seeds A-B, not --seed");
+
+    allot_diag d = {0};
+    allot_cluster *c = NULL;
+    allot_workload w;
+    allot_workload_init(&w);
+    int rc = allot_cluster_load(o.cluster, ALLOT_NODES_AUTO, &c, &d);
+    if (rc) return cli_fail(rc, &d);
+    rc = allot_workload_load(o.workload, c, &w, &d);
+    if (rc) {
+        allot_cluster_free(c);
+        return cli_fail(rc, &d);
+    }
+    if (w.njobs == 0) {
+        allot_cluster_free(c);
+        allot_workload_free(&w);
+        fprintf(stderr, "allot sim: the workload %s has no jobs\n", o.workload);
+        return CLI_EXIT_FAIL;
+    }
+    int ret = 0;
+    if (o.experiment) {
+        ret = run_experiment(&o, c, &w);
+        goto done;
+    }
+    cli_progress pr;
+    cli_progress_init(&pr, "simulating", !o.quiet && !o.json);
+    o.cfg.progress = cli_progress_cb;
+    o.cfg.progress_arg = &pr;
+    o.cfg.record_samples = o.out != NULL;
+    allot_sim_result r;
+    rc = allot_sim_run(c, &w, &o.cfg, &r, &d);
+    cli_progress_done(&pr);
+    if (rc) {
+        ret = cli_fail(rc, &d);
+        goto done;
+    }
+    json_t *j = summary_json(&o, c, &w, &r);
+    if (o.json) {
+        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        if (s) puts(s);
+        free(s);
+    } else {
+        print_table(&o, c, &w, &r);
+    }
+    if (o.out) {
+        char path[4200];
+        rc = cli_mkdirs(o.out);
+        snprintf(path, sizeof path, "%s/summary.json", o.out);
+        if (rc == 0) rc = write_json_file(j, path);
+        if (rc == 0) rc = write_series(&r, o.out);
+        if (rc == 0) rc = write_report(&o, c, &w, &r, o.out);
+        if (rc) {
+            fprintf(stderr, "allot sim: cannot write into %s: %s\n", o.out, allot_strerror(rc));
+            ret = CLI_EXIT_FAIL;
+        } else if (!o.json) {
+            printf("\nwrote %s/summary.json, %s/series.csv and %s/report.html\n", o.out, o.out,
+                   o.out);
+        }
+    }
+    json_decref(j);
+    allot_sim_result_free(&r);
+done:
+    allot_workload_free(&w);
+    allot_cluster_free(c);
+    return ret;
+}

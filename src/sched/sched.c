@@ -1,0 +1,696 @@
+/* sched.c - the scheduler core: jobs, the queue, events in, decisions out.
+ *
+ * Worked example. Queue order FIFO, no-fit policy QUEUE, one node with one
+ * GPU. submit(J1: 1 GPU) -> START J1 on the node. submit(J2: 1 GPU) -> no
+ * decision, J2 pending. finish(J1) -> the capacity returns, the retry pass
+ * tries the pending jobs in queue order -> START J2.
+ *
+ * A retry pass tries every pending job once, in queue order, without
+ * head-of-line blocking (a job that does not fit does not stop smaller ones
+ * behind it). Within a pass, a task shape that failed is not tried again:
+ * nothing was freed in between, so it would fail again.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <xxhash.h>
+
+#include "internal.h"
+
+#define MEMO_MAX_ENTRIES (8u << 20) /* cap on (shape, node) FGD memo cells */
+
+static const char *const policy_names[ALLOT_POLICY__COUNT] = {
+    "random", "dotprod", "gpuclustering", "gpupacking", "bestfit", "fgd", "fgd-la",
+};
+
+const char *allot_policy_name(allot_policy p)
+{
+    return (unsigned)p < ALLOT_POLICY__COUNT ? policy_names[p] : "unknown";
+}
+
+int allot_policy_parse(const char *name)
+{
+    if (!name) return ALLOT_EINVAL;
+    static const struct {
+        const char *alias;
+        allot_policy p;
+    } aliases[] = {
+        {"dot-product", ALLOT_POLICY_DOTPROD},   {"gpu-clustering", ALLOT_POLICY_GPUCLUSTER},
+        {"gpu-packing", ALLOT_POLICY_GPUPACKING}, {"best-fit", ALLOT_POLICY_BESTFIT},
+        {"fgdla", ALLOT_POLICY_FGDLA},
+    };
+    for (int i = 0; i < ALLOT_POLICY__COUNT; i++)
+        if (strcasecmp(name, policy_names[i]) == 0) return i;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcasecmp(name, aliases[i].alias) == 0) return aliases[i].p;
+    return ALLOT_EINVAL;
+}
+
+void allot_sched_config_init(allot_sched_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->policy = ALLOT_POLICY_BESTFIT;
+    cfg->order = ALLOT_ORDER_FIFO;
+    cfg->nofit = ALLOT_NOFIT_QUEUE;
+    cfg->seed = 1;
+}
+
+void allot_decisions_clear(allot_decisions *d) { d->n = 0; }
+
+void allot_decisions_free(allot_decisions *d)
+{
+    free(d->v);
+    memset(d, 0, sizeof *d);
+}
+
+static allot_decision *dec_push(allot_decisions *d)
+{
+    if (d->n >= d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        allot_decision *v = realloc(d->v, cap * sizeof *v);
+        if (!v) return NULL;
+        d->v = v;
+        d->cap = cap;
+    }
+    allot_decision *x = &d->v[d->n++];
+    memset(x, 0, sizeof *x);
+    return x;
+}
+
+/* ---- node bookkeeping ---------------------------------------------------------- */
+
+static double node_frag_compute(const allot_sched *s, uint32_t node)
+{
+    const allot_node *n = allot_cluster_node(s->c, node);
+    if (n->state != ALLOT_NODE_UP) return 0.0;
+    return allot__fgd_frag(&s->fgd, n->chip, n->cpu_free, allot_cluster_dev_free(s->c) + n->dev0,
+                           n->ndev);
+}
+
+void allot__node_changed(allot_sched *s, uint32_t node)
+{
+    if (!s->have_fgd) return;
+    double v = node_frag_compute(s, node);
+    s->frag_sum += v - s->node_frag[node];
+    s->node_frag[node] = v;
+    s->node_frag_ver[node] = allot_cluster_node(s->c, node)->version + 1u;
+}
+
+double allot__node_frag(allot_sched *s, uint32_t node)
+{
+    const allot_node *n = allot_cluster_node(s->c, node);
+    if (s->node_frag_ver[node] != n->version + 1u) allot__node_changed(s, node);
+    return s->node_frag[node];
+}
+
+double allot_sched_frag_milli(allot_sched *s)
+{
+    return s->have_fgd ? s->frag_sum : 0.0;
+}
+
+/* ---- shapes ------------------------------------------------------------------------- */
+
+static int shape_intern(allot_sched *s, const allot_shape *sh, uint32_t *id)
+{
+    uint64_t h = XXH3_64bits(sh, sizeof *sh);
+    if ((s->nshapes + 1) * 2 > s->shape_index_cap) {
+        uint32_t cap = s->shape_index_cap ? s->shape_index_cap * 2 : 256;
+        uint32_t *idx = malloc((size_t)cap * sizeof *idx);
+        if (!idx) return ALLOT_ENOMEM;
+        for (uint32_t i = 0; i < cap; i++) idx[i] = UINT32_MAX;
+        for (uint32_t k = 0; k < s->nshapes; k++) {
+            uint32_t j = (uint32_t)s->shapes[k].hash & (cap - 1);
+            while (idx[j] != UINT32_MAX) j = (j + 1) & (cap - 1);
+            idx[j] = k;
+        }
+        free(s->shape_index);
+        s->shape_index = idx;
+        s->shape_index_cap = cap;
+    }
+    uint32_t mask = s->shape_index_cap - 1;
+    uint32_t j = (uint32_t)h & mask;
+    for (;; j = (j + 1) & mask) {
+        uint32_t k = s->shape_index[j];
+        if (k == UINT32_MAX) break;
+        if (s->shapes[k].hash == h && memcmp(&s->shapes[k].shape, sh, sizeof *sh) == 0) {
+            *id = k;
+            return 0;
+        }
+    }
+    if (s->nshapes >= s->shapes_cap) {
+        uint32_t cap = s->shapes_cap ? s->shapes_cap * 2 : 64;
+        allot__shape_rec *v = realloc(s->shapes, (size_t)cap * sizeof *v);
+        if (!v) return ALLOT_ENOMEM;
+        s->shapes = v;
+        s->shapes_cap = cap;
+    }
+    allot__shape_rec *r = &s->shapes[s->nshapes];
+    memset(r, 0, sizeof *r);
+    r->shape = *sh;
+    r->hash = h;
+    r->never_fits = -1;
+    s->shape_index[j] = s->nshapes;
+    *id = s->nshapes++;
+    return 0;
+}
+
+/* Tasks of this shape the fleet could hold if it were empty. */
+static int64_t fleet_capacity(const allot_sched *s, const allot_shape *sh)
+{
+    int64_t total = 0;
+    uint32_t nn = allot_cluster_nnodes(s->c);
+    for (uint32_t i = 0; i < nn; i++) {
+        const allot_node *n = allot_cluster_node(s->c, i);
+        if (!allot__fits_empty(s, n, sh)) continue;
+        int64_t k = INT32_MAX;
+        if (sh->ndev > 0) {
+            int64_t per = sh->milli >= ALLOT_MILLI ? n->ndev / sh->ndev
+                                                   : (int64_t)n->ndev * (ALLOT_MILLI / sh->milli);
+            if (per < k) k = per;
+        }
+        if (sh->cpu > 0 && n->cpu_cap / sh->cpu < k) k = n->cpu_cap / sh->cpu;
+        if (sh->mem > 0 && n->mem_cap / sh->mem < k) k = n->mem_cap / sh->mem;
+        total += k;
+        if (total > (int64_t)1 << 40) break;
+    }
+    return total;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_config *cfg)
+{
+    if (!out || !c || !cfg) return ALLOT_EINVAL;
+    *out = NULL;
+    if ((unsigned)cfg->policy >= ALLOT_POLICY__COUNT) return ALLOT_EINVAL;
+    int fgd_policy = cfg->policy == ALLOT_POLICY_FGD || cfg->policy == ALLOT_POLICY_FGDLA;
+    if (fgd_policy && (!cfg->typical || cfg->ntypical == 0)) return ALLOT_EINVAL;
+    int rc = 0;
+    allot_sched *s = calloc(1, sizeof *s);
+    if (!s) return ALLOT_ENOMEM;
+    s->c = c;
+    s->cfg = *cfg;
+    allot_rng_seed(&s->rng, cfg->seed);
+    uint32_t nn = allot_cluster_nnodes(c);
+    if (cfg->ntypical) {
+        s->typical = malloc(cfg->ntypical * sizeof *s->typical);
+        if (!s->typical) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+        memcpy(s->typical, cfg->typical, cfg->ntypical * sizeof *s->typical);
+        s->cfg.typical = s->typical;
+        rc = allot__fgd_build(&s->fgd, s->typical, cfg->ntypical);
+        if (rc) goto out;
+        s->have_fgd = 1;
+        s->node_frag = calloc(nn ? nn : 1, sizeof *s->node_frag);
+        s->node_frag_ver = calloc(nn ? nn : 1, sizeof *s->node_frag_ver);
+        if (!s->node_frag || !s->node_frag_ver) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+        for (uint32_t i = 0; i < nn; i++) allot__node_changed(s, i);
+    }
+    if (fgd_policy && nn > 0) {
+        uint32_t rows = MEMO_MAX_ENTRIES / nn;
+        if (rows > 4096) rows = 4096;
+        if (rows > 0) {
+            s->score_memo = calloc((size_t)rows * nn, sizeof *s->score_memo);
+            if (!s->score_memo) {
+                rc = ALLOT_ENOMEM;
+                goto out;
+            }
+            s->score_memo_shapes = rows;
+        }
+    }
+    s->node_rank = malloc((size_t)(nn ? nn : 1) * sizeof *s->node_rank);
+    if (!s->node_rank) {
+        rc = ALLOT_ENOMEM;
+        goto out;
+    }
+    {   /* a seeded random permutation: rank[node] */
+        allot_rng r;
+        allot_rng_seed(&r, cfg->seed ^ 0x7a4b3c2d1e0fULL);
+        for (uint32_t i = 0; i < nn; i++) s->node_rank[i] = i;
+        for (uint32_t i = nn; i > 1; i--) {
+            uint32_t j = (uint32_t)allot_rng_below(&r, i);
+            uint32_t t = s->node_rank[i - 1];
+            s->node_rank[i - 1] = s->node_rank[j];
+            s->node_rank[j] = t;
+        }
+    }
+    if (cfg->policy == ALLOT_POLICY_GPUCLUSTER) {
+        s->tag_counts = calloc((size_t)(nn ? nn : 1) * 64, sizeof *s->tag_counts);
+        s->node_tags = calloc(nn ? nn : 1, sizeof *s->node_tags);
+        if (!s->tag_counts || !s->node_tags) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+    }
+out:
+    if (rc) {
+        allot_sched_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void allot_sched_free(allot_sched *s)
+{
+    if (!s) return;
+    for (uint32_t i = 0; i < s->jobs_cap; i++) free(s->jobs[i].many);
+    free(s->jobs);
+    free(s->pending);
+    free(s->shapes);
+    free(s->shape_index);
+    free(s->typical);
+    allot__fgd_free(&s->fgd);
+    free(s->node_frag);
+    free(s->node_frag_ver);
+    free(s->score_memo);
+    free(s->tag_counts);
+    free(s->node_tags);
+    free(s->node_rank);
+    free(s);
+}
+
+/* ---- capacity --------------------------------------------------------------------------- */
+
+static int mask_to_devs(uint64_t m, uint8_t *devs)
+{
+    int k = 0;
+    while (m) {
+        devs[k++] = (uint8_t)__builtin_ctzll(m);
+        m &= m - 1;
+    }
+    return k;
+}
+
+static int task_take(allot_sched *s, const allot_shape *sh, const allot__task_alloc *a)
+{
+    uint8_t devs[ALLOT_MAX_DEVS_PER_NODE];
+    int nd = mask_to_devs(a->devs, devs);
+    if (nd != sh->ndev) return ALLOT_EINVARIANT;
+    int rc = allot_cluster_take(s->c, a->node, devs, nd, sh->milli, sh->cpu, sh->mem);
+    if (rc) return rc;
+    allot__node_changed(s, a->node);
+    allot__cluster_tag_update(s, a->node, sh, +1);
+    s->decisions++;
+    return 0;
+}
+
+static int task_give(allot_sched *s, const allot_shape *sh, const allot__task_alloc *a)
+{
+    uint8_t devs[ALLOT_MAX_DEVS_PER_NODE];
+    int nd = mask_to_devs(a->devs, devs);
+    const allot_node *n = allot_cluster_node(s->c, a->node);
+    if (n->state == ALLOT_NODE_DOWN) return 0; /* capacity already reset */
+    int rc = allot_cluster_give(s->c, a->node, devs, nd, sh->milli, sh->cpu, sh->mem);
+    if (rc) return rc;
+    allot__node_changed(s, a->node);
+    allot__cluster_tag_update(s, a->node, sh, -1);
+    return 0;
+}
+
+static allot__task_alloc *job_allocs(allot__job_rec *j)
+{
+    return j->desc.ntasks == 1 ? &j->one : j->many;
+}
+
+static int job_release(allot_sched *s, allot__job_rec *j)
+{
+    allot__task_alloc *a = job_allocs(j);
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        if (a[t].node == UINT32_MAX) continue;
+        int rc = task_give(s, &j->desc.shape, &a[t]);
+        if (rc) return rc;
+        a[t].node = UINT32_MAX;
+    }
+    return 0;
+}
+
+/* Places every task of job id (all or nothing). Returns 0 or ENOFIT. */
+static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
+{
+    allot__job_rec *j = &s->jobs[id];
+    if (j->desc.ntasks > 1 && !j->many) {
+        j->many = calloc(j->desc.ntasks, sizeof *j->many);
+        if (!j->many) return ALLOT_ENOMEM;
+    }
+    allot__task_alloc *a = job_allocs(j);
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) a[t].node = UINT32_MAX;
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        int rc = allot__place(s, j->shape_id, &j->desc.shape, &a[t]);
+        if (rc == 0) rc = task_take(s, &j->desc.shape, &a[t]);
+        if (rc) {
+            a[t].node = UINT32_MAX;
+            int rc2 = job_release(s, j); /* roll back the tasks placed so far */
+            return rc2 ? rc2 : rc;
+        }
+    }
+    j->state = ALLOT_JOB_RUNNING;
+    j->start_time = now;
+    s->nrunning++;
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        allot_decision *d = dec_push(out);
+        if (!d) return ALLOT_ENOMEM;
+        d->kind = ALLOT_DEC_START;
+        d->job = id;
+        d->task = (uint16_t)(t > 0xFFFF ? 0xFFFF : t);
+        d->node = a[t].node;
+        d->milli = j->desc.shape.milli;
+        d->ndev = (uint8_t)mask_to_devs(a[t].devs, d->devs);
+    }
+    return 0;
+}
+
+static int push_fail(allot_decisions *out, uint32_t id)
+{
+    allot_decision *d = dec_push(out);
+    if (!d) return ALLOT_ENOMEM;
+    d->kind = ALLOT_DEC_FAIL;
+    d->job = id;
+    d->node = UINT32_MAX;
+    return 0;
+}
+
+/* ---- queue ---------------------------------------------------------------------------------- */
+
+static int queue_before(const allot_sched *s, uint32_t a, uint32_t b)
+{
+    const allot__job_rec *x = &s->jobs[a], *y = &s->jobs[b];
+    if (s->cfg.order == ALLOT_ORDER_PRIORITY && x->desc.priority != y->desc.priority)
+        return x->desc.priority > y->desc.priority;
+    return x->seq < y->seq;
+}
+
+static int queue_push(allot_sched *s, uint32_t id)
+{
+    if (s->npending >= s->pending_cap) {
+        size_t cap = s->pending_cap ? s->pending_cap * 2 : 256;
+        uint32_t *v = realloc(s->pending, cap * sizeof *v);
+        if (!v) return ALLOT_ENOMEM;
+        s->pending = v;
+        s->pending_cap = cap;
+    }
+    size_t lo = s->npending, hi = s->npending;
+    if (s->cfg.order == ALLOT_ORDER_PRIORITY || s->npending == 0 ||
+        !queue_before(s, s->pending[s->npending - 1], id)) {
+        lo = 0;
+        while (lo < hi) { /* first position whose job comes after id */
+            size_t mid = lo + (hi - lo) / 2;
+            if (queue_before(s, s->pending[mid], id))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    memmove(&s->pending[lo + 1], &s->pending[lo], (s->npending - lo) * sizeof *s->pending);
+    s->pending[lo] = id;
+    s->npending++;
+    return 0;
+}
+
+static void queue_remove(allot_sched *s, uint32_t id)
+{
+    for (size_t i = 0; i < s->npending; i++) {
+        if (s->pending[i] == id) {
+            memmove(&s->pending[i], &s->pending[i + 1], (s->npending - i - 1) * sizeof *s->pending);
+            s->npending--;
+            return;
+        }
+    }
+}
+
+/* Tries every pending job once in queue order. */
+static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
+{
+    if (s->npending == 0) return 0;
+    s->pass++;
+    size_t w = 0;
+    int rc = 0;
+    for (size_t i = 0; i < s->npending; i++) {
+        uint32_t id = s->pending[i];
+        allot__job_rec *j = &s->jobs[id];
+        allot__shape_rec *sr = &s->shapes[j->shape_id];
+        int started = 0;
+        if (rc == 0 && sr->fail_pass != s->pass) {
+            int r = job_try_start(s, id, now, out);
+            if (r == 0)
+                started = 1;
+            else if (r == ALLOT_ENOFIT)
+                sr->fail_pass = j->desc.ntasks == 1 ? s->pass : sr->fail_pass;
+            else
+                rc = r;
+        }
+        if (!started) s->pending[w++] = id;
+    }
+    s->npending = w;
+    return rc;
+}
+
+/* ---- checking ------------------------------------------------------------------------------- */
+
+static int sched_check(allot_sched *s)
+{
+    char msg[256];
+    int rc = allot_cluster_check(s->c, msg, sizeof msg);
+    if (rc) return rc;
+    uint32_t nn = allot_cluster_nnodes(s->c);
+    uint32_t nd = allot_cluster_ndevices(s->c);
+    int32_t *used = calloc(nd ? nd : 1, sizeof *used);
+    int64_t *cpu = calloc(nn ? nn : 1, sizeof *cpu);
+    int64_t *mem = calloc(nn ? nn : 1, sizeof *mem);
+    if (!used || !cpu || !mem) {
+        rc = ALLOT_ENOMEM;
+        goto out;
+    }
+    size_t running = 0;
+    for (uint32_t id = 0; id < s->jobs_cap; id++) {
+        allot__job_rec *j = &s->jobs[id];
+        if (j->state != ALLOT_JOB_RUNNING) continue;
+        running++;
+        allot__task_alloc *a = job_allocs(j);
+        for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+            if (a[t].node >= nn) {
+                rc = ALLOT_EINVARIANT;
+                goto out;
+            }
+            const allot_node *n = allot_cluster_node(s->c, a[t].node);
+            if (n->state == ALLOT_NODE_DOWN) {
+                rc = ALLOT_EINVARIANT; /* running task on a lost node */
+                goto out;
+            }
+            cpu[a[t].node] += j->desc.shape.cpu;
+            mem[a[t].node] += j->desc.shape.mem;
+            for (uint64_t m = a[t].devs; m; m &= m - 1)
+                used[n->dev0 + (uint32_t)__builtin_ctzll(m)] += j->desc.shape.milli;
+        }
+    }
+    if (running != s->nrunning) {
+        rc = ALLOT_EINVARIANT;
+        goto out;
+    }
+    const int16_t *df = allot_cluster_dev_free(s->c);
+    for (uint32_t i = 0; i < nn; i++) {
+        const allot_node *n = allot_cluster_node(s->c, i);
+        if (n->cpu_cap - n->cpu_free != cpu[i] || n->mem_cap - n->mem_free != mem[i]) {
+            rc = ALLOT_EINVARIANT;
+            goto out;
+        }
+        for (int k = 0; k < n->ndev; k++)
+            if (ALLOT_MILLI - df[n->dev0 + (uint32_t)k] != used[n->dev0 + (uint32_t)k]) {
+                rc = ALLOT_EINVARIANT;
+                goto out;
+            }
+    }
+out:
+    free(used);
+    free(cpu);
+    free(mem);
+    return rc;
+}
+
+/* ---- events ---------------------------------------------------------------------------------- */
+
+static int ensure_job_slot(allot_sched *s, uint32_t id)
+{
+    if (id == UINT32_MAX) return ALLOT_EINVAL;
+    if (id < s->jobs_cap) return 0;
+    uint32_t cap = s->jobs_cap ? s->jobs_cap : 1024;
+    while (cap <= id) cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+    allot__job_rec *v = realloc(s->jobs, (size_t)cap * sizeof *v);
+    if (!v) return ALLOT_ENOMEM;
+    memset(&v[s->jobs_cap], 0, (size_t)(cap - s->jobs_cap) * sizeof *v);
+    for (uint32_t i = s->jobs_cap; i < cap; i++) v[i].state = ALLOT__JOB_UNUSED;
+    s->jobs = v;
+    s->jobs_cap = cap;
+    return 0;
+}
+
+static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out)
+{
+    if (!ev->desc) return ALLOT_EINVAL;
+    if (ev->desc->ntasks < 1 || ev->desc->ntasks > 65535) return ALLOT_EINVAL;
+    if (allot_shape_check(&ev->desc->shape, NULL, 0)) return ALLOT_EINVAL;
+    int rc = ensure_job_slot(s, ev->job);
+    if (rc) return rc;
+    allot__job_rec *j = &s->jobs[ev->job];
+    if (j->state != ALLOT__JOB_UNUSED) return ALLOT_EEXIST;
+    free(j->many);
+    memset(j, 0, sizeof *j);
+    j->desc = *ev->desc;
+    j->seq = s->next_seq++;
+    j->submit_time = ev->time;
+    j->start_time = ALLOT_TIME_NONE;
+    j->state = ALLOT_JOB_PENDING;
+    rc = shape_intern(s, &j->desc.shape, &j->shape_id);
+    if (rc) return rc;
+    allot__shape_rec *sr = &s->shapes[j->shape_id];
+    if (sr->never_fits < 0) sr->never_fits = fleet_capacity(s, &sr->shape) == 0;
+    if (sr->never_fits || (j->desc.ntasks > 1 && fleet_capacity(s, &sr->shape) < j->desc.ntasks)) {
+        j->state = ALLOT_JOB_FAILED; /* can never fit this fleet: reject now */
+        return push_fail(out, ev->job);
+    }
+    rc = job_try_start(s, ev->job, ev->time, out);
+    if (rc == 0) return 0;
+    if (rc != ALLOT_ENOFIT) return rc;
+    if (s->cfg.nofit == ALLOT_NOFIT_FAIL) {
+        j->state = ALLOT_JOB_FAILED;
+        return push_fail(out, ev->job);
+    }
+    return queue_push(s, ev->job);
+}
+
+static allot__job_rec *job_get(allot_sched *s, uint32_t id)
+{
+    if (id >= s->jobs_cap || s->jobs[id].state == ALLOT__JOB_UNUSED) return NULL;
+    return &s->jobs[id];
+}
+
+static int on_end(allot_sched *s, const allot_event *ev, allot_job_state final,
+                  allot_decisions *out)
+{
+    allot__job_rec *j = job_get(s, ev->job);
+    if (!j) return ALLOT_EINVAL;
+    if (j->state == ALLOT_JOB_PENDING) {
+        if (final != ALLOT_JOB_CANCELLED) return ALLOT_ESTATE; /* cannot finish unstarted */
+        queue_remove(s, ev->job);
+        j->state = (uint8_t)final;
+        return 0;
+    }
+    if (j->state != ALLOT_JOB_RUNNING) return ALLOT_ESTATE;
+    int rc = job_release(s, j);
+    if (rc) return rc;
+    j->state = (uint8_t)final;
+    s->nrunning--;
+    free(j->many);
+    j->many = NULL;
+    return retry_pass(s, ev->time, out);
+}
+
+static void shapes_forget_fit(allot_sched *s)
+{
+    for (uint32_t i = 0; i < s->nshapes; i++) s->shapes[i].never_fits = -1;
+}
+
+static int on_node_down(allot_sched *s, const allot_event *ev, allot_decisions *out)
+{
+    if (ev->node >= allot_cluster_nnodes(s->c)) return ALLOT_EINVAL;
+    /* stop and requeue every job with a task on the node */
+    for (uint32_t id = 0; id < s->jobs_cap; id++) {
+        allot__job_rec *j = &s->jobs[id];
+        if (j->state != ALLOT_JOB_RUNNING) continue;
+        allot__task_alloc *a = job_allocs(j);
+        int hit = 0;
+        for (uint32_t t = 0; t < j->desc.ntasks; t++) hit |= a[t].node == ev->node;
+        if (!hit) continue;
+        int rc = job_release(s, j);
+        if (rc) return rc;
+        s->nrunning--;
+        j->state = ALLOT_JOB_PENDING;
+        j->start_time = ALLOT_TIME_NONE;
+        allot_decision *d = dec_push(out);
+        if (!d) return ALLOT_ENOMEM;
+        d->kind = ALLOT_DEC_STOP;
+        d->job = id;
+        d->node = ev->node;
+        rc = queue_push(s, id);
+        if (rc) return rc;
+    }
+    int rc = allot_cluster_set_state(s->c, ev->node, ALLOT_NODE_DOWN);
+    if (rc) return rc;
+    allot__node_changed(s, ev->node);
+    shapes_forget_fit(s);
+    return retry_pass(s, ev->time, out);
+}
+
+int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *out)
+{
+    if (!s || !ev || !out) return ALLOT_EINVAL;
+    int rc;
+    switch (ev->kind) {
+    case ALLOT_EV_SUBMIT:
+        rc = on_submit(s, ev, out);
+        break;
+    case ALLOT_EV_FINISH:
+        rc = on_end(s, ev, ALLOT_JOB_SUCCEEDED, out);
+        break;
+    case ALLOT_EV_CANCEL:
+        rc = on_end(s, ev, ALLOT_JOB_CANCELLED, out);
+        break;
+    case ALLOT_EV_NODE_DOWN:
+        rc = on_node_down(s, ev, out);
+        break;
+    case ALLOT_EV_NODE_UP:
+        if (ev->node >= allot_cluster_nnodes(s->c)) return ALLOT_EINVAL;
+        rc = allot_cluster_set_state(s->c, ev->node, ALLOT_NODE_UP);
+        if (rc == 0) {
+            allot__node_changed(s, ev->node);
+            shapes_forget_fit(s);
+            rc = retry_pass(s, ev->time, out);
+        }
+        break;
+    case ALLOT_EV_TICK:
+        rc = retry_pass(s, ev->time, out);
+        break;
+    default:
+        return ALLOT_EINVAL;
+    }
+    if (rc == 0 && s->cfg.check_invariants) rc = sched_check(s);
+    return rc;
+}
+
+int allot_sched_place(allot_sched *s, const allot_shape *shape, allot_decision *d, int commit)
+{
+    if (!s || !shape || !d) return ALLOT_EINVAL;
+    uint32_t sid;
+    int rc = shape_intern(s, shape, &sid);
+    if (rc) return rc;
+    allot__task_alloc a;
+    rc = allot__place(s, sid, shape, &a);
+    if (rc) return rc;
+    if (commit) {
+        rc = task_take(s, shape, &a);
+        if (rc) return rc;
+    }
+    memset(d, 0, sizeof *d);
+    d->kind = ALLOT_DEC_START;
+    d->node = a.node;
+    d->milli = shape->milli;
+    d->ndev = (uint8_t)mask_to_devs(a.devs, d->devs);
+    return 0;
+}
+
+size_t allot_sched_pending(const allot_sched *s) { return s->npending; }
+size_t allot_sched_running(const allot_sched *s) { return s->nrunning; }
+const allot_cluster *allot_sched_cluster(const allot_sched *s) { return s->c; }
+uint64_t allot_sched_decisions(const allot_sched *s) { return s->decisions; }
+
+allot_job_state allot_sched_job_state(const allot_sched *s, uint32_t job)
+{
+    if (job >= s->jobs_cap || s->jobs[job].state == ALLOT__JOB_UNUSED) return ALLOT_JOB_FAILED;
+    return (allot_job_state)s->jobs[job].state;
+}

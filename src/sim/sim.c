@@ -1,0 +1,453 @@
+/* sim.c - the simulator: drives the scheduler core on a virtual clock.
+ *
+ * FGD protocol (ALLOT_SIM_FGD), after the authors' scripts: the workload is
+ * shuffled with the seed; random copies of its jobs are appended until the
+ * total device request would pass inflate x capacity (a workload already
+ * above that is cut to the longest prefix within it); jobs arrive one at a
+ * time and never leave; a job that does not fit fails. After every arrival a
+ * sample (arrived, allocated, fragmentation) is taken. The discrete series
+ * value at k % is the mean allocation of the samples whose arrived request,
+ * as a percentage of capacity, rounds (half to even) to k; if there are none,
+ * of those within k +- 1. That is exactly how the authors' analysis scripts
+ * built analysis_allo_discrete.csv.
+ *
+ * Replay (ALLOT_SIM_REPLAY): arrivals at submit/time_scale, departures
+ * duration/time_scale after the start; jobs that do not fit wait. The event
+ * queue is a binary heap ordered by (time, sequence).
+ */
+#include "allot/sim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "allot/rng.h"
+#include "allot/trace.h"
+
+void allot_sim_config_init(allot_sim_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mode = ALLOT_SIM_FGD;
+    cfg->policy = ALLOT_POLICY_FGD;
+    cfg->order = ALLOT_ORDER_FIFO;
+    cfg->seed = 42;
+    cfg->inflate = 1.3;
+    cfg->coverage = 0.95;
+    cfg->time_scale = 1.0;
+}
+
+void allot_sim_result_free(allot_sim_result *r)
+{
+    if (!r) return;
+    free(r->samples);
+    r->samples = NULL;
+    r->nsamples = 0;
+}
+
+double allot_sim_unalloc_at_100(const allot_sim_result *r)
+{
+    return 100.0 - r->alloc_pct[100];
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- sample sinks ------------------------------------------------------------ */
+
+typedef struct acc {
+    double sum_alloc[ALLOT_FGD_MAX_PCT + 1];
+    double sum_frag[ALLOT_FGD_MAX_PCT + 1];
+    double sum_ratio[ALLOT_FGD_MAX_PCT + 1];
+    double n[ALLOT_FGD_MAX_PCT + 1];
+} acc;
+
+typedef struct run {
+    const allot_sim_config *cfg;
+    allot_sim_result *res;
+    allot_sched *s;
+    allot_cluster *c;
+    acc *a;
+    allot_decisions dec;
+    size_t samples_cap;
+    int64_t cap_milli;
+} run;
+
+static double round2(double x) { return nearbyint(x * 100.0) / 100.0; }
+
+static int take_sample(run *r, int64_t t, int64_t arrived)
+{
+    int64_t freem = allot_cluster_free_milli(r->c);
+    int64_t alloc = r->cap_milli - freem;
+    double frag = allot_sched_frag_milli(r->s);
+    if (r->a && r->cap_milli > 0) {
+        double pct = (double)arrived / (double)r->cap_milli * 100.0;
+        double k = nearbyint(pct); /* round half to even, as numpy does */
+        if (k >= 0 && k <= ALLOT_FGD_MAX_PCT) {
+            int i = (int)k;
+            r->a->sum_alloc[i] += round2((double)alloc / (double)r->cap_milli * 100.0);
+            r->a->sum_frag[i] += round2(frag / (double)r->cap_milli * 100.0);
+            r->a->sum_ratio[i] += freem > 0 ? round2(frag / (double)freem * 100.0) : 0.0;
+            r->a->n[i] += 1;
+        }
+    }
+    if (r->cfg->record_samples) {
+        allot_sim_result *res = r->res;
+        if (res->nsamples >= r->samples_cap) {
+            size_t cap = r->samples_cap ? r->samples_cap * 2 : 4096;
+            allot_sample *v = realloc(res->samples, cap * sizeof *v);
+            if (!v) return ALLOT_ENOMEM;
+            res->samples = v;
+            r->samples_cap = cap;
+        }
+        allot_sample *sm = &res->samples[res->nsamples++];
+        sm->time = t;
+        sm->arrived_milli = arrived;
+        sm->alloc_milli = alloc;
+        sm->frag_milli = frag;
+        sm->pending = (uint32_t)allot_sched_pending(r->s);
+        sm->running = (uint32_t)allot_sched_running(r->s);
+    }
+    return 0;
+}
+
+static void finish_discrete(const acc *a, allot_sim_result *res)
+{
+    for (int k = 0; k <= ALLOT_FGD_MAX_PCT; k++) {
+        double sa = a->sum_alloc[k], sf = a->sum_frag[k], sr = a->sum_ratio[k], n = a->n[k];
+        if (n == 0) { /* the authors' fallback: the neighbouring percents */
+            for (int j = k - 1; j <= k + 1; j++) {
+                if (j < 0 || j > ALLOT_FGD_MAX_PCT) continue;
+                sa += a->sum_alloc[j];
+                sf += a->sum_frag[j];
+                sr += a->sum_ratio[j];
+                n += a->n[j];
+            }
+        }
+        res->alloc_pct[k] = n > 0 ? round2(sa / n) : NAN;
+        res->frag_pct[k] = n > 0 ? round2(sf / n) : NAN;
+        res->frag_ratio_pct[k] = n > 0 ? round2(sr / n) : NAN;
+    }
+}
+
+/* ---- FGD protocol --------------------------------------------------------------- */
+
+static int run_fgd(run *r, const allot_workload *w, allot_diag *d)
+{
+    const allot_sim_config *cfg = r->cfg;
+    allot_sim_result *res = r->res;
+    int rc = 0;
+    size_t n = w->njobs;
+    size_t cap = n + 16, len = n;
+    uint32_t *seq = malloc(cap * sizeof *seq);
+    if (!seq) return ALLOT_ENOMEM;
+    for (size_t i = 0; i < n; i++) seq[i] = (uint32_t)i;
+    allot_rng rng;
+    allot_rng_seed(&rng, cfg->seed ^ 0x5eed5eed5eedull);
+    for (size_t i = n; i > 1; i--) { /* Fisher-Yates */
+        size_t j = (size_t)allot_rng_below(&rng, i);
+        uint32_t t = seq[i - 1];
+        seq[i - 1] = seq[j];
+        seq[j] = t;
+    }
+    /* inflate with sampled copies up to inflate x capacity */
+    double target = cfg->inflate * (double)r->cap_milli;
+    double total = 0;
+    for (size_t i = 0; i < n; i++) total += (double)allot_job_milli(&w->jobs[i]);
+    if (cfg->inflate > 0 && total < target && n > 0) {
+        for (;;) {
+            uint32_t k = (uint32_t)allot_rng_below(&rng, n);
+            double add = (double)allot_job_milli(&w->jobs[k]);
+            if (total + add > target) break;
+            if (len >= cap) {
+                if (cap > (size_t)ALLOT_TRACE_MAX_JOBS) {
+                    rc = allot_diag_set(d, ALLOT_ELIMIT, NULL, 0, 0,
+                                        "inflation would exceed %u jobs",
+                                        (unsigned)ALLOT_TRACE_MAX_JOBS);
+                    goto out;
+                }
+                cap *= 2;
+                uint32_t *v = realloc(seq, cap * sizeof *v);
+                if (!v) {
+                    rc = ALLOT_ENOMEM;
+                    goto out;
+                }
+                seq = v;
+            }
+            seq[len++] = k;
+            total += add;
+        }
+    }
+    if (cfg->inflate > 0 && total > target) {
+        /* more than the target: keep the longest prefix of the shuffled order
+         * that stays within it (the authors remove random pods until the
+         * total fits; a prefix of a uniform shuffle is the same in law) */
+        double kept = 0;
+        size_t keep = 0;
+        while (keep < len && kept + (double)allot_job_milli(&w->jobs[seq[keep]]) <= target)
+            kept += (double)allot_job_milli(&w->jobs[seq[keep++]]);
+        len = keep;
+    }
+    int64_t arrived = 0;
+    rc = take_sample(r, 0, 0);
+    if (rc) goto out;
+    size_t step = len / 100 + 1;
+    for (size_t i = 0; i < len; i++) {
+        const allot_job *j = &w->jobs[seq[i]];
+        allot_event ev = {.kind = ALLOT_EV_SUBMIT, .time = (int64_t)i, .job = (uint32_t)i, .desc = j};
+        allot_decisions_clear(&r->dec);
+        rc = allot_sched_handle(r->s, &ev, &r->dec);
+        if (rc) {
+            allot_diag_set(d, rc, NULL, 0, 0, "scheduler failed on job %zu: %s", i,
+                           allot_strerror(rc));
+            goto out;
+        }
+        res->jobs++;
+        res->events++;
+        if (r->dec.n > 0 && r->dec.v[0].kind == ALLOT_DEC_START)
+            res->placed++;
+        else
+            res->failed++;
+        arrived += allot_job_milli(j);
+        rc = take_sample(r, (int64_t)i + 1, arrived);
+        if (rc) goto out;
+        if (cfg->progress && i % step == 0) cfg->progress(cfg->progress_arg, (double)i / (double)len);
+    }
+out:
+    free(seq);
+    return rc;
+}
+
+/* ---- replay ------------------------------------------------------------------------ */
+
+typedef struct sim_ev {
+    int64_t time;
+    uint64_t seq;
+    uint32_t job;
+    uint32_t kind; /* 0 arrival, 1 departure; departures first at equal time */
+} sim_ev;
+
+typedef struct heap {
+    sim_ev *v;
+    size_t n, cap;
+} heap;
+
+static int ev_less(const sim_ev *a, const sim_ev *b)
+{
+    if (a->time != b->time) return a->time < b->time;
+    if (a->kind != b->kind) return a->kind > b->kind; /* departures free capacity first */
+    return a->seq < b->seq;
+}
+
+static int heap_push(heap *h, sim_ev e)
+{
+    if (h->n >= h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 1024;
+        sim_ev *v = realloc(h->v, cap * sizeof *v);
+        if (!v) return ALLOT_ENOMEM;
+        h->v = v;
+        h->cap = cap;
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!ev_less(&e, &h->v[p])) break;
+        h->v[i] = h->v[p];
+        i = p;
+    }
+    h->v[i] = e;
+    return 0;
+}
+
+static sim_ev heap_pop(heap *h)
+{
+    sim_ev top = h->v[0], last = h->v[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < h->n && ev_less(&h->v[l], &last)) m = l;
+        if (l + 1 < h->n && ev_less(&h->v[l + 1], m == i ? &last : &h->v[l])) m = l + 1;
+        if (m == i) break;
+        h->v[i] = h->v[m];
+        i = m;
+    }
+    if (h->n > 0) h->v[i] = last;
+    return top;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int run_replay(run *r, const allot_workload *w, allot_diag *d)
+{
+    const allot_sim_config *cfg = r->cfg;
+    allot_sim_result *res = r->res;
+    heap h = {0};
+    int rc = 0;
+    double *waits = NULL;
+    size_t nwaits = 0;
+    uint64_t seq = 0;
+    double scale = cfg->time_scale >= 1.0 ? cfg->time_scale : 1.0;
+    if (!w->has_times) {
+        return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
+                              "the workload has no arrival times; replay needs them (use the "
+                              "FGD protocol, --mode fgd, for untimed pod lists)");
+    }
+    waits = malloc((w->njobs ? w->njobs : 1) * sizeof *waits);
+    if (!waits) return ALLOT_ENOMEM;
+    for (size_t i = 0; i < w->njobs; i++) {
+        const allot_job *j = &w->jobs[i];
+        int64_t t = j->submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)j->submit / scale);
+        rc = heap_push(&h, (sim_ev){t, seq++, (uint32_t)i, 0});
+        if (rc) goto out;
+    }
+    int64_t arrived = 0, t0 = h.n ? h.v[0].time : 0, last_t = t0;
+    double alloc_area = 0;
+    rc = take_sample(r, t0, 0);
+    if (rc) goto out;
+    size_t total_events = w->njobs * 2, step = total_events / 100 + 1;
+    while (h.n > 0) {
+        sim_ev e = heap_pop(&h);
+        int64_t alloc_now = r->cap_milli - allot_cluster_free_milli(r->c);
+        alloc_area += (double)alloc_now * (double)(e.time - last_t);
+        last_t = e.time;
+        const allot_job *j = &w->jobs[e.job];
+        allot_event ev = {.time = e.time, .job = e.job};
+        if (e.kind == 0) {
+            ev.kind = ALLOT_EV_SUBMIT;
+            ev.desc = j;
+            arrived += allot_job_milli(j);
+            res->jobs++;
+        } else {
+            ev.kind = ALLOT_EV_FINISH;
+            res->finished++;
+        }
+        allot_decisions_clear(&r->dec);
+        rc = allot_sched_handle(r->s, &ev, &r->dec);
+        if (rc) {
+            allot_diag_set(d, rc, NULL, 0, 0, "scheduler failed at t=%lld on job %u: %s",
+                           (long long)e.time, e.job, allot_strerror(rc));
+            goto out;
+        }
+        res->events++;
+        for (size_t k = 0; k < r->dec.n; k++) {
+            const allot_decision *dc = &r->dec.v[k];
+            if (dc->kind == ALLOT_DEC_FAIL) {
+                res->failed++;
+                continue;
+            }
+            if (dc->kind != ALLOT_DEC_START || dc->task != 0) continue;
+            res->placed++;
+            const allot_job *sj = &w->jobs[dc->job];
+            int64_t sub = sj->submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)sj->submit / scale);
+            waits[nwaits++] = (double)(e.time - sub);
+            if (sj->duration != ALLOT_TIME_NONE) {
+                int64_t dur = (int64_t)ceil((double)sj->duration / scale);
+                rc = heap_push(&h, (sim_ev){e.time + dur, seq++, dc->job, 1});
+                if (rc) goto out;
+            }
+        }
+        rc = take_sample(r, e.time, arrived);
+        if (rc) goto out;
+        if (cfg->progress && res->events % step == 0)
+            cfg->progress(cfg->progress_arg, (double)res->events / (double)total_events);
+    }
+    res->makespan_s = last_t - t0;
+    res->alloc_time_avg_pct =
+        res->makespan_s > 0 && r->cap_milli > 0
+            ? alloc_area / ((double)res->makespan_s * (double)r->cap_milli) * 100.0
+            : 0.0;
+    if (nwaits) {
+        double sum = 0;
+        for (size_t i = 0; i < nwaits; i++) sum += waits[i];
+        res->wait_mean_s = sum / (double)nwaits;
+        qsort(waits, nwaits, sizeof *waits, cmp_double);
+        size_t idx = (size_t)ceil(0.99 * (double)nwaits);
+        res->wait_p99_s = waits[idx ? idx - 1 : 0];
+    }
+out:
+    free(h.v);
+    free(waits);
+    return rc;
+}
+
+/* ---- entry ---------------------------------------------------------------------------- */
+
+int allot_sim_run(const allot_cluster *c0, const allot_workload *w, const allot_sim_config *cfg,
+                  allot_sim_result *res, allot_diag *d)
+{
+    if (!c0 || !w || !cfg || !res) return ALLOT_EINVAL;
+    memset(res, 0, sizeof *res);
+    res->mode = cfg->mode;
+    res->policy = cfg->policy;
+    res->seed = cfg->seed;
+    for (int k = 0; k <= ALLOT_FGD_MAX_PCT; k++)
+        res->alloc_pct[k] = res->frag_pct[k] = res->frag_ratio_pct[k] = NAN;
+    double t_start = now_s();
+    int rc = 0;
+    allot_typical *typ = NULL;
+    acc *a = NULL;
+    run r = {0};
+    r.cfg = cfg;
+    r.res = res;
+    r.c = allot_cluster_clone(c0);
+    if (!r.c) return ALLOT_ENOMEM;
+    r.cap_milli = allot_cluster_total_milli(r.c);
+    res->capacity_milli = r.cap_milli;
+    double cov = cfg->coverage > 0 && cfg->coverage <= 1 ? cfg->coverage : 0.95;
+    int ntyp = allot_typical_from_workload(w, cov, 1, &typ);
+    if (ntyp < 0) {
+        rc = ntyp;
+        goto out;
+    }
+    allot_sched_config sc;
+    allot_sched_config_init(&sc);
+    sc.policy = cfg->policy;
+    sc.order = cfg->order;
+    sc.tiebreak = cfg->tiebreak;
+    sc.nofit = cfg->mode == ALLOT_SIM_FGD ? ALLOT_NOFIT_FAIL : ALLOT_NOFIT_QUEUE;
+    sc.seed = cfg->seed;
+    sc.check_invariants = cfg->check_invariants;
+    sc.typical = typ;
+    sc.ntypical = (size_t)ntyp;
+    if (ntyp == 0 && (cfg->policy == ALLOT_POLICY_FGD || cfg->policy == ALLOT_POLICY_FGDLA)) {
+        rc = allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
+                            "the workload is empty: FGD needs a target workload");
+        goto out;
+    }
+    rc = allot_sched_new(&r.s, r.c, &sc);
+    if (rc) {
+        allot_diag_set(d, rc, NULL, 0, 0, "cannot create the scheduler: %s", allot_strerror(rc));
+        goto out;
+    }
+    if (cfg->mode == ALLOT_SIM_FGD) {
+        a = calloc(1, sizeof *a);
+        if (!a) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+        r.a = a;
+        rc = run_fgd(&r, w, d);
+        if (rc == 0) finish_discrete(a, res);
+    } else {
+        rc = run_replay(&r, w, d);
+    }
+    res->decisions = allot_sched_decisions(r.s);
+    if (cfg->progress && rc == 0) cfg->progress(cfg->progress_arg, 1.0);
+out:
+    res->wall_s = now_s() - t_start;
+    allot_decisions_free(&r.dec);
+    allot_sched_free(r.s);
+    allot_cluster_free(r.c);
+    free(typ);
+    free(a);
+    if (rc) allot_sim_result_free(res);
+    return rc;
+}
