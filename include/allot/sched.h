@@ -75,6 +75,8 @@ typedef struct allot_sched_config {
     allot_nofit nofit;
     uint64_t seed;             /* tie-breaking randomness */
     int check_invariants;      /* run allot_cluster_check after decisions */
+    int scan_only;             /* never use placement indexes (tests compare
+                                  the indexed and the scanning paths) */
     /* Target workload for FGD scores and the fragmentation metric. Copied.
      * FGD policies need it (allot_sched_new fails with EINVAL without). */
     const allot_typical *typical;
@@ -148,6 +150,9 @@ int allot_sched_handle(allot_sched *s, const allot_event *ev,
  * and takes the capacity when commit is non-zero. Returns 0, ENOFIT. */
 int allot_sched_place(allot_sched *s, const allot_shape *shape,
                       allot_decision *d, int commit);
+
+/* Gives back what a committed allot_sched_place took (d as it returned). */
+int allot_sched_unplace(allot_sched *s, const allot_shape *shape, const allot_decision *d);
 
 /* ---- introspection ------------------------------------------------------ */
 

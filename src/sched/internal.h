@@ -98,6 +98,7 @@ struct allot_sched {
     uint64_t *node_tags;
 
     uint32_t *node_rank;       /* ALLOT_TIE_RANK: node -> position */
+    struct allot__bfidx *bfidx;/* best-fit index (bestfit + rank only) */
 
     uint64_t decisions;
 };
@@ -106,6 +107,13 @@ struct allot_sched {
  * configured policy without changing anything. Returns 0 or ENOFIT. */
 int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh,
                  allot__task_alloc *out);
+/* Best-fit index (bfindex.c): same choice as the scan, found faster. */
+typedef struct allot__bfidx allot__bfidx;
+int allot__bfidx_build(allot_sched *s);
+void allot__bfidx_free(allot__bfidx *x);
+void allot__bfidx_update(allot_sched *s, uint32_t node);
+int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out);
+
 /* Keeps the GPU-clustering tag counts in step with placements (delta +-1). */
 void allot__cluster_tag_update(allot_sched *s, uint32_t node, const allot_shape *sh, int delta);
 /* Whether a node could hold the shape when empty (capacity check). */

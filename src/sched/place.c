@@ -270,6 +270,10 @@ int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh,
     const uint32_t *rank =
         s->cfg.tiebreak == ALLOT_TIE_RANK && pol != ALLOT_POLICY_RANDOM ? s->node_rank : NULL;
 
+    if (pol == ALLOT_POLICY_BESTFIT && s->bfidx) {
+        if (allot__bfidx_place(s, sh, &best) != 0) return ALLOT_ENOFIT;
+        nn = 0; /* skip the scan: the index found the scan's answer */
+    }
     for (uint32_t i = 0; i < nn; i++) {
         const allot_node *n = &nodes[i];
         if (!feasible(n, df, sh)) continue;

@@ -90,6 +90,7 @@ static double node_frag_compute(const allot_sched *s, uint32_t node)
 
 void allot__node_changed(allot_sched *s, uint32_t node)
 {
+    if (s->bfidx) allot__bfidx_update(s, node);
     if (!s->have_fgd) return;
     double v = node_frag_compute(s, node);
     s->frag_sum += v - s->node_frag[node];
@@ -240,6 +241,10 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
             s->node_rank[j] = t;
         }
     }
+    if (cfg->policy == ALLOT_POLICY_BESTFIT && cfg->tiebreak == ALLOT_TIE_RANK && !cfg->scan_only) {
+        rc = allot__bfidx_build(s);
+        if (rc) goto out;
+    }
     if (cfg->policy == ALLOT_POLICY_GPUCLUSTER) {
         s->tag_counts = calloc((size_t)(nn ? nn : 1) * 64, sizeof *s->tag_counts);
         s->node_tags = calloc(nn ? nn : 1, sizeof *s->node_tags);
@@ -273,6 +278,7 @@ void allot_sched_free(allot_sched *s)
     free(s->tag_counts);
     free(s->node_tags);
     free(s->node_rank);
+    allot__bfidx_free(s->bfidx);
     free(s);
 }
 
@@ -666,9 +672,13 @@ int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *o
 int allot_sched_place(allot_sched *s, const allot_shape *shape, allot_decision *d, int commit)
 {
     if (!s || !shape || !d) return ALLOT_EINVAL;
-    uint32_t sid;
-    int rc = shape_intern(s, shape, &sid);
-    if (rc) return rc;
+    /* only the FGD score memo is keyed by shape id; skip the hashing else */
+    uint32_t sid = UINT32_MAX;
+    int rc = 0;
+    if (s->score_memo) {
+        rc = shape_intern(s, shape, &sid);
+        if (rc) return rc;
+    }
     allot__task_alloc a;
     rc = allot__place(s, sid, shape, &a);
     if (rc) return rc;
@@ -682,6 +692,18 @@ int allot_sched_place(allot_sched *s, const allot_shape *shape, allot_decision *
     d->milli = shape->milli;
     d->ndev = (uint8_t)mask_to_devs(a.devs, d->devs);
     return 0;
+}
+
+int allot_sched_unplace(allot_sched *s, const allot_shape *shape, const allot_decision *d)
+{
+    if (!s || !shape || !d || d->node >= allot_cluster_nnodes(s->c) || d->ndev > ALLOT_MAX_DEVS_PER_NODE)
+        return ALLOT_EINVAL;
+    allot__task_alloc a = {d->node, shape->milli, 0};
+    for (int i = 0; i < d->ndev; i++) {
+        if (d->devs[i] >= 64) return ALLOT_EINVAL;
+        a.devs |= (uint64_t)1 << d->devs[i];
+    }
+    return task_give(s, shape, &a);
 }
 
 size_t allot_sched_pending(const allot_sched *s) { return s->npending; }

@@ -64,6 +64,41 @@ static int col_i64(allot_csv *r, int f, const char *col, int64_t lo,
     return name_column(d, allot_csv_i64(r, f, lo, hi, v, d), col);
 }
 
+/* The name rule of cluster specs (src/core/spec.c): 1..63 bytes of letters,
+ * digits and "-_.:/+@", so that every chip type read here can be written
+ * to and read back from a JSON spec. */
+static const char *chip_name_problem(const char *s, size_t len)
+{
+    if (len == 0)
+        return "must not be empty";
+    if (len >= ALLOT_NAME_MAX)
+        return "is longer than 63 bytes";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+              (ch >= 'A' && ch <= 'Z') || (ch && strchr("-_.:/+@", ch))))
+            return "may only hold letters, digits and -_.:/+@";
+    }
+    return NULL;
+}
+
+/* Checks every name of a '|' list (empty entries are skipped). */
+static int check_chip_list(const allot_csv *r, int f, allot_diag *d)
+{
+    const char *p = r->field[f];
+    while (*p) {
+        const char *e = strchr(p, '|');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        const char *why = n ? chip_name_problem(p, n) : NULL;
+        if (why)
+            return allot_diag_set(d, ALLOT_EINVAL, r->file, r->line, r->col[f],
+                                  "column 'gpu_spec': chip type '%.*s' %s",
+                                  (int)(n > 64 ? 64 : n), p, why);
+        p += n + (e != NULL);
+    }
+    return 0;
+}
+
 static int qos_code(const char *s)
 {
     static const char *const names[] = {"LS", "BE", "Burstable",
@@ -180,6 +215,8 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file,
 
         if (col[C_SPEC] >= 0 && r->field[col[C_SPEC]][0]) {
             const char *spec = r->field[col[C_SPEC]];
+            if ((rc = check_chip_list(r, col[C_SPEC], d)) < 0)
+                goto out;
             int mrc = allot_cluster_chip_mask(c, spec, &j.shape.chips, 1);
             if (mrc < 0) {
                 rc = allot_diag_set(d, mrc, file, r->line,
