@@ -317,6 +317,13 @@ static const err_case spec_errors[] = {
      ALLOT_ERANGE, 1, 56, "chip_types[0].power_w: must be a number in 0..1e+07"},
     {"{\"name\": \"x\", \"chip_types\": {}, \"nodes\": [" NODE0 "]}",
      ALLOT_EINVAL, 1, 29, "chip_types: must be an array of chip types"},
+    /* a key a path cannot spell is reported on its object */
+    {"{\"name\": \"x\", \"nodes\": [{\"a.b\": 1}]}", ALLOT_EINVAL, 1, 25,
+     "nodes[0]: unknown key 'a.b' (expected one of: name, count, chip, "
+     "devices, cpu_milli, memory_mib, zone, block, rack, nodes_per_rack)"},
+    {"{\"name\": \"x\", \"\\n\": 1}", ALLOT_EINVAL, 1, 1,
+     "unknown key '?' (expected one of: name, description, currency, "
+     "chip_types, nodes)"},
     /* columns count characters, not bytes, like jansson */
     {"{\"description\": \"h\xc3\xa9llo \xe2\x82\xac\", \"name\": 5, \"nodes\": "
      "[]}",

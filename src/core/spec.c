@@ -418,17 +418,24 @@ static int check_keys(spec_ctx *x, json_t *obj, const char *path,
         for (char *s = shown; *s; s++)
             if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
                 *s = '?';
-        snprintf(kp, sizeof kp, "%s%s%.60s", path, path[0] ? "." : "", key);
+        /* A key that a path cannot spell (control bytes, '.', '[') is
+         * reported on its object instead. */
+        int plain = kl <= 60 && strcmp(shown, key) == 0 &&
+                    strpbrk(key, ".[]") == NULL && kl > 0;
+        if (plain)
+            snprintf(kp, sizeof kp, "%s%s%s", path, path[0] ? "." : "", key);
+        else
+            snprintf(kp, sizeof kp, "%s", path);
         char list[300] = "";
         size_t ll = 0;
         for (size_t i = 0; allowed[i] && ll < sizeof list - 40; i++)
             ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s",
                                    i ? ", " : "", allowed[i]);
         if (best)
-            return sem_err(x, ALLOT_EINVAL, kp, 1,
+            return sem_err(x, ALLOT_EINVAL, kp, plain,
                            "unknown key '%s' (did you mean '%s'?)", shown,
                            best);
-        return sem_err(x, ALLOT_EINVAL, kp, 1,
+        return sem_err(x, ALLOT_EINVAL, kp, plain,
                        "unknown key '%s' (expected one of: %s)", shown, list);
     }
     return 0;
@@ -1046,12 +1053,12 @@ static int load_trace_nodes(const char *buf, size_t len, const char *file,
     static const char *const spot_cols[] = {"node_name", "gpu_model",
                                             "cpu_num", "", "gpu_capacity_num"};
 
+    name_from_file(file, cname); /* "cluster" without a file name */
     file = fname(file);
     if (!r) {
         rc = allot_diag_set(d, ALLOT_ENOMEM, file, 0, 0, "out of memory");
         goto out;
     }
-    name_from_file(file, cname);
     c = allot_cluster_new(cname);
     if (!c) {
         rc = allot_diag_set(d, ALLOT_ENOMEM, file, 0, 0, "out of memory");

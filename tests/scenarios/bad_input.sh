@@ -119,7 +119,7 @@ for mode in replay fgd; do
         --workload "$DATA/pods_missing_chip.csv"
     [ "$RC" -eq 124 ] && fail "--mode $mode did not finish in 20 s (jobs queued forever?)"
     expect_rc 0
-    python3 - "$TMP/out" "$mode" <<'PY' || fail "--mode $mode: wrong job accounting for jobs needing H800"
+    "$PYTHON" - "$TMP/out" "$mode" <<'PY' || fail "--mode $mode: wrong job accounting for jobs needing H800"
 import json, sys
 j = json.load(open(sys.argv[1]))
 mode = sys.argv[2]

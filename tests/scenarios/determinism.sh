@@ -90,7 +90,7 @@ run "$ALLOT" sim --json --seed 1 --policy fgd
 cp "$TMP/out" "$TMP/s1"
 run "$ALLOT" sim --json --seed 2 --policy fgd
 cp "$TMP/out" "$TMP/s2"
-python3 - "$TMP/e2a" "$TMP/s1" "$TMP/s2" <<'PY' || fail "experiment mean != mean of single runs"
+"$PYTHON" - "$TMP/e2a" "$TMP/s1" "$TMP/s2" <<'PY' || fail "experiment mean != mean of single runs"
 import json, sys
 e = json.load(open(sys.argv[1]))
 a, b = (json.load(open(f)) for f in sys.argv[2:])

@@ -18,7 +18,7 @@ done
 say "allot sim --json: valid JSON with the documented keys and sane values"
 run "$ALLOT" sim --json
 expect_rc 0
-python3 - "$TMP/out" <<'PY' || fail "--json output is wrong (see above)"
+"$PYTHON" - "$TMP/out" <<'PY' || fail "--json output is wrong (see above)"
 import json, sys
 j = json.load(open(sys.argv[1]))
 for k in ("mode", "policy", "seed", "unallocated_pct_at_100", "alloc_pct_at_130",
@@ -37,7 +37,7 @@ assert j["alloc_pct_at_130"] >= j["alloc_pct_at_100"] - 1e-9, "allocation went d
 assert j["jobs_placed"] + j["jobs_failed"] <= j["jobs_arrived"]
 print("   json ok: unallocated@100 = %.2f %%, alloc@130 = %.2f %%" % (j["unallocated_pct_at_100"], j["alloc_pct_at_130"]))
 PY
-python3 -m json.tool "$TMP/out" >/dev/null || fail "python3 -m json.tool rejects the --json output"
+"$PYTHON" -m json.tool "$TMP/out" >/dev/null || fail "python3 -m json.tool rejects the --json output"
 
 say "--out DIR (a fresh nested directory): summary.json, series.csv, report.html"
 out=$TMP/a/b/run1
@@ -46,18 +46,18 @@ expect_rc 0
 for f in summary.json series.csv report.html; do
     [ -s "$out/$f" ] || fail "--out did not write a non-empty $f"
 done
-python3 -m json.tool "$out/summary.json" >/dev/null || fail "summary.json is not valid JSON"
+"$PYTHON" -m json.tool "$out/summary.json" >/dev/null || fail "summary.json is not valid JSON"
 for k in mode policy seed unallocated_pct_at_100 alloc_pct_at_130; do
     grep -q "\"$k\"" "$out/summary.json" || fail "summary.json lacks $k"
 done
 run "$ALLOT" sim --json
-python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); sys.exit(a!=b)' "$TMP/out" "$out/summary.json" ||
+"$PYTHON" -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); sys.exit(a!=b)' "$TMP/out" "$out/summary.json" ||
     fail "summary.json differs from the --json output of the same run"
 
 say "series.csv: header + 131 rows (arrived 0..130 %) in fgd mode"
 rows=$(wc -l <"$out/series.csv")
 [ "$rows" -eq 132 ] || fail "series.csv has $rows lines, want 132 (header + 131)"
-python3 - "$out/series.csv" <<'PY' || fail "series.csv content is wrong"
+"$PYTHON" - "$out/series.csv" <<'PY' || fail "series.csv content is wrong"
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1])))
 hdr, data = rows[0], rows[1:]
@@ -83,7 +83,7 @@ say "--mode replay --out: summary has replay keys, series is a time series"
 out2=$TMP/replay
 run "$ALLOT" sim --quiet --mode replay --out "$out2"
 expect_rc 0
-python3 - "$out2/summary.json" <<'PY' || fail "replay summary.json is wrong"
+"$PYTHON" - "$out2/summary.json" <<'PY' || fail "replay summary.json is wrong"
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["mode"] == "replay"

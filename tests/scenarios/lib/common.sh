@@ -54,10 +54,15 @@ expect_out() { grep -F -q -e "$1" "$TMP/out" || fail "stdout lacks '$1'"; }
 expect_err() { grep -F -q -e "$1" "$TMP/err" || fail "stderr lacks '$1'"; }
 expect_err_re() { grep -E -q -e "$1" "$TMP/err" || fail "stderr does not match /$1/"; }
 
+# python3 checks JSON and CSV. A system python starts in ~0.05 s; a pyenv
+# shim can take a second per call, so prefer /usr/bin/python3.
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
 need_python() {
-    command -v python3 >/dev/null 2>&1 || fail "python3 is needed to check JSON"
+    command -v "$PYTHON" >/dev/null 2>&1 || fail "python3 is needed to check JSON ($PYTHON not found)"
 }
 
 have_traces() { [ -d "$TRACES/alibaba-openb-gpu-2023/csv" ]; }
 
-now_s() { python3 -c 'import time; print("%.3f" % time.time())'; }
+now_s() { "$PYTHON" -c 'import time; print("%.3f" % time.time())'; }
