@@ -12,20 +12,24 @@
  * stops a class as soon as a bucket's best possible score falls below the
  * best score found: nothing further can win or tie.
  *
- * Classes are (chip type, device level, CPU level); the CPU level is
- * floor(log2(free cores)), so a request never visits nodes with far too
- * little CPU. Device capability level of a node: 8 + min(whole free devices, 8) when it has a
- * whole free device (levels 9..16), else floor(largest device free / 125)
- * (levels 0..7). A request for k whole devices needs level >= 8 + min(k, 8);
- * a fractional request of m milli needs level >= floor(m / 125). The exact
- * feasibility check still runs on every candidate.
+ * Classes are (chip type, device level, CPU level). The CPU level is
+ * floor(log2(free cores)), clamped to 0..7, so a request never walks nodes
+ * with far too little CPU. The device level of a node is 40 + min(whole free
+ * devices, 8) when it has a whole free device (levels 41..48), else
+ * floor(largest device free / 25) (levels 0..39). A request for k whole
+ * devices needs level >= 40 + min(k, 8); a fractional request of m milli
+ * needs level >= floor(m / 25). The exact feasibility check still runs on
+ * every candidate. Each bucket's list is kept in tie-break (rank) order, so a
+ * bucket whose nodes all share one score stops at its first feasible node.
  *
  * Worked example: two H800 nodes, A with 1 whole device and 8 cores free
- * (b = 0.5*8000/128000 + 0.5*1000/8000 = 0.09375), B with 3 whole devices and
- * 40 cores (b = 0.40625). A 1-device, 4-core request visits levels 9..16;
- * A's bucket comes first, A is feasible and scores int((1 - (0.5*4000/128000
- * + 0)) * 100) = 98; B's bucket bound is int((1 - (0.40625 - c)) * 100) = 66
- * < 98, so the walk stops without touching B.
+ * (b = 0.5*8000/128000 + 0.5*1000/8000 = 0.09375, device level 41), B with 3
+ * whole devices and 40 cores (b = 0.15625 + 0.1875 = 0.34375, level 43). A
+ * 1-device, 4-core request (its own share of b: c = 0.015625 + 0.0625 =
+ * 0.078125) visits device levels 41..48 and finds A first: it is feasible and
+ * scores int((1 - (0.09375 - c)) * 100) = 98. B's bucket can score at most
+ * int((1 - (0.34375 - c)) * 100) = 73 < 98, so the walk stops without
+ * touching B.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -33,7 +37,9 @@
 
 #include "internal.h"
 
-#define NLEVELS 17   /* device capability levels */
+#define NLEVELS 49   /* device capability levels: 0..39 partial, 41..48 whole */
+#define WHOLE0 40    /* level of a node with k whole free devices: WHOLE0 + min(k, 8) */
+#define PSTEP 25     /* milli per partial level */
 #define NCPUL 8      /* CPU capability levels: free cores < 2, 4, 8, ..., >= 128 */
 #define NBUCKETS 1024 /* <= 64 words of 64 bits: one summary word */
 #define NIL UINT32_MAX
@@ -54,9 +60,12 @@ struct allot__bfidx {
     uint32_t nclasses;        /* nslots * NLEVELS */
     double bmax;              /* b of the largest node, plus a margin */
     double scale;             /* NBUCKETS / bmax */
-    uint32_t *head;           /* nclasses * NBUCKETS */
+    uint32_t **head;          /* per class: NBUCKETS list heads, allocated on first use */
     uint64_t *bits;           /* nclasses * NBUCKETS/64 */
     uint64_t *summary;        /* per class: bit w = bits word w non-zero */
+    uint8_t *cpumask;         /* per (slot, level): bit l = CPU level l non-empty */
+    uint64_t *lvmask;         /* per slot: bit v = some class of level v non-empty */
+    int broken;               /* an allocation failed: the index is incomplete */
     uint32_t *next, *prev;    /* per node */
     uint32_t *cls, *bkt;      /* per node; cls NIL = not indexed */
     int16_t *maxfree;         /* per node: largest free milli of a device */
@@ -74,8 +83,8 @@ static int node_level(const allot_node *n, const int16_t *d, int16_t *maxfree)
     for (int i = 0; i < n->ndev; i++)
         if (d[i] > m) m = d[i];
     *maxfree = (int16_t)m;
-    if (n->whole_free > 0) return 8 + (n->whole_free > 8 ? 8 : n->whole_free);
-    return m / 125;
+    if (n->whole_free > 0) return WHOLE0 + (n->whole_free > 8 ? 8 : n->whole_free);
+    return m / PSTEP;
 }
 
 /* CPU level: floor(log2(free cores)), clamped to 0..NCPUL-1; a request of R
@@ -100,27 +109,42 @@ static void unlink_node(allot__bfidx *x, uint32_t i)
 {
     uint32_t c = x->cls[i];
     if (c == NIL) return;
-    size_t hb = (size_t)c * NBUCKETS + x->bkt[i];
+    uint32_t *head = x->head[c];
+    uint32_t b = x->bkt[i];
     if (x->prev[i] != NIL)
         x->next[x->prev[i]] = x->next[i];
     else
-        x->head[hb] = x->next[i];
+        head[b] = x->next[i];
     if (x->next[i] != NIL) x->prev[x->next[i]] = x->prev[i];
-    if (x->head[hb] == NIL) {
-        uint64_t *word = &x->bits[(size_t)c * (NBUCKETS / 64) + x->bkt[i] / 64];
-        *word &= ~((uint64_t)1 << (x->bkt[i] % 64));
-        if (*word == 0) x->summary[c] &= ~((uint64_t)1 << (x->bkt[i] / 64));
+    if (head[b] == NIL) {
+        uint64_t *word = &x->bits[(size_t)c * (NBUCKETS / 64) + b / 64];
+        *word &= ~((uint64_t)1 << (b % 64));
+        if (*word == 0) {
+            x->summary[c] &= ~((uint64_t)1 << (b / 64));
+            if (x->summary[c] == 0) {
+                uint32_t sl = c / NCPUL; /* slot * NLEVELS + level */
+                x->cpumask[sl] &= (uint8_t)~(1u << (c % NCPUL));
+                if (x->cpumask[sl] == 0)
+                    x->lvmask[sl / NLEVELS] &= ~((uint64_t)1 << (sl % NLEVELS));
+            }
+        }
     }
     x->cls[i] = NIL;
 }
 
 /* Inserts node i into bucket (c, b), keeping the list in rank order. */
-static void link_node(allot__bfidx *x, const uint32_t *rank, uint32_t i, uint32_t c, uint32_t b)
+static int link_node(allot__bfidx *x, const uint32_t *rank, uint32_t i, uint32_t c, uint32_t b)
 {
-    size_t hb = (size_t)c * NBUCKETS + b;
+    if (!x->head[c]) {
+        uint32_t *h = malloc(NBUCKETS * sizeof *h);
+        if (!h) return ALLOT_ENOMEM;
+        for (uint32_t k = 0; k < NBUCKETS; k++) h[k] = NIL;
+        x->head[c] = h;
+    }
+    uint32_t *head = x->head[c];
     x->cls[i] = c;
     x->bkt[i] = b;
-    uint32_t p = NIL, q = x->head[hb];
+    uint32_t p = NIL, q = head[b];
     while (q != NIL && rank[q] < rank[i]) {
         p = q;
         q = x->next[q];
@@ -131,9 +155,13 @@ static void link_node(allot__bfidx *x, const uint32_t *rank, uint32_t i, uint32_
     if (p != NIL)
         x->next[p] = i;
     else
-        x->head[hb] = i;
+        head[b] = i;
     x->bits[(size_t)c * (NBUCKETS / 64) + b / 64] |= (uint64_t)1 << (b % 64);
     x->summary[c] |= (uint64_t)1 << (b / 64);
+    uint32_t sl = c / NCPUL;
+    x->cpumask[sl] |= (uint8_t)(1u << (c % NCPUL));
+    x->lvmask[sl / NLEVELS] |= (uint64_t)1 << (sl % NLEVELS);
+    return 0;
 }
 
 void allot__bfidx_update(allot_sched *s, uint32_t node)
@@ -159,15 +187,19 @@ void allot__bfidx_update(allot_sched *s, uint32_t node)
     cn->maxfree = x->maxfree[node];
     if (x->cls[node] == c && x->bkt[node] == b) return;
     unlink_node(x, node);
-    link_node(x, s->node_rank, node, c, b);
+    if (link_node(x, s->node_rank, node, c, b) != 0) x->broken = 1;
 }
 
 void allot__bfidx_free(allot__bfidx *x)
 {
     if (!x) return;
+    if (x->head)
+        for (uint32_t c = 0; c < x->nclasses; c++) free(x->head[c]);
     free(x->head);
+    free(x->lvmask);
     free(x->bits);
     free(x->summary);
+    free(x->cpumask);
     free(x->next);
     free(x->prev);
     free(x->cls);
@@ -193,23 +225,29 @@ int allot__bfidx_build(allot_sched *s)
     }
     x->bmax = bmax * 1.0001 + 1e-6;
     x->scale = NBUCKETS / x->bmax;
-    x->head = malloc((size_t)x->nclasses * NBUCKETS * sizeof *x->head);
+    x->head = calloc(x->nclasses, sizeof *x->head);
+    x->lvmask = calloc(x->nslots, sizeof *x->lvmask);
     x->bits = calloc((size_t)x->nclasses * (NBUCKETS / 64), sizeof *x->bits);
     x->summary = calloc(x->nclasses, sizeof *x->summary);
+    x->cpumask = calloc(x->nclasses / NCPUL, sizeof *x->cpumask);
     x->next = malloc((size_t)(nn ? nn : 1) * sizeof *x->next);
     x->prev = malloc((size_t)(nn ? nn : 1) * sizeof *x->prev);
     x->cls = malloc((size_t)(nn ? nn : 1) * sizeof *x->cls);
     x->bkt = malloc((size_t)(nn ? nn : 1) * sizeof *x->bkt);
     x->maxfree = calloc((size_t)(nn ? nn : 1), sizeof *x->maxfree);
     x->cn = calloc((size_t)(nn ? nn : 1), sizeof *x->cn);
-    if (!x->head || !x->bits || !x->summary || !x->maxfree || !x->cn || !x->next || !x->prev || !x->cls || !x->bkt) {
+    if (!x->head || !x->lvmask || !x->bits || !x->summary || !x->cpumask || !x->maxfree || !x->cn || !x->next || !x->prev || !x->cls || !x->bkt) {
         allot__bfidx_free(x);
         return ALLOT_ENOMEM;
     }
-    for (size_t i = 0; i < (size_t)x->nclasses * NBUCKETS; i++) x->head[i] = NIL;
     for (uint32_t i = 0; i < nn; i++) x->cls[i] = NIL;
     s->bfidx = x;
     for (uint32_t i = 0; i < nn; i++) allot__bfidx_update(s, i);
+    if (x->broken) {
+        allot__bfidx_free(x);
+        s->bfidx = NULL;
+        return ALLOT_ENOMEM;
+    }
     return 0;
 }
 
@@ -231,9 +269,9 @@ int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out
     if (sh->ndev == 0)
         lvl0 = 0;
     else if (sh->milli >= ALLOT_MILLI)
-        lvl0 = 8 + (sh->ndev > 8 ? 8 : sh->ndev);
+        lvl0 = WHOLE0 + (sh->ndev > 8 ? 8 : sh->ndev);
     else
-        lvl0 = sh->milli / 125;
+        lvl0 = sh->milli / PSTEP;
     /* the request's share of b: score = int((1 - (b - creq)) * 100) */
     double creq = 0.5 * (double)sh->cpu / MAX_SPEC_CPU +
                   0.5 * (double)sh->milli * sh->ndev / MAX_SPEC_GPU;
@@ -247,10 +285,11 @@ int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out
             if (cpu_slot) continue;
             if (sh->chips && !((sh->chips >> slot) & 1)) continue;
         }
-        for (int lv = lvl0; lv < NLEVELS; lv++)
-        for (int cl = cl0; cl < NCPUL; cl++) {
-            uint32_t c = (slot * NLEVELS + (uint32_t)lv) * NCPUL + (uint32_t)cl;
-            if (!x->summary[c]) continue;
+        for (uint64_t lm = x->lvmask[slot] & (~(uint64_t)0 << lvl0); lm; lm &= lm - 1)
+        for (int lv = __builtin_ctzll(lm), once = 1; once; once = 0)
+        for (unsigned cm = x->cpumask[slot * NLEVELS + (uint32_t)lv] & (0xFFu << cl0) & 0xFFu; cm;
+             cm &= cm - 1) {
+            uint32_t c = (slot * NLEVELS + (uint32_t)lv) * NCPUL + (uint32_t)__builtin_ctz(cm);
             const uint64_t *bits = &x->bits[(size_t)c * (NBUCKETS / 64)];
             for (uint64_t sum = x->summary[c]; sum; sum &= sum - 1) {
                 uint32_t w = (uint32_t)__builtin_ctzll(sum);
@@ -269,7 +308,7 @@ int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out
                     }
                     /* the list is in rank order: once no node here can beat the
                      * best on score, only a smaller rank could still win */
-                    for (uint32_t i = x->head[(size_t)c * NBUCKETS + b]; i != NIL; i = x->next[i]) {
+                    for (uint32_t i = x->head[c][b]; i != NIL; i = x->next[i]) {
                         if (best != NIL && hi <= best_score && rank[i] > rank[best]) break;
                         const struct bf_node *n = &x->cn[i];
                         if (!feasible(n, sh)) continue;

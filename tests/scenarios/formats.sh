@@ -122,6 +122,11 @@ cp "$TMP/out" "$TMP/pai_short.json"
 run "$ALLOT" cluster show "$TMP/pai_short.json"
 check_show 2 2
 
+say "convert -o into a missing directory: exit 1, names the file"
+run "$ALLOT" cluster convert "$DATA/nodes_openb.csv" -o "$TMP/no/such/dir/x.json"
+expect_rc 1
+expect_err "$TMP/no/such/dir/x.json"
+
 say "the wrong --format is refused with a file:line:col message"
 run "$ALLOT" cluster convert --format spot2026 "$DATA/nodes_openb.csv"
 expect_rc 1

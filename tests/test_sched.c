@@ -1,0 +1,1033 @@
+/* tests/test_sched.c - the scheduler core: placement policies pinned on small
+ * clusters (expected node and device worked out by hand from the semantics
+ * documented in src/sched/place.c and src/sched/fgd.c), the FGD building
+ * blocks, events and decisions, all-or-nothing multi-task jobs, and a long
+ * randomised property test with the invariant checker on. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "allot/cluster.h"
+#include "allot/job.h"
+#include "allot/rng.h"
+#include "allot/sched.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+/* ---- helpers -------------------------------------------------------------- */
+
+typedef struct nspec {
+    const char *name, *chip;
+    int ndev;
+    int64_t cpu, mem;
+} nspec;
+
+/* One rack; node i of v gets id i. Memory defaults to 1 TiB. */
+static allot_cluster *mkc(const nspec *v, int n)
+{
+    allot_cluster *c = allot_cluster_new("t");
+    assert_non_null(c);
+    int r = allot_cluster_rack(c, NULL, NULL, NULL);
+    assert_true(r >= 0);
+    for (int i = 0; i < n; i++) {
+        int id = allot_cluster_add_node(c, v[i].name, v[i].chip, v[i].ndev, v[i].cpu,
+                                        v[i].mem ? v[i].mem : (int64_t)1 << 20, (uint32_t)r);
+        assert_int_equal(id, i);
+    }
+    assert_int_equal(allot_cluster_finalize(c), 0);
+    return c;
+}
+
+/* Uses `milli` of device `d` on node `node` before a scheduler exists. */
+static void pre(allot_cluster *c, uint32_t node, int d, int32_t milli)
+{
+    uint8_t dv = (uint8_t)d;
+    assert_int_equal(allot_cluster_take(c, node, &dv, 1, milli, 0, 0), 0);
+}
+
+static void pre_cpu(allot_cluster *c, uint32_t node, int64_t cpu)
+{
+    assert_int_equal(allot_cluster_take(c, node, NULL, 0, 0, cpu, 0), 0);
+}
+
+static allot_shape shpc(int64_t cpu, int32_t milli, int32_t ndev, allot_chip_mask chips)
+{
+    allot_shape s;
+    memset(&s, 0, sizeof s);
+    s.cpu = cpu;
+    s.milli = milli;
+    s.ndev = ndev;
+    s.chips = chips;
+    return s;
+}
+
+static allot_shape shp(int64_t cpu, int32_t milli, int32_t ndev)
+{
+    return shpc(cpu, milli, ndev, 0);
+}
+
+static allot_typical typ(int64_t cpu, int32_t milli, int32_t ndev, allot_chip_mask chips, double w)
+{
+    allot_typical t;
+    memset(&t, 0, sizeof t);
+    t.shape = shpc(cpu, milli, ndev, chips);
+    t.weight = w;
+    return t;
+}
+
+static allot_job mkjob(int64_t cpu, int32_t milli, int32_t ndev, uint32_t ntasks)
+{
+    allot_job j;
+    memset(&j, 0, sizeof j);
+    j.shape = shp(cpu, milli, ndev);
+    j.ntasks = ntasks;
+    j.submit = ALLOT_TIME_NONE;
+    j.duration = ALLOT_TIME_NONE;
+    return j;
+}
+
+/* The FGD worked example's target workload (src/sched/fgd.c): 50 % tasks of
+ * one whole GPU and 4 cores, 50 % of half a GPU and 2 cores. */
+static const allot_typical *fgd_example(size_t *n)
+{
+    static allot_typical t[2];
+    t[0] = typ(4000, 1000, 1, 0, 0.5);
+    t[1] = typ(2000, 500, 1, 0, 0.5);
+    *n = 2;
+    return t;
+}
+
+static allot_sched *mks_full(allot_cluster *c, allot_policy p, uint64_t seed, allot_tiebreak tb,
+                             const allot_typical *t, size_t nt, allot_queue_order order,
+                             allot_nofit nofit, int check)
+{
+    allot_sched_config cfg;
+    allot_sched_config_init(&cfg);
+    cfg.policy = p;
+    cfg.seed = seed;
+    cfg.tiebreak = tb;
+    cfg.typical = t;
+    cfg.ntypical = nt;
+    cfg.order = order;
+    cfg.nofit = nofit;
+    cfg.check_invariants = check;
+    allot_sched *s = NULL;
+    int rc = allot_sched_new(&s, c, &cfg);
+    if (rc != 0) fail_msg("allot_sched_new(%s): %d", allot_policy_name(p), rc);
+    assert_non_null(s);
+    return s;
+}
+
+/* For pinning: rank tie-break, no invariant checking (clusters may carry
+ * allocations made before the scheduler existed). */
+static allot_sched *mks(allot_cluster *c, allot_policy p, uint64_t seed, const allot_typical *t,
+                        size_t nt)
+{
+    return mks_full(c, p, seed, ALLOT_TIE_RANK, t, nt, ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 0);
+}
+
+/* Pure placement (commit = 0); must succeed. */
+static allot_decision placed(allot_sched *s, allot_shape sh)
+{
+    allot_decision d;
+    memset(&d, 0xAB, sizeof d);
+    int rc = allot_sched_place(s, &sh, &d, 0);
+    if (rc != 0) fail_msg("allot_sched_place: %d", rc);
+    assert_int_equal(d.kind, ALLOT_DEC_START);
+    assert_int_equal(d.ndev, sh.ndev);
+    assert_int_equal(d.milli, sh.milli);
+    return d;
+}
+
+/* Places the shape on a fresh scheduler for each of seeds 1..nseeds and
+ * asserts that the node (and first device, if any) is always the same. */
+static void pin(allot_cluster *c, allot_policy p, const allot_typical *t, size_t nt,
+                allot_shape sh, uint32_t want_node, int want_dev)
+{
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        allot_sched *s = mks(c, p, seed, t, nt);
+        allot_decision d = placed(s, sh);
+        if (d.node != want_node)
+            fail_msg("%s seed %llu: node %u, want %u", allot_policy_name(p),
+                     (unsigned long long)seed, d.node, want_node);
+        if (want_dev >= 0 && d.devs[0] != want_dev)
+            fail_msg("%s seed %llu: device %u, want %d", allot_policy_name(p),
+                     (unsigned long long)seed, d.devs[0], want_dev);
+        allot_sched_free(s);
+    }
+}
+
+static int submit(allot_sched *s, uint32_t id, const allot_job *j, allot_decisions *out)
+{
+    allot_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = ALLOT_EV_SUBMIT;
+    ev.job = id;
+    ev.desc = j;
+    allot_decisions_clear(out);
+    return allot_sched_handle(s, &ev, out);
+}
+
+static int event(allot_sched *s, allot_event_kind k, uint32_t job, uint32_t node,
+                 allot_decisions *out)
+{
+    allot_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = k;
+    ev.job = job;
+    ev.node = node;
+    allot_decisions_clear(out);
+    return allot_sched_handle(s, &ev, out);
+}
+
+static void assert_dec(const allot_decision *d, int kind, uint32_t job, uint32_t node)
+{
+    assert_int_equal(d->kind, kind);
+    assert_int_equal(d->job, job);
+    if (node != UINT32_MAX - 1) assert_int_equal(d->node, node);
+}
+
+#define ANY_NODE (UINT32_MAX - 1)
+
+/* Capacity state of every node and device, without the version counters
+ * (a rolled-back take bumps them and that is allowed). */
+typedef struct cap_snap {
+    uint32_t nn, nd;
+    int64_t cpu[32], mem[32];
+    int32_t milli[32], whole[32];
+    uint32_t ntasks[32];
+    int16_t dev[256];
+    int64_t freem;
+} cap_snap;
+
+static cap_snap cap_take(const allot_cluster *c)
+{
+    cap_snap s;
+    memset(&s, 0, sizeof s);
+    s.nn = allot_cluster_nnodes(c);
+    s.nd = allot_cluster_ndevices(c);
+    assert_true(s.nn <= 32 && s.nd <= 256);
+    for (uint32_t i = 0; i < s.nn; i++) {
+        const allot_node *n = allot_cluster_node(c, i);
+        s.cpu[i] = n->cpu_free;
+        s.mem[i] = n->mem_free;
+        s.milli[i] = n->milli_free;
+        s.whole[i] = n->whole_free;
+        s.ntasks[i] = n->ntasks;
+    }
+    memcpy(s.dev, allot_cluster_dev_free(c), s.nd * sizeof s.dev[0]);
+    s.freem = allot_cluster_free_milli(c);
+    return s;
+}
+
+static void cap_same(const cap_snap *a, const cap_snap *b)
+{
+    assert_memory_equal(a, b, sizeof *a);
+}
+
+/* ---- policy names ------------------------------------------------------------- */
+
+static void test_policy_names(void **state)
+{
+    (void)state;
+    static const char *names[] = {"random", "dotprod", "gpuclustering", "gpupacking",
+                                  "bestfit", "fgd", "fgd-la"};
+    for (int p = 0; p < ALLOT_POLICY__COUNT; p++) {
+        assert_string_equal(allot_policy_name((allot_policy)p), names[p]);
+        assert_int_equal(allot_policy_parse(names[p]), p);
+    }
+    assert_int_equal(allot_policy_parse("DotProd"), ALLOT_POLICY_DOTPROD);
+    assert_int_equal(allot_policy_parse("GpuPacking"), ALLOT_POLICY_GPUPACKING);
+    assert_int_equal(allot_policy_parse("GpuClustering"), ALLOT_POLICY_GPUCLUSTER);
+    assert_int_equal(allot_policy_parse("BestFit"), ALLOT_POLICY_BESTFIT);
+    assert_int_equal(allot_policy_parse("FGD"), ALLOT_POLICY_FGD);
+    assert_int_equal(allot_policy_parse("Random"), ALLOT_POLICY_RANDOM);
+    assert_int_equal(allot_policy_parse("best-fit"), ALLOT_POLICY_BESTFIT);
+    assert_int_equal(allot_policy_parse("worstfit"), ALLOT_EINVAL);
+    assert_int_equal(allot_policy_parse(NULL), ALLOT_EINVAL);
+    assert_string_equal(allot_policy_name(ALLOT_POLICY__COUNT), "unknown");
+
+    allot_sched_config cfg;
+    allot_sched_config_init(&cfg);
+    assert_int_equal(cfg.policy, ALLOT_POLICY_BESTFIT);
+    assert_int_equal(cfg.order, ALLOT_ORDER_FIFO);
+    assert_int_equal(cfg.nofit, ALLOT_NOFIT_QUEUE);
+    assert_int_equal(cfg.tiebreak, ALLOT_TIE_RANK);
+    assert_int_equal(cfg.seed, 1);
+
+    /* creation errors: FGD without a target workload, bad policy, NULLs */
+    nspec ns[] = {{"n0", "A10", 1, 8000, 0}};
+    allot_cluster *c = mkc(ns, 1);
+    allot_sched *s = (allot_sched *)1;
+    cfg.policy = ALLOT_POLICY_FGD;
+    assert_int_equal(allot_sched_new(&s, c, &cfg), ALLOT_EINVAL);
+    assert_null(s);
+    cfg.policy = ALLOT_POLICY_FGDLA;
+    assert_int_equal(allot_sched_new(&s, c, &cfg), ALLOT_EINVAL);
+    cfg.policy = ALLOT_POLICY__COUNT;
+    assert_int_equal(allot_sched_new(&s, c, &cfg), ALLOT_EINVAL);
+    cfg.policy = ALLOT_POLICY_BESTFIT;
+    assert_int_equal(allot_sched_new(NULL, c, &cfg), ALLOT_EINVAL);
+    assert_int_equal(allot_sched_new(&s, NULL, &cfg), ALLOT_EINVAL);
+    assert_int_equal(allot_sched_new(&s, c, NULL), ALLOT_EINVAL);
+    allot_sched_free(NULL);
+    allot_cluster_free(c);
+}
+
+/* ---- (1) policies pinned by hand ------------------------------------------------- */
+
+static void test_bestfit_worked_example(void **state)
+{
+    (void)state;
+    /* place.c: a task of 1 GPU and 8 cores. A has 3 GPUs and 20 cores free,
+     * B 1 GPU and 10 cores. Left after placing:
+     *   A: 0.5*(12000/128000) + 0.5*(2000/8000) = 0.171875 -> int(82.8125) = 82
+     *   B: 0.5*(2000/128000)  + 0.5*(0/8000)    = 0.0078125 -> int(99.21875) = 99
+     * B wins, on its only device. */
+    nspec ab[] = {{"A", "A10", 3, 20000, 0}, {"B", "A10", 1, 10000, 0}};
+    allot_cluster *c = mkc(ab, 2);
+    pin(c, ALLOT_POLICY_BESTFIT, NULL, 0, shp(8000, 1000, 1), 1, 0);
+    allot_cluster_free(c);
+    /* the same with the nodes the other way round */
+    nspec ba[] = {{"B", "A10", 1, 10000, 0}, {"A", "A10", 3, 20000, 0}};
+    c = mkc(ba, 2);
+    pin(c, ALLOT_POLICY_BESTFIT, NULL, 0, shp(8000, 1000, 1), 0, 0);
+    allot_cluster_free(c);
+
+    /* Partly used devices count: P {1000, 1000} and Q {1000, 400}, 16 cores
+     * each; a task of 300 milli and 1 core:
+     *   P: 0.5*15000/128000 + 0.5*1700/8000 = 0.16484375 -> int(83.5156) = 83
+     *   Q: 0.5*15000/128000 + 0.5*1100/8000 = 0.12734375 -> int(87.2656) = 87
+     * Q wins; its device is the one with the least free milli that still fits
+     * (device 1, 400 free). */
+    nspec pq[] = {{"P", "A10", 2, 16000, 0}, {"Q", "A10", 2, 16000, 0}};
+    c = mkc(pq, 2);
+    pre(c, 1, 1, 600);
+    pin(c, ALLOT_POLICY_BESTFIT, NULL, 0, shp(1000, 300, 1), 1, 1);
+    allot_cluster_free(c);
+
+    /* device choice alone: free {1000, 300, 600, 250}, task 280 -> device 1
+     * (300 is the least free that fits; 250 does not fit) */
+    nspec one[] = {{"X", "A10", 4, 16000, 0}};
+    c = mkc(one, 1);
+    pre(c, 0, 1, 700);
+    pre(c, 0, 2, 400);
+    pre(c, 0, 3, 750);
+    pin(c, ALLOT_POLICY_BESTFIT, NULL, 0, shp(1000, 280, 1), 0, 1);
+    /* a whole-device task takes the lowest-indexed whole device: 0 */
+    pin(c, ALLOT_POLICY_BESTFIT, NULL, 0, shp(1000, 1000, 1), 0, 0);
+    allot_cluster_free(c);
+}
+
+static void test_dotprod(void **state)
+{
+    (void)state;
+    /* score = int(100 * (1 - (nc*pc + ng*pg) / 2)) with n = node free and
+     * p = request, CPU over 128 cores and GPU over 8 GPUs. Task: 8 cores,
+     * 1 GPU: pc = 0.0625, pg = 0.125.
+     *   A (64 cores, 4 GPUs): nc .5,  ng .5   -> dot .046875  -> int(95.3125)  = 95
+     *   B (32 cores, 8 GPUs): nc .25, ng 1    -> dot .0703125 -> int(92.96875) = 92
+     *   C (128 cores, 1 GPU): nc 1,   ng .125 -> dot .0390625 -> int(96.09375) = 96
+     * C wins; without C, A wins. */
+    nspec abc[] = {{"A", "A10", 4, 64000, 0}, {"B", "A10", 8, 32000, 0}, {"C", "A10", 1, 128000, 0}};
+    allot_cluster *c = mkc(abc, 3);
+    pin(c, ALLOT_POLICY_DOTPROD, NULL, 0, shp(8000, 1000, 1), 2, 0);
+    allot_cluster_free(c);
+    c = mkc(abc, 2);
+    pin(c, ALLOT_POLICY_DOTPROD, NULL, 0, shp(8000, 1000, 1), 0, 0);
+    allot_cluster_free(c);
+}
+
+static void test_gpupacking(void **state)
+{
+    (void)state;
+    /* getPackingScore (the FGD simulator):
+     *  case 1, shared devices only: 100 - (sum of free% of the used devices)/10,
+     *          at least 50;
+     *  case 2, whole free devices on a used node: 50 - devices taken, >= 33;
+     *  case 3, an idle node: max(33 - free devices, free devices).
+     * Fractional task of 200 milli:
+     *   P free {200, 1000, 1000, 500}: least-free first, 200 fits: case 1,
+     *     100 - 20/10 = 98
+     *   Q idle with 4 devices: case 3, 33 - 4 = 29
+     *   R free {1000, 100}: 100 is too small, 1000 is whole: case 2, 50 - 1 = 49
+     * P wins, on device 0 (200 free). */
+    nspec pqr[] = {{"P", "A10", 4, 32000, 0}, {"Q", "A10", 4, 32000, 0}, {"R", "A10", 2, 32000, 0}};
+    allot_cluster *c = mkc(pqr, 3);
+    pre(c, 0, 0, 800);
+    pre(c, 0, 3, 500);
+    pre(c, 2, 1, 900);
+    pin(c, ALLOT_POLICY_GPUPACKING, NULL, 0, shp(100, 200, 1), 0, 0);
+    /* a task of 2 whole devices:
+     *   P: devices 1 and 2 are whole: case 2, 50 - 2 = 48
+     *   Q: case 3, 29;  R: only one whole device, infeasible.
+     * P wins, on devices 1 and 2. */
+    allot_sched *s = mks(c, ALLOT_POLICY_GPUPACKING, 1, NULL, 0);
+    allot_decision d = placed(s, shp(100, 1000, 2));
+    assert_int_equal(d.node, 0);
+    assert_int_equal(d.devs[0], 1);
+    assert_int_equal(d.devs[1], 2);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+
+    /* without P: R (case 2, 49) beats the idle Q (case 3, 29) */
+    nspec qr[] = {{"Q", "A10", 4, 32000, 0}, {"R", "A10", 2, 32000, 0}};
+    c = mkc(qr, 2);
+    pre(c, 1, 1, 900);
+    pin(c, ALLOT_POLICY_GPUPACKING, NULL, 0, shp(100, 200, 1), 1, 0);
+    allot_cluster_free(c);
+
+    /* case 1 between shared devices: task 250,
+     *   S free {1000, 600}: 600 fits first: 100 - 60/10 = 94
+     *   T free {1000, 300}: 300 fits first: 100 - 30/10 = 97  -> T, device 1 */
+    nspec st[] = {{"S", "A10", 2, 32000, 0}, {"T", "A10", 2, 32000, 0}};
+    c = mkc(st, 2);
+    pre(c, 0, 1, 400);
+    pre(c, 1, 1, 700);
+    pin(c, ALLOT_POLICY_GPUPACKING, NULL, 0, shp(100, 250, 1), 1, 1);
+    allot_cluster_free(c);
+
+    /* case 3 between idle nodes: 2 devices 33 - 2 = 31, 4 devices 29,
+     * 8 devices 25 -> the 2-device node */
+    nspec idle[] = {{"I8", "A10", 8, 32000, 0}, {"I4", "A10", 4, 32000, 0}, {"I2", "A10", 2, 32000, 0}};
+    c = mkc(idle, 3);
+    pin(c, ALLOT_POLICY_GPUPACKING, NULL, 0, shp(100, 1000, 1), 2, 0);
+    allot_cluster_free(c);
+    /* case 2 beats case 3: I2 idle (33 - 2 = 31); U8 has one device in use
+     * and a 1-device task takes a whole one: 50 - 1 = 49 -> U8, device 0 */
+    nspec used[] = {{"I2", "A10", 2, 32000, 0}, {"U8", "A10", 8, 32000, 0}};
+    c = mkc(used, 2);
+    pre(c, 1, 7, 1000);
+    pin(c, ALLOT_POLICY_GPUPACKING, NULL, 0, shp(100, 1000, 1), 1, 0);
+    allot_cluster_free(c);
+}
+
+static void test_gpuclustering(void **state)
+{
+    (void)state;
+    /* Four 8-device nodes of different chip types, so that setup jobs can be
+     * pinned to a node with a chip mask. Tags: a whole-device task of k
+     * devices is "k-gpu", a fractional one "share-gpu". Score (FGD
+     * simulator): base = 25 * (8000 - free milli) / 8000 (integers), plus
+     *   75 if the node runs only the task's tag, 50 if the tag among others,
+     *   25 if the node runs no tagged task, 0 if only other tags. */
+    nspec ns[] = {{"n0", "A10", 8, 128000, 0},
+                  {"n1", "T4", 8, 128000, 0},
+                  {"n2", "L20", 8, 128000, 0},
+                  {"n3", "L40S", 8, 128000, 0}};
+    allot_cluster *c = mkc(ns, 4);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_GPUCLUSTER, 3, ALLOT_TIE_RANK, NULL, 0,
+                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_decisions out = {0};
+    allot_job j1 = mkjob(1000, 1000, 1, 1), j2 = mkjob(1000, 500, 1, 1), j3 = mkjob(1000, 1000, 1, 1),
+              j4 = mkjob(1000, 1000, 2, 1);
+    j1.shape.chips = 1u << 0; /* A10 -> n0 */
+    j2.shape.chips = 1u << 1; /* T4 -> n1 */
+    j3.shape.chips = 1u << 1;
+    j4.shape.chips = 1u << 3; /* L40S -> n3 */
+    assert_int_equal(submit(s, 1, &j1, &out), 0);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 1, 0);
+    assert_int_equal(submit(s, 2, &j2, &out), 0);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 2, 1);
+    assert_int_equal(out.v[0].devs[0], 0);
+    assert_int_equal(submit(s, 3, &j3, &out), 0);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 3, 1);
+    assert_int_equal(out.v[0].devs[0], 1);
+    assert_int_equal(submit(s, 4, &j4, &out), 0);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 4, 3);
+    /* free: n0 7000, n1 6500, n2 8000, n3 6000
+     * base: n0 25*1000/8000 = 3, n1 25*1500/8000 = 4, n2 0, n3 25*2000/8000 = 6
+     * tags: n0 {1-gpu}, n1 {share, 1-gpu}, n2 {}, n3 {2-gpu} */
+
+    /* 1-gpu: n0 3+75 = 78, n1 4+50 = 54, n2 0+25 = 25, n3 6 -> n0 */
+    allot_decision d = placed(s, shp(1000, 1000, 1));
+    assert_int_equal(d.node, 0);
+    assert_int_equal(d.devs[0], 1); /* device 0 is taken by j1 */
+    /* share: n0 3, n1 4+50 = 54, n2 25, n3 6 -> n1, on device 0 (500 free) */
+    d = placed(s, shp(1000, 300, 1));
+    assert_int_equal(d.node, 1);
+    assert_int_equal(d.devs[0], 0);
+    /* 2-gpu: n0 3, n1 4, n2 25, n3 6+75 = 81 -> n3, devices 2 and 3 */
+    d = placed(s, shp(1000, 1000, 2));
+    assert_int_equal(d.node, 3);
+    assert_int_equal(d.devs[0], 2);
+    assert_int_equal(d.devs[1], 3);
+    /* 4-gpu: nobody has the tag: n2 (idle, 25) beats 3, 4 and 6 */
+    d = placed(s, shp(1000, 1000, 4));
+    assert_int_equal(d.node, 2);
+
+    /* j1 ends: n0 has no tags left: 1-gpu now n0 0+25 = 25, n1 54 -> n1,
+     * first whole device 2 */
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 1, 0, &out), 0);
+    d = placed(s, shp(1000, 1000, 1));
+    assert_int_equal(d.node, 1);
+    assert_int_equal(d.devs[0], 2);
+    /* j3 ends: n1 runs only share tasks (free 7500, base 25*500/8000 = 1):
+     * share task: n1 1+75 = 76 -> n1 */
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 3, 0, &out), 0);
+    d = placed(s, shp(1000, 100, 1));
+    assert_int_equal(d.node, 1);
+    assert_int_equal(d.devs[0], 0);
+    /* and a 1-gpu task no longer counts n1 as its tag's node: n1 base 1
+     * (other tags only), n3 6 (other tags), n0 and n2 idle 25 -> one of the
+     * idle ones */
+    d = placed(s, shp(1000, 1000, 1));
+    assert_true(d.node == 0 || d.node == 2);
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+static void test_fgd_device_choice(void **state)
+{
+    (void)state;
+    size_t nt;
+    const allot_typical *t = fgd_example(&nt);
+    /* One node with 3 devices free {1000, 600, 550} and 32 cores; a task of
+     * 100 milli and 1 core (CPU never binds here). frag(state) =
+     *   0.5 * (all free if no device has 1000, else free on devices < 1000)
+     * + 0.5 * (all free if no device has 500, else free on devices < 500)
+     * before: 0.5*1150 + 0.5*0 = 575
+     *   dev0 -> {900,600,550}: 0.5*2050 + 0     = 1025, d = -450 -> int(100*sig(-.45))  = 38
+     *   dev1 -> {1000,500,550}: 0.5*1050 + 0    = 525,  d = +50  -> int(100*sig(.05))   = 51
+     *   dev2 -> {1000,600,450}: 0.5*1050 + .5*450 = 750, d = -175 -> int(100*sig(-.175)) = 45
+     * FGD takes device 1; best-fit's device rule would take device 2 (550). */
+    nspec one[] = {{"N", "A10", 3, 32000, 0}};
+    allot_cluster *c = mkc(one, 1);
+    pre(c, 0, 1, 400);
+    pre(c, 0, 2, 450);
+    pin(c, ALLOT_POLICY_FGD, t, nt, shp(1000, 100, 1), 0, 1);
+    pin(c, ALLOT_POLICY_FGDLA, t, nt, shp(1000, 100, 1), 0, 1);
+    pin(c, ALLOT_POLICY_BESTFIT, NULL, 0, shp(1000, 100, 1), 0, 2);
+    allot_cluster_free(c);
+}
+
+static void test_fgd_node_choice(void **state)
+{
+    (void)state;
+    size_t nt;
+    const allot_typical *t = fgd_example(&nt);
+    /* Task: 200 milli, 1.5 cores.
+     * N0 {1000, 1000}, 32 cores: before 0.
+     *   dev0 -> {800, 1000}: 0.5*800 + 0.5*0 = 400, d = -400 -> int(100*sig(-.4)) = 40
+     *   (dev1 has the same free amount: same result)
+     * N1 {1000, 300}, 32 cores: before 0.5*300 + 0.5*300 = 300.
+     *   dev0 -> {800, 300}: 0.5*1100 + 0.5*300 = 700, d = -400 -> 40
+     *   dev1 -> {1000, 100}: 0.5*100 + 0.5*100 = 100, d = +200 -> int(100*sig(.2)) = 54
+     * N2 {1000, 300}, 3 cores: the fgd.c worked example, before = 800.
+     *   after either device, 1.5 cores are left, less than either typical
+     *   task needs: all 1100 free is fragment, d = -300 -> int(100*sig(-.3)) = 42
+     * N1 wins, on device 1. */
+    nspec ns[] = {{"N0", "A10", 2, 32000, 0}, {"N1", "A10", 2, 32000, 0}, {"N2", "A10", 2, 32000, 0}};
+    allot_cluster *c = mkc(ns, 3);
+    pre(c, 1, 1, 700);
+    pre(c, 2, 1, 700);
+    pre_cpu(c, 2, 29000);
+    pin(c, ALLOT_POLICY_FGD, t, nt, shp(1500, 200, 1), 1, 1);
+
+    /* the cluster's fragmentation: 0 + 300 + 800 = 1100; after committing
+     * the placement: 0 + 100 + 800 = 900 */
+    allot_sched *s = mks(c, ALLOT_POLICY_FGD, 7, t, nt);
+    assert_true(fabs(allot_sched_frag_milli(s) - 1100.0) < 1e-9);
+    allot_shape sh = shp(1500, 200, 1);
+    allot_decision d;
+    assert_int_equal(allot_sched_place(s, &sh, &d, 1), 0);
+    assert_int_equal(d.node, 1);
+    assert_int_equal(d.devs[0], 1);
+    assert_int_equal(allot_cluster_dev_free(c)[allot_cluster_node(c, 1)->dev0 + 1], 100);
+    assert_true(fabs(allot_sched_frag_milli(s) - 900.0) < 1e-9);
+    assert_int_equal(allot_sched_decisions(s), 1);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+static void test_fgd_ties_and_lookahead(void **state)
+{
+    (void)state;
+    /* Target: only whole 1-GPU tasks. N0 idle with 2 devices, N1 with 4
+     * devices and one task on a whole device. A 1-GPU task leaves no
+     * fragment anywhere (whole devices only): both score int(100*sig(0)) =
+     * 50. FGD breaks the tie by the seeded rank, so both nodes win for some
+     * seeds and the same seed always gives the same node; fgd-la prefers
+     * the node that already runs a task (N1) whatever the seed. */
+    allot_typical t[1] = {typ(1000, 1000, 1, 0, 1.0)};
+    nspec ns[] = {{"N0", "A10", 2, 32000, 0}, {"N1", "A10", 4, 32000, 0}};
+    allot_cluster *c = mkc(ns, 2);
+    uint8_t d0 = 0;
+    assert_int_equal(allot_cluster_take(c, 1, &d0, 1, 1000, 1000, 0), 0);
+    int seen[2] = {0, 0};
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        allot_sched *s = mks(c, ALLOT_POLICY_FGD, seed, t, 1);
+        allot_decision a = placed(s, shp(1000, 1000, 1));
+        allot_decision b = placed(s, shp(1000, 1000, 1)); /* rank is fixed */
+        assert_int_equal(a.node, b.node);
+        seen[a.node]++;
+        allot_sched *s2 = mks(c, ALLOT_POLICY_FGD, seed, t, 1);
+        assert_int_equal(placed(s2, shp(1000, 1000, 1)).node, a.node);
+        allot_sched_free(s2);
+        allot_sched_free(s);
+    }
+    assert_true(seen[0] > 0 && seen[1] > 0);
+    pin(c, ALLOT_POLICY_FGDLA, t, 1, shp(1000, 1000, 1), 1, 1);
+    allot_cluster_free(c);
+}
+
+static void test_random_policy(void **state)
+{
+    (void)state;
+    /* n2 has too little CPU for the task: never chosen; the other three
+     * are chosen uniformly. */
+    nspec ns[] = {{"n0", "A10", 2, 32000, 0},
+                  {"n1", "A10", 4, 32000, 0},
+                  {"n2", "A10", 8, 1000, 0},
+                  {"n3", "T4", 1, 32000, 0}};
+    allot_cluster *c = mkc(ns, 4);
+    int count[4] = {0}, devc[4] = {0};
+    const int N = 600;
+    for (int tb = 0; tb < 2; tb++) {
+        for (uint64_t seed = 1; seed <= (uint64_t)N / 2; seed++) {
+            allot_sched *s = mks_full(c, ALLOT_POLICY_RANDOM, seed, (allot_tiebreak)tb, NULL, 0,
+                                      ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 0);
+            allot_decision d = placed(s, shp(4000, 500, 1));
+            assert_true(d.node < 4);
+            count[d.node]++;
+            /* same seed, same choice */
+            allot_sched *s2 = mks_full(c, ALLOT_POLICY_RANDOM, seed, (allot_tiebreak)tb, NULL, 0,
+                                       ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 0);
+            allot_decision d2 = placed(s2, shp(4000, 500, 1));
+            assert_int_equal(d2.node, d.node);
+            assert_int_equal(d2.devs[0], d.devs[0]);
+            allot_sched_free(s2);
+            allot_sched_free(s);
+        }
+    }
+    assert_int_equal(count[2], 0);
+    /* each of 3 nodes expects 200 of 600; allow a wide margin */
+    for (int i = 0; i < 4; i++)
+        if (i != 2 && (count[i] < 120 || count[i] > 280))
+            fail_msg("node %d chosen %d times of %d", i, count[i], N);
+    allot_cluster_free(c);
+
+    /* device choice: uniform among the fitting devices. Free {1000, 600,
+     * 500, 400}; a 500-milli task fits devices 0, 1, 2, never 3. */
+    nspec one[] = {{"x", "A10", 4, 32000, 0}};
+    c = mkc(one, 1);
+    pre(c, 0, 1, 400);
+    pre(c, 0, 2, 500);
+    pre(c, 0, 3, 600);
+    allot_sched *s = mks(c, ALLOT_POLICY_RANDOM, 99, NULL, 0);
+    for (int i = 0; i < 600; i++) devc[placed(s, shp(1000, 500, 1)).devs[0]]++;
+    assert_int_equal(devc[3], 0);
+    for (int i = 0; i < 3; i++)
+        if (devc[i] < 120 || devc[i] > 280) fail_msg("device %d chosen %d times", i, devc[i]);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+static void test_rank_tiebreak(void **state)
+{
+    (void)state;
+    /* Four identical idle nodes: every non-random policy scores them
+     * equally. With ALLOT_TIE_RANK the choice depends on the seed only: the
+     * same seed picks the same node on a fresh scheduler and again on the
+     * same one; across seeds every node wins sometimes. */
+    nspec ns[] = {{"a", "A10", 4, 32000, 0},
+                  {"b", "A10", 4, 32000, 0},
+                  {"c", "A10", 4, 32000, 0},
+                  {"d", "A10", 4, 32000, 0}};
+    allot_cluster *c = mkc(ns, 4);
+    size_t nt;
+    const allot_typical *t = fgd_example(&nt);
+    static const allot_policy pols[] = {ALLOT_POLICY_DOTPROD, ALLOT_POLICY_GPUCLUSTER,
+                                        ALLOT_POLICY_GPUPACKING, ALLOT_POLICY_BESTFIT,
+                                        ALLOT_POLICY_FGD, ALLOT_POLICY_FGDLA};
+    for (size_t p = 0; p < sizeof pols / sizeof pols[0]; p++) {
+        for (int tb = 0; tb < 2; tb++) {
+            int seen[4] = {0};
+            for (uint64_t seed = 1; seed <= 48; seed++) {
+                allot_sched *s = mks_full(c, pols[p], seed, (allot_tiebreak)tb, t, nt,
+                                          ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 0);
+                allot_sched *s2 = mks_full(c, pols[p], seed, (allot_tiebreak)tb, t, nt,
+                                           ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 0);
+                uint32_t n1 = placed(s, shp(1000, 1000, 1)).node;
+                assert_int_equal(placed(s2, shp(1000, 1000, 1)).node, n1);
+                if (tb == ALLOT_TIE_RANK) /* a fixed order: same again */
+                    assert_int_equal(placed(s, shp(1000, 1000, 1)).node, n1);
+                /* ranks are per node, not per shape: another shape that also
+                 * ties everywhere goes to the same node */
+                if (tb == ALLOT_TIE_RANK)
+                    assert_int_equal(placed(s2, shp(2000, 1000, 2)).node, n1);
+                seen[n1]++;
+                allot_sched_free(s);
+                allot_sched_free(s2);
+            }
+            for (int i = 0; i < 4; i++)
+                if (seen[i] == 0)
+                    fail_msg("%s tiebreak %d: node %d never chosen", allot_policy_name(pols[p]),
+                             tb, i);
+        }
+    }
+    allot_cluster_free(c);
+}
+
+/* ---- (2) FGD fragmentation of one node ------------------------------------------------- */
+
+static void test_fgd_node_frag(void **state)
+{
+    (void)state;
+    size_t nt;
+    const allot_typical *t = fgd_example(&nt);
+    int16_t ex[2] = {1000, 300};
+    /* the worked example: 0.5*1300 + 0.5*300 = 800 */
+    assert_true(allot_fgd_node_frag(t, nt, 0, 3000, ex, 2) == 800.0);
+    /* with 4 cores both fit: 0.5*300 + 0.5*300 = 300 */
+    assert_true(allot_fgd_node_frag(t, nt, 0, 4000, ex, 2) == 300.0);
+    /* with 1 core neither: 1300 */
+    assert_true(allot_fgd_node_frag(t, nt, 0, 1000, ex, 2) == 1300.0);
+    /* nothing free: no fragment; no devices: none */
+    int16_t none[2] = {0, 0};
+    assert_true(allot_fgd_node_frag(t, nt, 0, 3000, none, 2) == 0.0);
+    assert_true(allot_fgd_node_frag(t, nt, ALLOT_NO_CHIP, 3000, NULL, 0) == 0.0);
+
+    /* CPU-only typical tasks: all free device milli is fragment */
+    allot_typical cpu[1] = {typ(1000, 0, 0, 0, 1.0)};
+    assert_true(allot_fgd_node_frag(cpu, 1, 0, 64000, ex, 2) == 1300.0);
+    /* mixed: 0.25 CPU-only + 0.75 half-GPU (fits, 300 is fragment):
+     * 0.25*1300 + 0.75*300 = 325 + 225 = 550 */
+    allot_typical mix[2] = {typ(1000, 0, 0, 0, 0.25), typ(1000, 500, 1, 0, 0.75)};
+    assert_true(allot_fgd_node_frag(mix, 2, 0, 64000, ex, 2) == 550.0);
+
+    /* chip masks: a task allowed only on chip 1 sees a chip-0 node as no
+     * access (all free is fragment), a chip-1 node normally */
+    allot_typical only1[1] = {typ(1000, 500, 1, (allot_chip_mask)1 << 1, 1.0)};
+    assert_true(allot_fgd_node_frag(only1, 1, 0, 64000, ex, 2) == 1300.0);
+    assert_true(allot_fgd_node_frag(only1, 1, 1, 64000, ex, 2) == 300.0);
+    assert_true(allot_fgd_node_frag(only1, 1, ALLOT_NO_CHIP, 64000, ex, 2) == 1300.0);
+
+    /* multi-device tasks: 2 whole devices. {1000, 1000, 500}: fits, the 500
+     * is fragment; {1000, 500, 500}: does not fit, all 2000 is. */
+    allot_typical two[1] = {typ(1000, 1000, 2, 0, 1.0)};
+    int16_t f1[3] = {1000, 1000, 500}, f2[3] = {1000, 500, 500};
+    assert_true(allot_fgd_node_frag(two, 1, 0, 64000, f1, 3) == 500.0);
+    assert_true(allot_fgd_node_frag(two, 1, 0, 64000, f2, 3) == 2000.0);
+
+    /* the scheduler's incremental total uses the same measure: nodes in the
+     * states above sum to 800 + 300 + 0 */
+    nspec ns[] = {{"a", "A10", 2, 32000, 0}, {"b", "A10", 2, 32000, 0}, {"c", "A10", 2, 32000, 0}};
+    allot_cluster *c = mkc(ns, 3);
+    pre(c, 0, 1, 700);
+    pre_cpu(c, 0, 29000);
+    pre(c, 1, 1, 700);
+    pre(c, 2, 0, 1000);
+    pre(c, 2, 1, 1000);
+    allot_sched *s = mks(c, ALLOT_POLICY_BESTFIT, 1, t, nt);
+    assert_true(fabs(allot_sched_frag_milli(s) - 1100.0) < 1e-9);
+    allot_sched_free(s);
+    /* without typical shapes it is 0 */
+    s = mks(c, ALLOT_POLICY_BESTFIT, 1, NULL, 0);
+    assert_true(allot_sched_frag_milli(s) == 0.0);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+/* ---- (3) the target workload ---------------------------------------------------------- */
+
+static void add_jobs(allot_workload *w, int n, int64_t cpu, int64_t mem, int32_t milli,
+                     int32_t ndev, allot_chip_mask chips)
+{
+    for (int i = 0; i < n; i++) {
+        allot_job j = mkjob(cpu, milli, ndev, 1);
+        j.shape.mem = mem + i; /* memory is ignored */
+        j.shape.chips = chips;
+        assert_true(allot_workload_add(w, &j, NULL) >= 0);
+    }
+}
+
+static void assert_typ(const allot_typical *t, int64_t cpu, int32_t milli, int32_t ndev,
+                       allot_chip_mask chips, double w)
+{
+    assert_int_equal(t->shape.cpu, cpu);
+    assert_int_equal(t->shape.milli, milli);
+    assert_int_equal(t->shape.ndev, ndev);
+    assert_int_equal(t->shape.chips, chips);
+    assert_int_equal(t->shape.mem, 0);
+    if (fabs(t->weight - w) > 1e-12) fail_msg("weight %.17g, want %.17g", t->weight, w);
+}
+
+static double wsum(const allot_typical *t, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += t[i].weight;
+    return s;
+}
+
+static void test_typical_from_workload(void **state)
+{
+    (void)state;
+    allot_workload w;
+    allot_workload_init(&w);
+    /* 10 jobs: 5 x (4 cores, 1 GPU), 3 x (2 cores, half GPU), 1 x CPU-only
+     * 8 cores, 1 x (1 core, 2 GPUs) */
+    add_jobs(&w, 3, 2000, 100, 500, 1, 0);
+    add_jobs(&w, 1, 1000, 100, 1000, 2, 0);
+    add_jobs(&w, 5, 4000, 100, 1000, 1, 0);
+    add_jobs(&w, 1, 8000, 100, 0, 0, 0);
+    allot_typical *t = NULL;
+
+    /* full coverage: by count, ties (1 and 1) by larger CPU first */
+    int n = allot_typical_from_workload(&w, 1.0, 1, &t);
+    assert_int_equal(n, 4);
+    assert_typ(&t[0], 4000, 1000, 1, 0, 0.5);
+    assert_typ(&t[1], 2000, 500, 1, 0, 0.3);
+    assert_typ(&t[2], 8000, 0, 0, 0, 0.1);
+    assert_typ(&t[3], 1000, 1000, 2, 0, 0.1);
+    assert_true(fabs(wsum(t, n) - 1.0) < 1e-12);
+    free(t);
+
+    /* coverage 0.75: keep until 7.5 of 10 jobs are covered: 5 (< 7.5),
+     * then 5 + 3 = 8; renormalised: 5/8 and 3/8 */
+    n = allot_typical_from_workload(&w, 0.75, 1, &t);
+    assert_int_equal(n, 2);
+    assert_typ(&t[0], 4000, 1000, 1, 0, 0.625);
+    assert_typ(&t[1], 2000, 500, 1, 0, 0.375);
+    assert_true(fabs(wsum(t, n) - 1.0) < 1e-12);
+    free(t);
+
+    /* coverage 0.5: the first shape covers exactly 5 of 10: weight 1 */
+    n = allot_typical_from_workload(&w, 0.5, 1, &t);
+    assert_int_equal(n, 1);
+    assert_typ(&t[0], 4000, 1000, 1, 0, 1.0);
+    free(t);
+
+    /* without CPU-only jobs: 9 jobs, 5/9, 3/9, 1/9 */
+    n = allot_typical_from_workload(&w, 1.0, 0, &t);
+    assert_int_equal(n, 3);
+    assert_typ(&t[0], 4000, 1000, 1, 0, 5.0 / 9.0);
+    assert_typ(&t[1], 2000, 500, 1, 0, 3.0 / 9.0);
+    assert_typ(&t[2], 1000, 1000, 2, 0, 1.0 / 9.0);
+    assert_true(fabs(wsum(t, n) - 1.0) < 1e-12);
+    free(t);
+
+    /* tie-break beyond CPU: equal counts and CPU -> larger milli, then more
+     * devices, then the larger chip mask */
+    allot_workload w2;
+    allot_workload_init(&w2);
+    add_jobs(&w2, 2, 1000, 0, 300, 1, 0);
+    add_jobs(&w2, 2, 1000, 0, 1000, 1, 0);
+    add_jobs(&w2, 2, 1000, 0, 1000, 4, 0);
+    add_jobs(&w2, 2, 1000, 0, 1000, 1, 0x2);
+    add_jobs(&w2, 2, 1000, 0, 700, 1, 0);
+    n = allot_typical_from_workload(&w2, 1.0, 1, &t);
+    assert_int_equal(n, 5);
+    assert_typ(&t[0], 1000, 1000, 4, 0, 0.2);
+    assert_typ(&t[1], 1000, 1000, 1, 0x2, 0.2);
+    assert_typ(&t[2], 1000, 1000, 1, 0, 0.2);
+    assert_typ(&t[3], 1000, 700, 1, 0, 0.2);
+    assert_typ(&t[4], 1000, 300, 1, 0, 0.2);
+    free(t);
+    allot_workload_free(&w2);
+
+    /* bad arguments and the empty workload */
+    t = (allot_typical *)&w;
+    assert_int_equal(allot_typical_from_workload(&w, 0.0, 1, &t), ALLOT_EINVAL);
+    assert_int_equal(allot_typical_from_workload(&w, 1.5, 1, &t), ALLOT_EINVAL);
+    assert_int_equal(allot_typical_from_workload(&w, NAN, 1, &t), ALLOT_EINVAL);
+    assert_int_equal(allot_typical_from_workload(NULL, 1.0, 1, &t), ALLOT_EINVAL);
+    assert_int_equal(allot_typical_from_workload(&w, 1.0, 1, NULL), ALLOT_EINVAL);
+    allot_workload e;
+    allot_workload_init(&e);
+    assert_int_equal(allot_typical_from_workload(&e, 1.0, 1, &t), 0);
+    assert_null(t);
+    /* only CPU-only jobs, excluded: empty too */
+    add_jobs(&e, 3, 1000, 0, 0, 0, 0);
+    assert_int_equal(allot_typical_from_workload(&e, 1.0, 0, &t), 0);
+    assert_null(t);
+    allot_workload_free(&e);
+    allot_workload_free(&w);
+}
+
+/* ---- (4) events ----------------------------------------------------------------------- */
+
+static void test_submit_queue_finish(void **state)
+{
+    (void)state;
+    /* sched.c's worked example: one node with one GPU */
+    nspec ns[] = {{"n0", "A10", 1, 16000, 65536}};
+    allot_cluster *c = mkc(ns, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
+                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_decisions out = {0};
+    allot_job g = mkjob(1000, 1000, 1, 1), cpu = mkjob(2000, 0, 0, 1);
+
+    assert_int_equal(submit(s, 1, &g, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 1, 0);
+    assert_int_equal(out.v[0].task, 0);
+    assert_int_equal(out.v[0].ndev, 1);
+    assert_int_equal(out.v[0].devs[0], 0);
+    assert_int_equal(out.v[0].milli, 1000);
+    assert_int_equal(allot_sched_job_state(s, 1), ALLOT_JOB_RUNNING);
+    assert_int_equal(allot_sched_running(s), 1);
+    assert_int_equal(allot_sched_pending(s), 0);
+    assert_int_equal(allot_sched_decisions(s), 1);
+    assert_int_equal(allot_cluster_node(c, 0)->milli_free, 0);
+    assert_int_equal(allot_cluster_node(c, 0)->cpu_free, 15000);
+
+    /* J2 waits */
+    assert_int_equal(submit(s, 2, &g, &out), 0);
+    assert_int_equal(out.n, 0);
+    assert_int_equal(allot_sched_job_state(s, 2), ALLOT_JOB_PENDING);
+    assert_int_equal(allot_sched_pending(s), 1);
+    /* a CPU-only job runs beside J1 */
+    assert_int_equal(submit(s, 3, &cpu, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 3, 0);
+    assert_int_equal(out.v[0].ndev, 0);
+    assert_int_equal(allot_sched_running(s), 2);
+    assert_int_equal(allot_cluster_node(c, 0)->cpu_free, 13000);
+
+    /* a pending job cannot finish; unknown jobs are EINVAL */
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 2, 0, &out), ALLOT_ESTATE);
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 999, 0, &out), ALLOT_EINVAL);
+    assert_int_equal(event(s, ALLOT_EV_CANCEL, 999, 0, &out), ALLOT_EINVAL);
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 4, 0, &out), ALLOT_EINVAL);
+    /* duplicate submits */
+    assert_int_equal(submit(s, 1, &g, &out), ALLOT_EEXIST);
+    assert_int_equal(submit(s, 2, &g, &out), ALLOT_EEXIST);
+    assert_int_equal(allot_sched_pending(s), 1);
+    assert_int_equal(allot_sched_running(s), 2);
+
+    /* J1 ends: the retry pass starts J2 */
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 1, 0, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 2, 0);
+    assert_int_equal(allot_sched_job_state(s, 1), ALLOT_JOB_SUCCEEDED);
+    assert_int_equal(allot_sched_job_state(s, 2), ALLOT_JOB_RUNNING);
+    assert_int_equal(allot_sched_pending(s), 0);
+    assert_int_equal(allot_sched_running(s), 2);
+    assert_int_equal(allot_sched_decisions(s), 3);
+    /* finished is final */
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 1, 0, &out), ALLOT_ESTATE);
+    assert_int_equal(event(s, ALLOT_EV_CANCEL, 1, 0, &out), ALLOT_ESTATE);
+    assert_int_equal(submit(s, 1, &g, &out), ALLOT_EEXIST);
+    /* a tick with nothing pending does nothing */
+    assert_int_equal(event(s, ALLOT_EV_TICK, 0, 0, &out), 0);
+    assert_int_equal(out.n, 0);
+
+    /* malformed submits */
+    allot_job bad = mkjob(1000, 500, 2, 1); /* fractional over 2 devices */
+    assert_int_equal(submit(s, 10, &bad, &out), ALLOT_EINVAL);
+    bad = mkjob(1000, 1000, 1, 0); /* no tasks */
+    assert_int_equal(submit(s, 11, &bad, &out), ALLOT_EINVAL);
+    bad = mkjob(-1, 1000, 1, 1);
+    assert_int_equal(submit(s, 12, &bad, &out), ALLOT_EINVAL);
+    assert_int_equal(submit(s, 13, NULL, &out), ALLOT_EINVAL);
+    assert_int_equal(submit(s, UINT32_MAX, &g, &out), ALLOT_EINVAL);
+    /* the rejected ids stay free */
+    assert_int_equal(submit(s, 10, &cpu, &out), 0);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 10, 0);
+    /* other bad events */
+    assert_int_equal(event(s, ALLOT_EV_NODE_DOWN, 0, 5, &out), ALLOT_EINVAL);
+    assert_int_equal(event(s, ALLOT_EV_NODE_UP, 0, 5, &out), ALLOT_EINVAL);
+    assert_int_equal(event(s, (allot_event_kind)42, 0, 0, &out), ALLOT_EINVAL);
+    assert_int_equal(allot_sched_handle(NULL, NULL, &out), ALLOT_EINVAL);
+    char msg[256];
+    assert_int_equal(allot_cluster_check(c, msg, sizeof msg), 0);
+    assert_ptr_equal(allot_sched_cluster(s), c);
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+/* One 1-GPU node; J0 runs; J1..J4 wait with priorities 0, 5, 5, -1. The
+ * order they start in as each finishes. */
+static void run_order(allot_queue_order order, const uint32_t want[4])
+{
+    nspec ns[] = {{"n0", "A10", 1, 16000, 0}};
+    allot_cluster *c = mkc(ns, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0, order,
+                              ALLOT_NOFIT_QUEUE, 1);
+    allot_decisions out = {0};
+    allot_job j = mkjob(1000, 1000, 1, 1);
+    assert_int_equal(submit(s, 0, &j, &out), 0);
+    assert_int_equal(out.n, 1);
+    static const int16_t prio[5] = {0, 0, 5, 5, -1};
+    for (uint32_t id = 1; id <= 4; id++) {
+        j.priority = prio[id];
+        assert_int_equal(submit(s, id, &j, &out), 0);
+        assert_int_equal(out.n, 0);
+    }
+    assert_int_equal(allot_sched_pending(s), 4);
+    uint32_t running = 0;
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(event(s, ALLOT_EV_FINISH, running, 0, &out), 0);
+        assert_int_equal(out.n, 1);
+        assert_dec(&out.v[0], ALLOT_DEC_START, want[k], 0);
+        running = want[k];
+    }
+    assert_int_equal(allot_sched_pending(s), 0);
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+static void test_queue_order(void **state)
+{
+    (void)state;
+    static const uint32_t fifo[4] = {1, 2, 3, 4};
+    static const uint32_t prio[4] = {2, 3, 1, 4}; /* 5, 5 (by submission), 0, -1 */
+    run_order(ALLOT_ORDER_FIFO, fifo);
+    run_order(ALLOT_ORDER_PRIORITY, prio);
+}
+
+static void test_no_head_of_line_blocking(void **state)
+{
+    (void)state;
+    /* 4 GPUs: J0, J1 take 2 each. J2 (4 GPUs), J3 and J4 (1 each) wait.
+     * J0 ends: J2 still does not fit, J3 and J4 start behind it. */
+    nspec ns[] = {{"n0", "A10", 4, 32000, 0}};
+    allot_cluster *c = mkc(ns, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
+                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_decisions out = {0};
+    allot_job two = mkjob(1000, 1000, 2, 1), four = mkjob(1000, 1000, 4, 1),
+              one = mkjob(1000, 1000, 1, 1);
+    assert_int_equal(submit(s, 0, &two, &out), 0);
+    assert_int_equal(out.v[0].devs[0], 0);
+    assert_int_equal(out.v[0].devs[1], 1);
+    assert_int_equal(submit(s, 1, &two, &out), 0);
+    assert_int_equal(out.v[0].devs[0], 2);
+    assert_int_equal(out.v[0].devs[1], 3);
+    assert_int_equal(submit(s, 2, &four, &out), 0);
+    assert_int_equal(submit(s, 3, &one, &out), 0);
+    assert_int_equal(submit(s, 4, &one, &out), 0);
+    assert_int_equal(allot_sched_pending(s), 3);
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 0, 0, &out), 0);
+    assert_int_equal(out.n, 2);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 3, 0);
+    assert_int_equal(out.v[0].devs[0], 0);
+    assert_dec(&out.v[1], ALLOT_DEC_START, 4, 0);
+    assert_int_equal(out.v[1].devs[0], 1);
+    assert_int_equal(allot_sched_job_state(s, 2), ALLOT_JOB_PENDING);
+    /* J1, J3, J4 end: J2 starts on the last of them */
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 1, 0, &out), 0);
+    assert_int_equal(out.n, 0);
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 3, 0, &out), 0);
+    assert_int_equal(out.n, 0);
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 4, 0, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 2, 0);
+    assert_int_equal(out.v[0].ndev, 4);
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
