@@ -35,7 +35,7 @@ TESTS      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 ASAN_TESTS := $(TEST_SRC:tests/%.c=$(ASAN)/tests/%)
 FUZZERS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZB)/%)
 
-SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DALLOT_DEBUG
 
 .PHONY: all deps run test unit asan-test scenario fuzz-smoke fuzz bench clean format
 all: deps $(BUILD)/allot

@@ -179,21 +179,23 @@ static void test_errors(void **state)
 static void test_caps(void **state)
 {
     (void)state;
-    /* 64 fields are fine, 65 are not */
-    char buf[1024];
+    /* ALLOT_CSV_MAX_FIELDS fields are fine, one more is not */
+    size_t cap = 2 * ALLOT_CSV_MAX_FIELDS + 8;
+    char *buf = malloc(cap);
     size_t n = 0;
     for (int i = 0; i < ALLOT_CSV_MAX_FIELDS; i++)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d", i ? "," : "",
-                              i % 10);
-    buf[n] = '\0';
+        n += (size_t)snprintf(buf + n, cap - n, "%s%d", i ? "," : "", i % 10);
     allot_csv *r = csv_open(buf);
     allot_diag d;
     assert_int_equal(allot_csv_next(r, &d), 1);
     assert_int_equal(r->nfields, ALLOT_CSV_MAX_FIELDS);
     free(r);
-    snprintf(buf + n, sizeof buf - n, ",x\n");
-    /* field 65 starts at column 2*64+1 */
-    expect_error(buf, ALLOT_ELIMIT, 1, 129, "more than 64 fields");
+    snprintf(buf + n, cap - n, ",x\n");
+    /* the extra field starts at column 2 * ALLOT_CSV_MAX_FIELDS + 1 */
+    char want[64];
+    snprintf(want, sizeof want, "more than %d fields", ALLOT_CSV_MAX_FIELDS);
+    expect_error(buf, ALLOT_ELIMIT, 1, 2 * ALLOT_CSV_MAX_FIELDS + 1, want);
+    free(buf);
 
     /* a record of exactly ALLOT_CSV_MAX_LINE bytes is fine, one more is not */
     size_t big = ALLOT_CSV_MAX_LINE + 16;
@@ -208,7 +210,7 @@ static void test_caps(void **state)
     memset(text, 'x', ALLOT_CSV_MAX_LINE + 1);
     memcpy(text + ALLOT_CSV_MAX_LINE + 1, "\n", 2);
     expect_error(text, ALLOT_ELIMIT, 1, ALLOT_CSV_MAX_LINE + 1,
-                 "record longer than 65536 bytes");
+                 "record longer than");
     /* quoted multi-line records count as one record */
     text[0] = '"';
     memset(text + 1, '\n', ALLOT_CSV_MAX_LINE + 4);

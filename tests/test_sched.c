@@ -1031,3 +1031,927 @@ static void test_no_head_of_line_blocking(void **state)
     allot_sched_free(s);
     allot_cluster_free(c);
 }
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    nspec ns[] = {{"n0", "A10", 1, 16000, 0}};
+    allot_cluster *c = mkc(ns, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
+                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_decisions out = {0};
+    allot_job j = mkjob(1000, 1000, 1, 1);
+    for (uint32_t id = 0; id < 3; id++) assert_int_equal(submit(s, id, &j, &out), 0);
+    assert_int_equal(allot_sched_running(s), 1);
+    assert_int_equal(allot_sched_pending(s), 2);
+    /* cancel a pending job: gone from the queue, no decision */
+    assert_int_equal(event(s, ALLOT_EV_CANCEL, 1, 0, &out), 0);
+    assert_int_equal(out.n, 0);
+    assert_int_equal(allot_sched_job_state(s, 1), ALLOT_JOB_CANCELLED);
+    assert_int_equal(allot_sched_pending(s), 1);
+    /* cancel the running one: its capacity goes to J2 (J1 is not retried) */
+    assert_int_equal(event(s, ALLOT_EV_CANCEL, 0, 0, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 2, 0);
+    assert_int_equal(allot_sched_job_state(s, 0), ALLOT_JOB_CANCELLED);
+    assert_int_equal(allot_sched_running(s), 1);
+    assert_int_equal(allot_sched_pending(s), 0);
+    /* final states stay final */
+    assert_int_equal(event(s, ALLOT_EV_CANCEL, 0, 0, &out), ALLOT_ESTATE);
+    assert_int_equal(event(s, ALLOT_EV_CANCEL, 1, 0, &out), ALLOT_ESTATE);
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 1, 0, &out), ALLOT_ESTATE);
+    assert_int_equal(event(s, ALLOT_EV_CANCEL, 2, 0, &out), 0);
+    assert_int_equal(allot_sched_running(s), 0);
+    assert_int_equal(allot_cluster_node(c, 0)->milli_free, 1000);
+    assert_int_equal(allot_cluster_node(c, 0)->cpu_free, 16000);
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+static void assert_fail_now(allot_sched *s, uint32_t id, const allot_job *j, allot_decisions *out)
+{
+    assert_int_equal(submit(s, id, j, out), 0);
+    if (out->n != 1) fail_msg("job %u: %zu decisions, want one FAIL", id, out->n);
+    assert_dec(&out->v[0], ALLOT_DEC_FAIL, id, UINT32_MAX);
+    assert_int_equal(allot_sched_job_state(s, id), ALLOT_JOB_FAILED);
+}
+
+static void test_never_fits(void **state)
+{
+    (void)state;
+    /* two nodes of 4 A10 and 32 cores; T4 is a known type without nodes */
+    nspec ns[] = {{"n0", "A10", 4, 32000, 65536}, {"n1", "A10", 4, 32000, 65536}};
+    allot_cluster *c = mkc(ns, 2);
+    int t4 = allot_cluster_chip_id(c, "T4");
+    assert_int_equal(t4, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
+                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_decisions out = {0};
+    allot_job j = mkjob(1000, 1000, 8, 1); /* more devices than any node */
+    assert_fail_now(s, 1, &j, &out);
+    j = mkjob(1000, 1000, 1, 1);
+    j.shape.chips = (allot_chip_mask)1 << t4; /* a chip no node has */
+    assert_fail_now(s, 2, &j, &out);
+    j.shape.chips = (allot_chip_mask)1 << 40; /* a chip that is not even known */
+    assert_fail_now(s, 3, &j, &out);
+    j = mkjob(64000, 1000, 1, 1); /* more CPU than any node */
+    assert_fail_now(s, 4, &j, &out);
+    j = mkjob(1000, 1000, 1, 1);
+    j.shape.mem = 65537; /* more memory than any node */
+    assert_fail_now(s, 5, &j, &out);
+    j = mkjob(1000, 1000, 4, 3); /* 3 tasks of 4 GPUs: the fleet holds 2 */
+    assert_fail_now(s, 6, &j, &out);
+    j = mkjob(20000, 250, 1, 3); /* 3 tasks of 20 cores: 1 per node */
+    assert_fail_now(s, 7, &j, &out);
+    assert_int_equal(allot_sched_pending(s), 0);
+    assert_int_equal(allot_sched_running(s), 0);
+    assert_int_equal(allot_cluster_free_milli(c), 8000);
+
+    /* 2 tasks of 4 GPUs fit exactly: both nodes, all devices */
+    j = mkjob(1000, 1000, 4, 2);
+    assert_int_equal(submit(s, 8, &j, &out), 0);
+    assert_int_equal(out.n, 2);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 8, ANY_NODE);
+    assert_dec(&out.v[1], ALLOT_DEC_START, 8, ANY_NODE);
+    assert_int_equal(out.v[0].task, 0);
+    assert_int_equal(out.v[1].task, 1);
+    assert_true(out.v[0].node != out.v[1].node);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(out.v[k].ndev, 4);
+        for (int i = 0; i < 4; i++) assert_int_equal(out.v[k].devs[i], i);
+    }
+    /* a job that fits the fleet but not now waits (no FAIL) */
+    j = mkjob(1000, 1000, 1, 1);
+    assert_int_equal(submit(s, 9, &j, &out), 0);
+    assert_int_equal(out.n, 0);
+    assert_int_equal(allot_sched_job_state(s, 9), ALLOT_JOB_PENDING);
+    /* the never-fitting shape again: still FAIL */
+    j = mkjob(1000, 1000, 8, 1);
+    assert_fail_now(s, 10, &j, &out);
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 8, 0, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 9, ANY_NODE);
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+static void test_nofit_fail(void **state)
+{
+    (void)state;
+    nspec ns[] = {{"n0", "A10", 1, 16000, 0}};
+    allot_cluster *c = mkc(ns, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
+                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_FAIL, 1);
+    allot_decisions out = {0};
+    allot_job j = mkjob(1000, 1000, 1, 1);
+    assert_int_equal(submit(s, 0, &j, &out), 0);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 0, 0);
+    assert_fail_now(s, 1, &j, &out);
+    assert_int_equal(allot_sched_pending(s), 0);
+    /* capacity returns: the dropped job is not retried */
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 0, 0, &out), 0);
+    assert_int_equal(out.n, 0);
+    assert_int_equal(allot_sched_job_state(s, 1), ALLOT_JOB_FAILED);
+    assert_int_equal(submit(s, 1, &j, &out), ALLOT_EEXIST);
+    assert_int_equal(allot_cluster_node(c, 0)->milli_free, 1000);
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+static void test_node_down_up(void **state)
+{
+    (void)state;
+    nspec ns[] = {{"n0", "A10", 2, 16000, 0}, {"n1", "A10", 2, 16000, 0}};
+    allot_cluster *c = mkc(ns, 2);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
+                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_decisions out = {0};
+    allot_job one = mkjob(1000, 1000, 1, 1), two = mkjob(1000, 1000, 2, 1);
+    assert_int_equal(submit(s, 1, &one, &out), 0);
+    uint32_t X = out.v[0].node, Y = 1 - X;
+
+    /* X goes down: J1 stops there and restarts on Y at once */
+    assert_int_equal(event(s, ALLOT_EV_NODE_DOWN, 0, X, &out), 0);
+    assert_int_equal(out.n, 2);
+    assert_dec(&out.v[0], ALLOT_DEC_STOP, 1, X);
+    assert_dec(&out.v[1], ALLOT_DEC_START, 1, Y);
+    assert_int_equal(allot_sched_job_state(s, 1), ALLOT_JOB_RUNNING);
+    assert_int_equal(allot_sched_running(s), 1);
+    assert_int_equal(allot_sched_pending(s), 0);
+    const allot_node *nx = allot_cluster_node(c, X);
+    assert_int_equal(nx->state, ALLOT_NODE_DOWN);
+    assert_int_equal(nx->milli_free, 2000);
+    assert_int_equal(nx->ntasks, 0);
+    assert_int_equal(allot_cluster_total_milli(c), 2000);
+    assert_int_equal(allot_cluster_free_milli(c), 1000);
+
+    /* J2 (2 GPUs) fits the fleet (Y when empty) but not now: waits */
+    assert_int_equal(submit(s, 2, &two, &out), 0);
+    assert_int_equal(out.n, 0);
+    /* J3 takes Y's other device */
+    assert_int_equal(submit(s, 3, &one, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 3, Y);
+    assert_int_equal(allot_cluster_node(c, Y)->milli_free, 0);
+
+    /* X comes back: J2 starts there */
+    assert_int_equal(event(s, ALLOT_EV_NODE_UP, 0, X, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 2, X);
+    assert_int_equal(out.v[0].ndev, 2);
+    assert_int_equal(allot_cluster_total_milli(c), 4000);
+
+    /* Y goes down: J1 and J3 stop (by job id); X is full, both wait */
+    assert_int_equal(event(s, ALLOT_EV_NODE_DOWN, 0, Y, &out), 0);
+    assert_int_equal(out.n, 2);
+    assert_dec(&out.v[0], ALLOT_DEC_STOP, 1, Y);
+    assert_dec(&out.v[1], ALLOT_DEC_STOP, 3, Y);
+    assert_int_equal(allot_sched_job_state(s, 1), ALLOT_JOB_PENDING);
+    assert_int_equal(allot_sched_job_state(s, 3), ALLOT_JOB_PENDING);
+    assert_int_equal(allot_sched_pending(s), 2);
+    assert_int_equal(allot_sched_running(s), 1);
+    /* down again: nothing more happens */
+    assert_int_equal(event(s, ALLOT_EV_NODE_DOWN, 0, Y, &out), 0);
+    assert_int_equal(out.n, 0);
+    /* J4 (2 GPUs) waits behind them */
+    assert_int_equal(submit(s, 4, &two, &out), 0);
+    assert_int_equal(out.n, 0);
+    /* Y back: the requeued jobs start in their original order, J4 waits */
+    assert_int_equal(event(s, ALLOT_EV_NODE_UP, 0, Y, &out), 0);
+    assert_int_equal(out.n, 2);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 1, Y);
+    assert_dec(&out.v[1], ALLOT_DEC_START, 3, Y);
+    assert_int_equal(allot_sched_pending(s), 1);
+    /* J2 ends: J4 takes X */
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 2, 0, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 4, X);
+    /* J4 stopped by X going down; Y is full: pending; cancelled while so */
+    assert_int_equal(event(s, ALLOT_EV_NODE_DOWN, 0, X, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_STOP, 4, X);
+    assert_int_equal(event(s, ALLOT_EV_CANCEL, 4, 0, &out), 0);
+    assert_int_equal(allot_sched_job_state(s, 4), ALLOT_JOB_CANCELLED);
+    assert_int_equal(allot_sched_pending(s), 0);
+    /* an UP node coming up again is harmless */
+    assert_int_equal(event(s, ALLOT_EV_NODE_UP, 0, Y, &out), 0);
+    assert_int_equal(out.n, 0);
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+static void test_node_down_multitask(void **state)
+{
+    (void)state;
+    /* a job with a task on each node: one node down stops the whole job
+     * and frees its task on the other node too */
+    nspec ns[] = {{"n0", "A10", 2, 16000, 0}, {"n1", "A10", 2, 16000, 0}};
+    allot_cluster *c = mkc(ns, 2);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
+                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_decisions out = {0};
+    allot_job j = mkjob(1000, 1000, 2, 2);
+    assert_int_equal(submit(s, 7, &j, &out), 0);
+    assert_int_equal(out.n, 2);
+    uint32_t A = out.v[0].node, B = out.v[1].node;
+    assert_true(A != B);
+    assert_int_equal(event(s, ALLOT_EV_NODE_DOWN, 0, A, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_dec(&out.v[0], ALLOT_DEC_STOP, 7, A);
+    assert_int_equal(allot_sched_job_state(s, 7), ALLOT_JOB_PENDING);
+    assert_int_equal(allot_cluster_node(c, B)->milli_free, 2000);
+    assert_int_equal(allot_cluster_node(c, B)->cpu_free, 16000);
+    assert_int_equal(allot_cluster_node(c, B)->ntasks, 0);
+    assert_int_equal(event(s, ALLOT_EV_NODE_UP, 0, A, &out), 0);
+    assert_int_equal(out.n, 2);
+    assert_dec(&out.v[0], ALLOT_DEC_START, 7, ANY_NODE);
+    assert_dec(&out.v[1], ALLOT_DEC_START, 7, ANY_NODE);
+    assert_true(out.v[0].node != out.v[1].node);
+    assert_int_equal(allot_cluster_free_milli(c), 0);
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+/* ---- (5) multi-task jobs are all or nothing --------------------------------------------- */
+
+static void test_multitask_rollback(void **state)
+{
+    (void)state;
+    size_t nt;
+    const allot_typical *t = fgd_example(&nt);
+    for (int p = 0; p < ALLOT_POLICY__COUNT; p++) {
+        for (int nofit = 0; nofit < 2; nofit++) {
+            /* two nodes of 2 GPUs; J0 holds one GPU on one of them. J1 is 2
+             * tasks of 2 GPUs: the fleet holds 2 such tasks, so it is tried;
+             * task 0 fits on the idle node, task 1 nowhere: roll back. */
+            nspec ns[] = {{"n0", "A10", 2, 16000, 0}, {"n1", "A10", 2, 16000, 0}};
+            allot_cluster *c = mkc(ns, 2);
+            allot_sched *s = mks_full(c, (allot_policy)p, 5, ALLOT_TIE_RANK, t, nt,
+                                      ALLOT_ORDER_FIFO, (allot_nofit)nofit, 1);
+            allot_decisions out = {0};
+            allot_job j0 = mkjob(1000, 1000, 1, 1), j1 = mkjob(2000, 1000, 2, 2);
+            assert_int_equal(submit(s, 0, &j0, &out), 0);
+            assert_int_equal(out.n, 1);
+            cap_snap before = cap_take(c);
+            double frag = allot_sched_frag_milli(s);
+            assert_int_equal(submit(s, 1, &j1, &out), 0);
+            cap_snap after = cap_take(c);
+            cap_same(&before, &after);
+            assert_true(fabs(allot_sched_frag_milli(s) - frag) < 1e-9);
+            char msg[256];
+            assert_int_equal(allot_cluster_check(c, msg, sizeof msg), 0);
+            if (nofit == ALLOT_NOFIT_FAIL) {
+                assert_int_equal(out.n, 1);
+                assert_dec(&out.v[0], ALLOT_DEC_FAIL, 1, UINT32_MAX);
+                assert_int_equal(allot_sched_job_state(s, 1), ALLOT_JOB_FAILED);
+            } else {
+                assert_int_equal(out.n, 0);
+                assert_int_equal(allot_sched_job_state(s, 1), ALLOT_JOB_PENDING);
+                /* J0 ends: both tasks start, one per node */
+                assert_int_equal(event(s, ALLOT_EV_FINISH, 0, 0, &out), 0);
+                assert_int_equal(out.n, 2);
+                for (int k = 0; k < 2; k++) {
+                    assert_dec(&out.v[k], ALLOT_DEC_START, 1, ANY_NODE);
+                    assert_int_equal(out.v[k].task, k);
+                    assert_int_equal(out.v[k].ndev, 2);
+                }
+                assert_true(out.v[0].node != out.v[1].node);
+                assert_int_equal(allot_cluster_free_milli(c), 0);
+                assert_int_equal(allot_cluster_node(c, 0)->cpu_free, 14000);
+                assert_int_equal(allot_cluster_node(c, 1)->cpu_free, 14000);
+                /* and it ends as one */
+                assert_int_equal(event(s, ALLOT_EV_FINISH, 1, 0, &out), 0);
+                assert_int_equal(allot_cluster_free_milli(c), 4000);
+                assert_int_equal(allot_sched_running(s), 0);
+            }
+            allot_decisions_free(&out);
+            allot_sched_free(s);
+            allot_cluster_free(c);
+        }
+    }
+}
+
+static void test_decisions_count_excludes_rollbacks(void **state)
+{
+    (void)state;
+    /* allot_sched_decisions counts placement decisions made (per task);
+     * the simulator reports it as "task placements made". A multi-task job
+     * that is rolled back made no placement. Same setup as above. */
+    nspec ns[] = {{"n0", "A10", 2, 16000, 0}, {"n1", "A10", 2, 16000, 0}};
+    allot_cluster *c = mkc(ns, 2);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 5, ALLOT_TIE_RANK, NULL, 0,
+                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_decisions out = {0};
+    allot_job j0 = mkjob(1000, 1000, 1, 1), j1 = mkjob(2000, 1000, 2, 2);
+    assert_int_equal(submit(s, 0, &j0, &out), 0);
+    assert_int_equal(allot_sched_decisions(s), 1);
+    assert_int_equal(submit(s, 1, &j1, &out), 0);
+    assert_int_equal(out.n, 0);
+    assert_int_equal(allot_sched_decisions(s), 1); /* nothing placed */
+    assert_int_equal(event(s, ALLOT_EV_FINISH, 0, 0, &out), 0);
+    assert_int_equal(out.n, 2);
+    assert_int_equal(allot_sched_decisions(s), 3); /* J0 + J1's two tasks */
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
+/* ---- (7) pure placement ---------------------------------------------------------------- */
+
+static void test_place_commit0_is_pure(void **state)
+{
+    (void)state;
+    size_t nt;
+    const allot_typical *t = fgd_example(&nt);
+    const allot_shape shapes[] = {shp(1000, 1000, 1), shp(500, 300, 1), shp(2000, 1000, 2),
+                                  shp(1000, 0, 0), shp(1000, 1000, 3), shp(8000, 900, 1)};
+    for (int p = 0; p < ALLOT_POLICY__COUNT; p++) {
+        nspec ns[] = {{"g4", "A10", 4, 32000, 0}, {"t2", "T4", 2, 16000, 0}, {"cpu", NULL, 0, 32000, 0}};
+        allot_cluster *c = mkc(ns, 3);
+        pre(c, 0, 1, 300);
+        pre(c, 1, 0, 800);
+        allot_sched *s = mks(c, (allot_policy)p, 11, t, nt);
+        size_t nn = allot_cluster_nnodes(c), nd = allot_cluster_ndevices(c);
+        allot_node nodes0[3];
+        int16_t dev0[6];
+        memcpy(nodes0, allot_cluster_nodes(c), nn * sizeof nodes0[0]);
+        memcpy(dev0, allot_cluster_dev_free(c), nd * sizeof dev0[0]);
+        int64_t free0 = allot_cluster_free_milli(c);
+        double frag0 = allot_sched_frag_milli(s);
+        for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+            allot_decision a = placed(s, shapes[k]);
+            if (p != ALLOT_POLICY_RANDOM) { /* the same again: nothing moved */
+                allot_decision b = placed(s, shapes[k]);
+                assert_int_equal(a.node, b.node);
+                assert_memory_equal(a.devs, b.devs, a.ndev);
+            }
+            assert_memory_equal(allot_cluster_nodes(c), nodes0, nn * sizeof nodes0[0]);
+            assert_memory_equal(allot_cluster_dev_free(c), dev0, nd * sizeof dev0[0]);
+        }
+        /* nothing fits 8 devices: ENOFIT, nothing moved */
+        allot_shape big = shp(1000, 1000, 8);
+        allot_decision d;
+        assert_int_equal(allot_sched_place(s, &big, &d, 0), ALLOT_ENOFIT);
+        assert_int_equal(allot_sched_place(s, &big, &d, 1), ALLOT_ENOFIT);
+        assert_memory_equal(allot_cluster_nodes(c), nodes0, nn * sizeof nodes0[0]);
+        assert_memory_equal(allot_cluster_dev_free(c), dev0, nd * sizeof dev0[0]);
+        assert_int_equal(allot_cluster_free_milli(c), free0);
+        assert_true(allot_sched_frag_milli(s) == frag0);
+        assert_int_equal(allot_sched_decisions(s), 0);
+        assert_int_equal(allot_sched_place(NULL, &big, &d, 0), ALLOT_EINVAL);
+        assert_int_equal(allot_sched_place(s, NULL, &d, 0), ALLOT_EINVAL);
+        assert_int_equal(allot_sched_place(s, &big, NULL, 0), ALLOT_EINVAL);
+
+        /* commit = 1 takes exactly what the decision says */
+        allot_shape sh = shp(500, 300, 1);
+        assert_int_equal(allot_sched_place(s, &sh, &d, 1), 0);
+        assert_int_equal(allot_sched_decisions(s), 1);
+        assert_true(d.node < 2);
+        assert_int_equal(d.ndev, 1);
+        const allot_node *n = allot_cluster_node(c, d.node);
+        for (uint32_t i = 0; i < nn; i++) {
+            const allot_node *m = allot_cluster_node(c, i);
+            if (i != d.node) {
+                assert_memory_equal(m, &nodes0[i], sizeof *m);
+                continue;
+            }
+            assert_int_equal(m->cpu_free, nodes0[i].cpu_free - 500);
+            assert_int_equal(m->milli_free, nodes0[i].milli_free - 300);
+            assert_int_equal(m->ntasks, nodes0[i].ntasks + 1);
+        }
+        for (int k = 0; k < n->ndev; k++) {
+            int16_t want = dev0[n->dev0 + (uint32_t)k] - (k == d.devs[0] ? 300 : 0);
+            assert_int_equal(allot_cluster_dev_free(c)[n->dev0 + (uint32_t)k], want);
+        }
+        assert_int_equal(allot_cluster_free_milli(c), free0 - 300);
+        allot_sched_free(s);
+        allot_cluster_free(c);
+    }
+}
+
+/* ---- (6) property test ---------------------------------------------------------------- */
+
+#define PT_MAXJOBS 4096
+#define PT_MAXTASKS 4
+
+enum { MJ_UNUSED = 0, MJ_PENDING, MJ_RUNNING, MJ_DONE };
+
+typedef struct mjob {
+    allot_job desc;
+    int st;                 /* MJ_* */
+    allot_job_state final;  /* when MJ_DONE */
+    uint32_t node[PT_MAXTASKS];
+    uint8_t devs[PT_MAXTASKS][8];
+} mjob;
+
+typedef struct idset {
+    uint32_t v[PT_MAXJOBS];
+    uint32_t pos[PT_MAXJOBS]; /* index + 1; 0 = absent */
+    size_t n;
+} idset;
+
+static void set_add(idset *s, uint32_t id)
+{
+    assert_int_equal(s->pos[id], 0);
+    s->v[s->n] = id;
+    s->pos[id] = (uint32_t)++s->n;
+}
+
+static void set_del(idset *s, uint32_t id)
+{
+    assert_true(s->pos[id] != 0);
+    size_t i = s->pos[id] - 1;
+    uint32_t last = s->v[--s->n];
+    s->v[i] = last;
+    s->pos[last] = (uint32_t)i + 1;
+    s->pos[id] = 0;
+}
+
+/* 20 nodes in 2 zones. Chip ids: A10 0, T4 1, V100M16 2, H800 3 (no nodes). */
+static allot_cluster *prop_cluster(void)
+{
+    allot_cluster *c = allot_cluster_new("prop");
+    assert_int_equal(allot_cluster_chip_id(c, "A10"), 0);
+    assert_int_equal(allot_cluster_chip_id(c, "T4"), 1);
+    assert_int_equal(allot_cluster_chip_id(c, "V100M16"), 2);
+    assert_int_equal(allot_cluster_chip_id(c, "H800"), 3);
+    for (int k = 0; k < 20; k++) {
+        char zn[16], rn[16], nm[16];
+        snprintf(zn, sizeof zn, "z%d", k % 2);
+        snprintf(rn, sizeof rn, "r%d", k % 4);
+        snprintf(nm, sizeof nm, "node%02d", k);
+        int r = allot_cluster_rack(c, zn, "b", rn);
+        const char *chip;
+        int nd;
+        int64_t cpu, mem;
+        if (k < 6) chip = "A10", nd = 8, cpu = 96000, mem = 393216;
+        else if (k < 12) chip = "T4", nd = 2, cpu = 32000, mem = 131072;
+        else if (k < 16) chip = "V100M16", nd = 4, cpu = 48000, mem = 196608;
+        else if (k < 18) chip = NULL, nd = 0, cpu = 64000, mem = 262144;
+        else chip = "A10", nd = 1, cpu = 16000, mem = 65536;
+        assert_int_equal(allot_cluster_add_node(c, nm, chip, nd, cpu, mem, (uint32_t)r), k);
+    }
+    assert_int_equal(allot_cluster_finalize(c), 0);
+    return c;
+}
+
+static const allot_typical *prop_typical(size_t *n)
+{
+    static allot_typical t[7];
+    t[0] = typ(4000, 1000, 1, 0, 0.35);
+    t[1] = typ(2000, 500, 1, 0, 0.20);
+    t[2] = typ(1000, 250, 1, 0, 0.10);
+    t[3] = typ(8000, 1000, 2, 0, 0.05);
+    t[4] = typ(16000, 1000, 8, 0, 0.05);
+    t[5] = typ(4000, 0, 0, 0, 0.15);
+    t[6] = typ(2000, 810, 1, 1u << 0, 0.10);
+    *n = 7;
+    return t;
+}
+
+static allot_job rand_job(allot_rng *r)
+{
+    static const int32_t common[] = {100, 250, 300, 470, 500, 810, 999};
+    allot_job j = mkjob(0, 0, 0, 1);
+    uint64_t u = allot_rng_below(r, 100);
+    if (u < 15) {
+        /* CPU only */
+    } else if (u < 50) {
+        j.shape.ndev = 1;
+        j.shape.milli = allot_rng_below(r, 2) ? common[allot_rng_below(r, 7)]
+                                              : 1 + (int32_t)allot_rng_below(r, 999);
+    } else if (u < 85) {
+        j.shape.ndev = 1;
+        j.shape.milli = 1000;
+    } else if (u < 96) {
+        j.shape.ndev = allot_rng_below(r, 2) ? 2 : 4;
+        j.shape.milli = 1000;
+    } else if (u < 99) {
+        j.shape.ndev = 8;
+        j.shape.milli = 1000;
+    } else {
+        j.shape.ndev = 16; /* more than any node */
+        j.shape.milli = 1000;
+    }
+    j.shape.cpu = (int64_t)allot_rng_below(r, 17) * 1000;
+    j.shape.mem = (int64_t)allot_rng_below(r, 9) * 8192;
+    if (j.shape.ndev > 0) {
+        uint64_t v = allot_rng_below(r, 100);
+        if (v < 80)
+            j.shape.chips = 0;
+        else if (v < 93)
+            j.shape.chips = (allot_chip_mask)1 << allot_rng_below(r, 3);
+        else if (v < 99)
+            j.shape.chips = 0x7 & ~((allot_chip_mask)1 << allot_rng_below(r, 3));
+        else
+            j.shape.chips = (allot_chip_mask)1 << 3; /* H800: no nodes */
+    }
+    j.ntasks = allot_rng_below(r, 100) < 88 ? 1 : 2 + (uint32_t)allot_rng_below(r, 3);
+    j.priority = (int16_t)((int)allot_rng_below(r, 5) - 2);
+    return j;
+}
+
+static int chip_ok(const allot_node *n, const allot_shape *sh)
+{
+    if (sh->ndev == 0) return 1;
+    if (n->chip == ALLOT_NO_CHIP) return 0;
+    return sh->chips == 0 || ((sh->chips >> n->chip) & 1);
+}
+
+/* How many tasks of this shape the fleet (nodes not DOWN) holds when empty.
+ * Tasks are identical and nodes independent, so this is exact. */
+static int64_t fleet_cap(const allot_cluster *c, const allot_shape *sh)
+{
+    int64_t total = 0;
+    for (uint32_t i = 0; i < allot_cluster_nnodes(c); i++) {
+        const allot_node *n = allot_cluster_node(c, i);
+        if (n->state == ALLOT_NODE_DOWN || !chip_ok(n, sh)) continue;
+        if (n->cpu_cap < sh->cpu || n->mem_cap < sh->mem || n->ndev < sh->ndev) continue;
+        int64_t k = INT64_MAX;
+        if (sh->ndev > 0)
+            k = sh->milli == 1000 ? n->ndev / sh->ndev : n->ndev * (1000 / sh->milli);
+        if (sh->cpu > 0 && n->cpu_cap / sh->cpu < k) k = n->cpu_cap / sh->cpu;
+        if (sh->mem > 0 && n->mem_cap / sh->mem < k) k = n->mem_cap / sh->mem;
+        total += k;
+    }
+    return total;
+}
+
+/* Whether one task of the shape fits some UP node now. */
+static int fits_now(const allot_cluster *c, const allot_shape *sh)
+{
+    const int16_t *df = allot_cluster_dev_free(c);
+    for (uint32_t i = 0; i < allot_cluster_nnodes(c); i++) {
+        const allot_node *n = allot_cluster_node(c, i);
+        if (n->state != ALLOT_NODE_UP || !chip_ok(n, sh)) continue;
+        if (n->cpu_free < sh->cpu || n->mem_free < sh->mem) continue;
+        int cnt = 0;
+        for (int k = 0; k < n->ndev; k++) cnt += df[n->dev0 + (uint32_t)k] >= sh->milli;
+        if (cnt >= sh->ndev) return 1;
+    }
+    return 0;
+}
+
+typedef struct prop_stats {
+    long starts, stops, fails, finishes, cancels, downs, ups, errors, pending_max;
+} prop_stats;
+
+static void model_release(const allot_cluster *c, mjob *m, int32_t *used, int64_t *cpu_used,
+                          int64_t *mem_used)
+{
+    for (uint32_t t = 0; t < m->desc.ntasks; t++) {
+        const allot_node *n = allot_cluster_node(c, m->node[t]);
+        for (int k = 0; k < m->desc.shape.ndev; k++)
+            used[n->dev0 + m->devs[t][k]] -= m->desc.shape.milli;
+        cpu_used[m->node[t]] -= m->desc.shape.cpu;
+        mem_used[m->node[t]] -= m->desc.shape.mem;
+    }
+}
+
+static void property_run(allot_policy pol, uint64_t seed, int nevents, int episode_len,
+                         prop_stats *st)
+{
+    size_t nt;
+    const allot_typical *typl = prop_typical(&nt);
+    allot_cluster *base = prop_cluster();
+    uint32_t nn = allot_cluster_nnodes(base), nd = allot_cluster_ndevices(base);
+    mjob *jobs = calloc(PT_MAXJOBS, sizeof *jobs);
+    idset *pend = calloc(1, sizeof *pend), *run = calloc(1, sizeof *run);
+    int32_t *used = calloc(nd, sizeof *used);
+    int64_t *cpu_used = calloc(nn, sizeof *cpu_used), *mem_used = calloc(nn, sizeof *mem_used);
+    int16_t *devsnap = calloc(nd, sizeof *devsnap);
+    assert_true(jobs && pend && run && used && cpu_used && mem_used && devsnap);
+    allot_rng rng;
+    allot_rng_seed(&rng, seed);
+    allot_decisions dec = {0};
+    int done = 0;
+    for (int ep = 0; done < nevents; ep++) {
+        allot_cluster *c = allot_cluster_clone(base);
+        allot_tiebreak tb = (allot_tiebreak)(ep % 2);
+        allot_queue_order order = (allot_queue_order)((ep / 2) % 2);
+        allot_nofit nofit = ep % 5 == 4 ? ALLOT_NOFIT_FAIL : ALLOT_NOFIT_QUEUE;
+        allot_sched *s = mks_full(c, pol, seed * 1000 + (uint64_t)ep, tb, typl, nt, order, nofit, 1);
+        memset(jobs, 0, PT_MAXJOBS * sizeof *jobs);
+        memset(pend, 0, sizeof *pend);
+        memset(run, 0, sizeof *run);
+        memset(used, 0, nd * sizeof *used);
+        memset(cpu_used, 0, nn * sizeof *cpu_used);
+        memset(mem_used, 0, nn * sizeof *mem_used);
+        uint32_t next_id = 0;
+        int len = episode_len < nevents - done ? episode_len : nevents - done;
+        for (int e = 0; e < len; e++, done++) {
+            allot_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.time = e;
+            ev.kind = ALLOT_EV_TICK;
+            int want_rc = 0, expect_fail = -1, fit_before = -1;
+            allot_job dup;
+            uint64_t u = allot_rng_below(&rng, 100);
+            if (u < 38 && next_id < PT_MAXJOBS) {
+                uint32_t id = next_id++;
+                jobs[id].desc = rand_job(&rng);
+                ev.kind = ALLOT_EV_SUBMIT;
+                ev.job = id;
+                ev.desc = &jobs[id].desc;
+                const allot_shape *sh = &jobs[id].desc.shape;
+                if (nofit == ALLOT_NOFIT_QUEUE || fleet_cap(c, sh) < jobs[id].desc.ntasks)
+                    expect_fail = fleet_cap(c, sh) < jobs[id].desc.ntasks;
+                if (jobs[id].desc.ntasks == 1) fit_before = fits_now(c, sh);
+                jobs[id].st = MJ_PENDING;
+                set_add(pend, id);
+            } else if (u < 66) {
+                if (run->n) {
+                    ev.kind = ALLOT_EV_FINISH;
+                    ev.job = run->v[allot_rng_below(&rng, run->n)];
+                }
+            } else if (u < 76) {
+                idset *from = allot_rng_below(&rng, 2) ? pend : run;
+                if (from->n) {
+                    ev.kind = ALLOT_EV_CANCEL;
+                    ev.job = from->v[allot_rng_below(&rng, from->n)];
+                }
+            } else if (u < 80) {
+                ev.kind = ALLOT_EV_NODE_DOWN;
+                ev.node = (uint32_t)allot_rng_below(&rng, nn);
+            } else if (u < 86) {
+                ev.kind = ALLOT_EV_NODE_UP;
+                ev.node = (uint32_t)allot_rng_below(&rng, nn);
+            } else if (u < 91) {
+                /* tick */
+            } else if (u < 93) {
+                if (next_id) { /* duplicate submit */
+                    dup = rand_job(&rng);
+                    ev.kind = ALLOT_EV_SUBMIT;
+                    ev.job = (uint32_t)allot_rng_below(&rng, next_id);
+                    ev.desc = &dup;
+                    want_rc = ALLOT_EEXIST;
+                }
+            } else if (u < 95) { /* unknown job */
+                ev.kind = allot_rng_below(&rng, 2) ? ALLOT_EV_FINISH : ALLOT_EV_CANCEL;
+                ev.job = next_id + (uint32_t)allot_rng_below(&rng, 100);
+                want_rc = ALLOT_EINVAL;
+            } else if (u < 97) { /* finishing a job that has not started */
+                if (pend->n) {
+                    ev.kind = ALLOT_EV_FINISH;
+                    ev.job = pend->v[allot_rng_below(&rng, pend->n)];
+                    want_rc = ALLOT_ESTATE;
+                }
+            } else { /* ending a job that already ended */
+                for (int tries = 0; tries < 4 && next_id; tries++) {
+                    uint32_t id = (uint32_t)allot_rng_below(&rng, next_id);
+                    if (jobs[id].st == MJ_DONE) {
+                        ev.kind = allot_rng_below(&rng, 2) ? ALLOT_EV_FINISH : ALLOT_EV_CANCEL;
+                        ev.job = id;
+                        want_rc = ALLOT_ESTATE;
+                        break;
+                    }
+                }
+            }
+            int do_snap = e % 61 == 0;
+            if (do_snap) { /* a pure placement must change nothing */
+                memcpy(devsnap, allot_cluster_dev_free(c), nd * sizeof *devsnap);
+                allot_shape probe = rand_job(&rng).shape;
+                allot_decision pd;
+                int prc = allot_sched_place(s, &probe, &pd, 0);
+                assert_true(prc == 0 || prc == ALLOT_ENOFIT);
+                assert_int_equal(prc == 0, fits_now(c, &probe));
+                assert_memory_equal(devsnap, allot_cluster_dev_free(c), nd * sizeof *devsnap);
+            }
+
+            int rc = allot_sched_handle(s, &ev, (allot_decisions_clear(&dec), &dec));
+            if (rc != want_rc)
+                fail_msg("%s seed %llu episode %d event %d (kind %d job %u node %u): rc %d (%s), "
+                         "want %d",
+                         allot_policy_name(pol), (unsigned long long)seed, ep, e, ev.kind, ev.job,
+                         ev.node, rc, allot_errname(rc), want_rc);
+            if (rc != 0) {
+                st->errors++;
+                assert_int_equal(dec.n, 0);
+            } else if (ev.kind == ALLOT_EV_FINISH || ev.kind == ALLOT_EV_CANCEL) {
+                mjob *m = &jobs[ev.job];
+                if (m->st == MJ_RUNNING) {
+                    model_release(c, m, used, cpu_used, mem_used);
+                    set_del(run, ev.job);
+                } else {
+                    assert_int_equal(ev.kind, ALLOT_EV_CANCEL);
+                    assert_int_equal(m->st, MJ_PENDING);
+                    set_del(pend, ev.job);
+                }
+                m->st = MJ_DONE;
+                m->final = ev.kind == ALLOT_EV_FINISH ? ALLOT_JOB_SUCCEEDED : ALLOT_JOB_CANCELLED;
+                if (ev.kind == ALLOT_EV_FINISH)
+                    st->finishes++;
+                else
+                    st->cancels++;
+            } else if (ev.kind == ALLOT_EV_NODE_DOWN) {
+                st->downs++;
+            } else if (ev.kind == ALLOT_EV_NODE_UP) {
+                st->ups++;
+            }
+
+            /* the decisions, checked against the model */
+            for (size_t k = 0; k < dec.n;) {
+                const allot_decision *d = &dec.v[k];
+                assert_true(d->job < next_id);
+                mjob *m = &jobs[d->job];
+                if (d->kind == ALLOT_DEC_START) {
+                    assert_int_equal(m->st, MJ_PENDING);
+                    uint32_t ntk = m->desc.ntasks;
+                    assert_true(k + ntk <= dec.n);
+                    for (uint32_t t = 0; t < ntk; t++) {
+                        const allot_decision *x = &dec.v[k + t];
+                        assert_int_equal(x->kind, ALLOT_DEC_START);
+                        assert_int_equal(x->job, d->job);
+                        assert_int_equal(x->task, t);
+                        assert_true(x->node < nn);
+                        const allot_node *n = allot_cluster_node(c, x->node);
+                        assert_int_equal(n->state, ALLOT_NODE_UP);
+                        assert_true(chip_ok(n, &m->desc.shape));
+                        assert_int_equal(x->ndev, m->desc.shape.ndev);
+                        assert_int_equal(x->milli, m->desc.shape.milli);
+                        uint64_t seen = 0;
+                        for (int i = 0; i < x->ndev; i++) {
+                            assert_true(x->devs[i] < n->ndev);
+                            assert_false((seen >> x->devs[i]) & 1);
+                            seen |= (uint64_t)1 << x->devs[i];
+                            m->devs[t][i] = x->devs[i];
+                            used[n->dev0 + x->devs[i]] += x->milli;
+                        }
+                        m->node[t] = x->node;
+                        cpu_used[x->node] += m->desc.shape.cpu;
+                        mem_used[x->node] += m->desc.shape.mem;
+                    }
+                    set_del(pend, d->job);
+                    set_add(run, d->job);
+                    m->st = MJ_RUNNING;
+                    st->starts++;
+                    k += ntk;
+                } else if (d->kind == ALLOT_DEC_STOP) {
+                    assert_int_equal(ev.kind, ALLOT_EV_NODE_DOWN);
+                    assert_int_equal(m->st, MJ_RUNNING);
+                    assert_int_equal(d->node, ev.node);
+                    int hit = 0;
+                    for (uint32_t t = 0; t < m->desc.ntasks; t++) hit |= m->node[t] == ev.node;
+                    assert_true(hit);
+                    model_release(c, m, used, cpu_used, mem_used);
+                    set_del(run, d->job);
+                    set_add(pend, d->job);
+                    m->st = MJ_PENDING;
+                    st->stops++;
+                    k++;
+                } else {
+                    assert_int_equal(d->kind, ALLOT_DEC_FAIL);
+                    assert_int_equal(ev.kind, ALLOT_EV_SUBMIT);
+                    assert_int_equal(d->job, ev.job);
+                    assert_int_equal(d->node, UINT32_MAX);
+                    assert_int_equal(m->st, MJ_PENDING);
+                    set_del(pend, d->job);
+                    m->st = MJ_DONE;
+                    m->final = ALLOT_JOB_FAILED;
+                    st->fails++;
+                    k++;
+                }
+            }
+            /* submits: FAIL exactly when the fleet can never hold the job
+             * (or, with nofit FAIL, when it does not fit now); a single task
+             * that fitted somewhere must have started */
+            if (rc == 0 && ev.kind == ALLOT_EV_SUBMIT) {
+                const mjob *m = &jobs[ev.job];
+                if (expect_fail >= 0 && expect_fail != (m->st == MJ_DONE))
+                    fail_msg("%s episode %d event %d: job %u %s (fleet holds %lld of %u tasks)",
+                             allot_policy_name(pol), ep, e, ev.job,
+                             m->st == MJ_DONE ? "failed" : "was accepted",
+                             (long long)fleet_cap(c, &m->desc.shape), m->desc.ntasks);
+                if (fit_before == 1 && m->st != MJ_RUNNING)
+                    fail_msg("%s episode %d event %d: job %u fitted but did not start",
+                             allot_policy_name(pol), ep, e, ev.job);
+                if (fit_before == 0) assert_true(m->st != MJ_RUNNING);
+            }
+
+            /* counts and states */
+            assert_int_equal(allot_sched_pending(s), pend->n);
+            assert_int_equal(allot_sched_running(s), run->n);
+            if (ev.job < next_id) {
+                const mjob *m = &jobs[ev.job];
+                allot_job_state want = m->st == MJ_PENDING   ? ALLOT_JOB_PENDING
+                                       : m->st == MJ_RUNNING ? ALLOT_JOB_RUNNING
+                                                             : m->final;
+                assert_int_equal(allot_sched_job_state(s, ev.job), want);
+            }
+            for (size_t k = 0; k < dec.n; k++) {
+                const mjob *m = &jobs[dec.v[k].job];
+                allot_job_state want = m->st == MJ_PENDING   ? ALLOT_JOB_PENDING
+                                       : m->st == MJ_RUNNING ? ALLOT_JOB_RUNNING
+                                                             : m->final;
+                assert_int_equal(allot_sched_job_state(s, dec.v[k].job), want);
+            }
+            /* capacity: the cluster holds exactly what the decisions say */
+            const int16_t *df = allot_cluster_dev_free(c);
+            for (uint32_t i = 0; i < nn; i++) {
+                const allot_node *n = allot_cluster_node(c, i);
+                if (n->state == ALLOT_NODE_DOWN) {
+                    assert_int_equal(cpu_used[i], 0);
+                    assert_int_equal(n->cpu_free, n->cpu_cap);
+                }
+                for (int k = 0; k < n->ndev; k++) {
+                    if (df[n->dev0 + (uint32_t)k] != ALLOT_MILLI - used[n->dev0 + (uint32_t)k])
+                        fail_msg("%s episode %d event %d: node %u device %d free %d, model %d",
+                                 allot_policy_name(pol), ep, e, i, k, df[n->dev0 + (uint32_t)k],
+                                 ALLOT_MILLI - used[n->dev0 + (uint32_t)k]);
+                }
+                assert_int_equal(n->cpu_free, n->cpu_cap - cpu_used[i]);
+                assert_int_equal(n->mem_free, n->mem_cap - mem_used[i]);
+            }
+            /* the incremental fragmentation total equals a recomputation */
+            double frag = 0;
+            for (uint32_t i = 0; i < nn; i++) {
+                const allot_node *n = allot_cluster_node(c, i);
+                if (n->state != ALLOT_NODE_UP) continue;
+                frag += allot_fgd_node_frag(typl, nt, n->chip, n->cpu_free, df + n->dev0, n->ndev);
+            }
+            double got = allot_sched_frag_milli(s);
+            if (fabs(got - frag) > 1e-6 + 1e-9 * fabs(frag))
+                fail_msg("%s episode %d event %d: frag %.9f, recomputed %.9f",
+                         allot_policy_name(pol), ep, e, got, frag);
+            /* no pending single-task job fits anywhere: every event that
+             * frees capacity retries the whole queue */
+            if (nofit == ALLOT_NOFIT_QUEUE) {
+                for (size_t k = 0; k < pend->n; k++) {
+                    const mjob *m = &jobs[pend->v[k]];
+                    if (m->desc.ntasks == 1 && fits_now(c, &m->desc.shape))
+                        fail_msg("%s episode %d event %d (kind %d): pending job %u fits now",
+                                 allot_policy_name(pol), ep, e, ev.kind, pend->v[k]);
+                }
+            }
+            if ((long)pend->n > st->pending_max) st->pending_max = (long)pend->n;
+        }
+        allot_sched_free(s);
+        allot_cluster_free(c);
+    }
+    allot_decisions_free(&dec);
+    free(jobs);
+    free(pend);
+    free(run);
+    free(used);
+    free(cpu_used);
+    free(mem_used);
+    free(devsnap);
+    allot_cluster_free(base);
+}
+
+static void test_property_random_events(void **state)
+{
+    (void)state;
+    /* 100,000 events per policy in the plain build; fewer under ASan */
+    const int N = UNDER_ASAN ? 12000 : 100000;
+    for (int p = 0; p < ALLOT_POLICY__COUNT; p++) {
+        prop_stats st;
+        memset(&st, 0, sizeof st);
+        property_run((allot_policy)p, 1000 + (uint64_t)p, N, 2500, &st);
+        /* the run exercised every kind of event and decision */
+        assert_true(st.starts > N / 20);
+        assert_true(st.stops > 0);
+        assert_true(st.fails > 0);
+        assert_true(st.finishes > N / 20);
+        assert_true(st.cancels > 0);
+        assert_true(st.downs > 0 && st.ups > 0);
+        assert_true(st.errors > 0);
+        assert_true(st.pending_max > 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policy_names),
+        cmocka_unit_test(test_bestfit_worked_example),
+        cmocka_unit_test(test_dotprod),
+        cmocka_unit_test(test_gpupacking),
+        cmocka_unit_test(test_gpuclustering),
+        cmocka_unit_test(test_fgd_device_choice),
+        cmocka_unit_test(test_fgd_node_choice),
+        cmocka_unit_test(test_fgd_ties_and_lookahead),
+        cmocka_unit_test(test_random_policy),
+        cmocka_unit_test(test_rank_tiebreak),
+        cmocka_unit_test(test_fgd_node_frag),
+        cmocka_unit_test(test_typical_from_workload),
+        cmocka_unit_test(test_submit_queue_finish),
+        cmocka_unit_test(test_queue_order),
+        cmocka_unit_test(test_no_head_of_line_blocking),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_never_fits),
+        cmocka_unit_test(test_nofit_fail),
+        cmocka_unit_test(test_node_down_up),
+        cmocka_unit_test(test_node_down_multitask),
+        cmocka_unit_test(test_multitask_rollback),
+        cmocka_unit_test(test_decisions_count_excludes_rollbacks),
+        cmocka_unit_test(test_place_commit0_is_pure),
+        cmocka_unit_test(test_property_random_events),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

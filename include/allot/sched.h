@@ -74,7 +74,9 @@ typedef struct allot_sched_config {
     allot_queue_order order;
     allot_nofit nofit;
     uint64_t seed;             /* tie-breaking randomness */
-    int check_invariants;      /* run allot_cluster_check after decisions */
+    int check_invariants;      /* verify every invariant after each event
+                                  (always on in ALLOT_DEBUG builds, e.g.
+                                  the sanitizer build) */
     int scan_only;             /* never use placement indexes (tests compare
                                   the indexed and the scanning paths) */
     /* Target workload for FGD scores and the fragmentation metric. Copied.

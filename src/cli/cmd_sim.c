@@ -34,7 +34,8 @@ static const char sim_usage[] =
     "                      inflated to --inflate x capacity (default);\n"
     "                      replay: arrivals and departures at the trace's times\n"
     "  --seed N            random seed (default 42); same seed, same output\n"
-    "  --inflate X         fgd mode: stop adding copies at X x capacity (default 1.3)\n"
+    "  --inflate X         fgd mode: add sampled copies (or cut the shuffled list) to\n"
+    "                      X x capacity (default 1.3; 0 = use the workload as is)\n"
     "  --coverage X        share of jobs the FGD target workload covers (default 0.95)\n"
     "  --time-scale X      replay mode: divide trace times by X (default 1)\n"
     "  --order ORDER       queue order: fifo (default) or priority\n"
@@ -54,7 +55,8 @@ static const char sim_usage[] =
     "                      without .csv, e.g. openb_pod_list_default)\n"
     "\n"
     "output:\n"
-    "  --out DIR           write summary.json, series.csv (and samples.csv) and a\n"
+    "  --out DIR           write summary.json, series.csv (per arrived percent in\n"
+    "                      fgd mode, per event in replay mode) and a\n"
     "                      self-contained report.html into DIR\n"
     "  --json              print the summary as JSON instead of a table\n"
     "  --quiet             no progress bar\n"
@@ -189,11 +191,16 @@ static int write_json_file(json_t *j, const char *path)
 {
     char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) !=
-        0)
-        return ALLOT_EIO;
-    if (rename(tmp, path) != 0) return ALLOT_EIO;
-    return 0;
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    if (!text) return ALLOT_ENOMEM;
+    FILE *f = fopen(tmp, "w");
+    int rc = 0;
+    if (!f || fprintf(f, "%s\n", text) < 0) rc = ALLOT_EIO; /* same bytes as --json */
+    if (f && fclose(f) != 0) rc = ALLOT_EIO;
+    free(text);
+    if (rc == 0 && rename(tmp, path) != 0) rc = ALLOT_EIO;
+    if (rc) remove(tmp);
+    return rc;
 }
 
 static int write_series(const allot_sim_result *r, const char *dir)
@@ -534,8 +541,8 @@ int allot_cmd_sim(int argc, char **argv)
                 return usage_error("unknown mode '%s' (fgd or replay)", optarg);
             break;
         case OPT_SEED:
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &u))
-                return usage_error("--seed wants a non-negative integer, got '%s'", optarg);
+            if (cli_parse_u64(optarg, 0, INT64_MAX, &u))
+                return usage_error("--seed wants an integer in 0..2^63-1, got '%s'", optarg);
             o.cfg.seed = u;
             seed_given = 1;
             break;
@@ -578,19 +585,21 @@ int allot_cmd_sim(int argc, char **argv)
             break;
         case OPT_POLICIES: o.policies = optarg; break;
         case OPT_SEEDS: {
-            char a[32];
-            snprintf(a, sizeof a, "%s", optarg);
-            char *dash = strchr(a, '-');
+            const char *dash = strchr(optarg, '-');
             unsigned long long s0, s1;
+            char first[32];
+            size_t flen = dash ? (size_t)(dash - optarg) : strlen(optarg);
+            if (flen == 0 || flen >= sizeof first)
+                return usage_error("--seeds wants A-B or N, got '%s'", optarg);
+            memcpy(first, optarg, flen);
+            first[flen] = '\0';
+            if (cli_parse_u64(first, 0, INT64_MAX, &s0))
+                return usage_error("--seeds wants A-B or N, got '%s'", optarg);
             if (dash) {
-                *dash = '\0';
-                if (cli_parse_u64(a, 0, UINT64_MAX, &s0) || cli_parse_u64(dash + 1, 0, UINT64_MAX, &s1) ||
-                    s1 < s0 || s1 - s0 >= 1000)
+                if (cli_parse_u64(dash + 1, 0, INT64_MAX, &s1) || s1 < s0 || s1 - s0 >= 1000)
                     return usage_error("--seeds wants A-B with A <= B and at most 1000 seeds, got '%s'",
                                        optarg);
             } else {
-                if (cli_parse_u64(a, 0, UINT64_MAX, &s0))
-                    return usage_error("--seeds wants A-B or N, got '%s'", optarg);
                 s1 = s0;
             }
             o.seed0 = s0;
@@ -627,6 +636,7 @@ int allot_cmd_sim(int argc, char **argv)
     rc = allot_workload_load(o.workload, c, &w, &d);
     if (rc) {
         allot_cluster_free(c);
+        allot_workload_free(&w);
         return cli_fail(rc, &d);
     }
     if (w.njobs == 0) {

@@ -31,6 +31,7 @@
  * int((1 - (0.34375 - c)) * 100) = 73 < 98, so the walk stops without
  * touching B.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,7 +277,7 @@ int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out
     double creq = 0.5 * (double)sh->cpu / MAX_SPEC_CPU +
                   0.5 * (double)sh->milli * sh->ndev / MAX_SPEC_GPU;
     int cl0 = cpu_level(sh->cpu);
-    int best_score = -1;
+    int best_score = INT_MIN; /* scores go negative on nodes over 128 cores */
     uint32_t best = NIL;
     double bw = x->bmax / NBUCKETS;
     for (uint32_t slot = 0; slot < x->nslots; slot++) {
@@ -302,7 +303,7 @@ int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out
                     double blo = (double)b * bw - 1e-9, bhi = (double)(b + 1) * bw + 1e-9;
                     int hi = (int)((1.0 - (blo - creq)) * 100.0);
                     int lo = (int)((1.0 - (bhi - creq)) * 100.0);
-                    if (best_score >= 0 && hi < best_score) {
+                    if (best != NIL && hi < best_score) {
                         stop = 1; /* buckets further on have larger b: lower scores */
                         break;
                     }
@@ -317,7 +318,7 @@ int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out
                             0.5 * (double)(n->milli_free - (int64_t)sh->milli * sh->ndev) /
                                 MAX_SPEC_GPU;
                         int sc = (int)((1.0 - left) * 100.0);
-                        if (sc > best_score || (sc == best_score && rank[i] < rank[best])) {
+                        if (best == NIL || sc > best_score || (sc == best_score && rank[i] < rank[best])) {
                             best_score = sc;
                             best = i;
                         }

@@ -21,6 +21,7 @@
  * packing and best-fit), a uniformly random fitting device (random), or the
  * device with the best FGD score (fgd).
  */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -260,7 +261,7 @@ int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh,
     const int16_t *df = allot_cluster_dev_free(c);
     uint32_t nn = allot_cluster_nnodes(c);
     allot_policy pol = s->cfg.policy;
-    int best_score = -1;
+    int best_score = INT_MIN; /* scores can be negative (best-fit on nodes over 128 cores) */
     uint32_t best = UINT32_MAX;
     uint64_t best_devs = 0, ties = 0;
     double best_key = -INFINITY;

@@ -192,6 +192,9 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
     if (!s) return ALLOT_ENOMEM;
     s->c = c;
     s->cfg = *cfg;
+#ifdef ALLOT_DEBUG
+    s->cfg.check_invariants = 1; /* debug builds verify every decision */
+#endif
     allot_rng_seed(&s->rng, cfg->seed);
     uint32_t nn = allot_cluster_nnodes(c);
     if (cfg->ntypical) {
