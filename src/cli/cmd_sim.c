@@ -613,7 +613,11 @@ int allot_cmd_sim(int argc, char **argv)
             break;
         case OPT_EXPECTED: o.expected = optarg; break;
         case OPT_WLNAME: o.workload_name = optarg; break;
-        case OPT_OUT: o.out = optarg; break;
+        case OPT_OUT:
+            if (optarg[0] == '-' || optarg[0] == '\0')
+                return usage_error("--out wants a directory, got '%s' (an option?)", optarg);
+            o.out = optarg;
+            break;
         case OPT_JSON: o.json = 1; break;
         case OPT_QUIET: o.quiet = 1; break;
         case 'h': fputs(sim_usage, stdout); return 0;
