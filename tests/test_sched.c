@@ -1336,29 +1336,53 @@ static void test_multitask_rollback(void **state)
     }
 }
 
+/* Fixture for tests that are expected to fail while a library bug stands:
+ * the teardown frees what the test built even when an assertion jumps out. */
+typedef struct fx {
+    allot_cluster *c;
+    allot_sched *s;
+    allot_decisions out;
+} fx;
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+    allot_decisions_free(&f->out);
+    allot_sched_free(f->s);
+    allot_cluster_free(f->c);
+    free(f);
+    return 0;
+}
+
 static void test_decisions_count_excludes_rollbacks(void **state)
 {
-    (void)state;
     /* allot_sched_decisions counts placement decisions made (per task);
      * the simulator reports it as "task placements made". A multi-task job
-     * that is rolled back made no placement. Same setup as above. */
+     * that is rolled back made no placement. Same setup as above: J0 holds
+     * one GPU, J1 (2 tasks of 2 GPUs) places task 0, fails task 1, rolls
+     * back. */
+    fx *f = *state;
     nspec ns[] = {{"n0", "A10", 2, 16000, 0}, {"n1", "A10", 2, 16000, 0}};
-    allot_cluster *c = mkc(ns, 2);
-    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 5, ALLOT_TIE_RANK, NULL, 0,
-                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
-    allot_decisions out = {0};
+    f->c = mkc(ns, 2);
+    f->s = mks_full(f->c, ALLOT_POLICY_BESTFIT, 5, ALLOT_TIE_RANK, NULL, 0, ALLOT_ORDER_FIFO,
+                    ALLOT_NOFIT_QUEUE, 1);
     allot_job j0 = mkjob(1000, 1000, 1, 1), j1 = mkjob(2000, 1000, 2, 2);
-    assert_int_equal(submit(s, 0, &j0, &out), 0);
-    assert_int_equal(allot_sched_decisions(s), 1);
-    assert_int_equal(submit(s, 1, &j1, &out), 0);
-    assert_int_equal(out.n, 0);
-    assert_int_equal(allot_sched_decisions(s), 1); /* nothing placed */
-    assert_int_equal(event(s, ALLOT_EV_FINISH, 0, 0, &out), 0);
-    assert_int_equal(out.n, 2);
-    assert_int_equal(allot_sched_decisions(s), 3); /* J0 + J1's two tasks */
-    allot_decisions_free(&out);
-    allot_sched_free(s);
-    allot_cluster_free(c);
+    assert_int_equal(submit(f->s, 0, &j0, &f->out), 0);
+    assert_int_equal(allot_sched_decisions(f->s), 1);
+    assert_int_equal(submit(f->s, 1, &j1, &f->out), 0);
+    assert_int_equal(f->out.n, 0);
+    assert_int_equal(allot_sched_decisions(f->s), 1); /* nothing placed */
+    assert_int_equal(event(f->s, ALLOT_EV_FINISH, 0, 0, &f->out), 0);
+    assert_int_equal(f->out.n, 2);
+    assert_int_equal(allot_sched_decisions(f->s), 3); /* J0 + J1's two tasks */
 }
 
 /* ---- (7) pure placement ---------------------------------------------------------------- */
@@ -1572,7 +1596,7 @@ static int64_t fleet_cap(const allot_cluster *c, const allot_shape *sh)
         const allot_node *n = allot_cluster_node(c, i);
         if (n->state == ALLOT_NODE_DOWN || !chip_ok(n, sh)) continue;
         if (n->cpu_cap < sh->cpu || n->mem_cap < sh->mem || n->ndev < sh->ndev) continue;
-        int64_t k = INT64_MAX;
+        int64_t k = INT32_MAX; /* "unbounded" for a task that asks nothing */
         if (sh->ndev > 0)
             k = sh->milli == 1000 ? n->ndev / sh->ndev : n->ndev * (1000 / sh->milli);
         if (sh->cpu > 0 && n->cpu_cap / sh->cpu < k) k = n->cpu_cap / sh->cpu;
@@ -1908,7 +1932,7 @@ static void test_property_random_events(void **state)
 {
     (void)state;
     /* 100,000 events per policy in the plain build; fewer under ASan */
-    const int N = UNDER_ASAN ? 12000 : 100000;
+    const int N = UNDER_ASAN ? 40000 : 100000;
     for (int p = 0; p < ALLOT_POLICY__COUNT; p++) {
         prop_stats st;
         memset(&st, 0, sizeof st);
@@ -1949,7 +1973,8 @@ int main(void)
         cmocka_unit_test(test_node_down_up),
         cmocka_unit_test(test_node_down_multitask),
         cmocka_unit_test(test_multitask_rollback),
-        cmocka_unit_test(test_decisions_count_excludes_rollbacks),
+        cmocka_unit_test_setup_teardown(test_decisions_count_excludes_rollbacks, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test(test_place_commit0_is_pure),
         cmocka_unit_test(test_property_random_events),
     };

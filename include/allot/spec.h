@@ -20,7 +20,9 @@
 int allot_spec_parse(const char *buf, size_t len, const char *file,
                      allot_cluster **out, allot_diag *d);
 
-/* Writes a cluster as a JSON spec (explicit nodes grouped by rack). */
+/* Writes a cluster as a JSON spec: every chip type, then every node
+ * explicitly (count 1) in node-id order. Parsing it back gives the same
+ * cluster. */
 int allot_spec_write(const allot_cluster *c, FILE *f);
 
 /* Node-list formats of public traces. */

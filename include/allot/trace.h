@@ -30,7 +30,8 @@ int allot_workload_load(const char *path, allot_cluster *c, allot_workload *w,
  *               arrivals and log-normal durations.
  *   "llm"     - gang-heavy LLM training mix (issue 3 extends it).
  * keys: n (jobs, default 2000), seed (default 1), rate (arrivals per hour,
- * default 60), mean_s (mean duration, default 3600), chips (a '|' list of
+ * default 60 for mixed, 4 for llm), mean_s (mean duration, default 3600 for
+ * mixed, 21600 for llm), chips (a '|' list of
  * chip types the mix may restrict to, default any). */
 int allot_gen(const char *spec, allot_cluster *c, allot_workload *w,
               allot_diag *d);
