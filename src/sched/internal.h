@@ -101,6 +101,8 @@ struct allot_sched {
     struct allot__bfidx *bfidx;/* best-fit index (bestfit + rank only) */
 
     uint64_t decisions;
+    int raw_placements;        /* allot_sched_place committed capacity that
+                                  no job record accounts for */
 };
 
 /* Placement (place.c): chooses a node and devices for one task under the

@@ -466,7 +466,7 @@ static int sched_check(allot_sched *s)
 {
     char msg[256];
     int rc = allot_cluster_check(s->c, msg, sizeof msg);
-    if (rc) return rc;
+    if (rc || s->raw_placements) return rc; /* job records cannot explain raw places */
     uint32_t nn = allot_cluster_nnodes(s->c);
     uint32_t nd = allot_cluster_ndevices(s->c);
     int32_t *used = calloc(nd ? nd : 1, sizeof *used);
@@ -688,6 +688,7 @@ int allot_sched_place(allot_sched *s, const allot_shape *shape, allot_decision *
     if (commit) {
         rc = task_take(s, shape, &a);
         if (rc) return rc;
+        s->raw_placements = 1;
     }
     memset(d, 0, sizeof *d);
     d->kind = ALLOT_DEC_START;

@@ -99,10 +99,12 @@ run "$ALLOT" sim --quiet --out "$TMP/file/sub"
 expect_rc 1
 expect_err "$TMP/file/sub"
 
-say "the seed in the JSON is the seed given, also above 2^63"
-run "$ALLOT" sim --json --seed 18446744073709551615
+say "the seed in the JSON is the seed given, up to 2^63-1; larger seeds are refused"
+run "$ALLOT" sim --json --seed 9223372036854775807
 expect_rc 0
-grep -q '"seed": 18446744073709551615' "$TMP/out" ||
-    fail "allot sim --json --seed 18446744073709551615 reports $(grep '"seed"' "$TMP/out")"
+grep -q '"seed": 9223372036854775807' "$TMP/out" ||
+    fail "allot sim --json --seed 9223372036854775807 reports $(grep '"seed"' "$TMP/out")"
+run "$ALLOT" sim --json --seed 18446744073709551615
+expect_rc 2
 
 say "all checks passed"
