@@ -238,11 +238,15 @@ static int write_report(const sim_opts *o, const allot_cluster *c, const allot_w
     double *x = NULL, *y1 = NULL, *y2 = NULL;
     if (!rep) return ALLOT_ENOMEM;
     snprintf(buf, sizeof buf,
-             "Policy %s, seed %llu, %s. Cluster %s: %u nodes, %u devices. Workload %s: %zu jobs.",
+             "Policy %s, seed %llu, %s. Cluster %s: %u nodes, %u devices. Workload %s: %zu jobs%s"
+             "%llu arrivals.",
              allot_policy_name(r->policy), (unsigned long long)r->seed,
              r->mode == ALLOT_SIM_FGD ? "FGD protocol (shuffled arrivals, no departures)"
                                       : "replay of the trace's times",
-             o->cluster, allot_cluster_nnodes(c), allot_cluster_ndevices(c), o->workload, w->njobs);
+             o->cluster, allot_cluster_nnodes(c), allot_cluster_ndevices(c), o->workload, w->njobs,
+             r->mode == ALLOT_SIM_FGD ? ", inflated with copies or cut to the target request: "
+                                      : ", ",
+             (unsigned long long)r->jobs);
     allot_report_para(rep, buf);
     allot_report_heading(rep, "Summary");
     char cells[12][2][64];
