@@ -315,6 +315,16 @@ static void test_bestfit_worked_example(void **state)
     pin(c, ALLOT_POLICY_BESTFIT, NULL, 0, shp(1000, 300, 1), 1, 1);
     allot_cluster_free(c);
 
+    /* nodes over 128 cores give negative scores; the best still wins.
+     * Task 1 core, 1 GPU; both nodes have 8 GPUs:
+     *   A (256 cores): 0.5*255000/128000 + 0.5*7000/8000 = 1.43359375 -> int(-43.36) = -43
+     *   B (200 cores): 0.5*199000/128000 + 0.5*7000/8000 = 1.21484375 -> int(-21.48) = -21
+     * B wins. */
+    nspec big[] = {{"A", "A10", 8, 256000, 0}, {"B", "A10", 8, 200000, 0}};
+    c = mkc(big, 2);
+    pin(c, ALLOT_POLICY_BESTFIT, NULL, 0, shp(1000, 1000, 1), 1, 0);
+    allot_cluster_free(c);
+
     /* device choice alone: free {1000, 300, 600, 250}, task 280 -> device 1
      * (300 is the least free that fits; 250 does not fit) */
     nspec one[] = {{"X", "A10", 4, 16000, 0}};
@@ -1628,14 +1638,15 @@ static int chip_ok(const allot_node *n, const allot_shape *sh)
     return sh->chips == 0 || ((sh->chips >> n->chip) & 1);
 }
 
-/* How many tasks of this shape the fleet (nodes not DOWN) holds when empty.
- * Tasks are identical and nodes independent, so this is exact. */
+/* How many tasks of this shape the whole fleet holds when empty, down nodes
+ * included (they may be repaired). Tasks are identical and nodes independent,
+ * so this is exact. */
 static int64_t fleet_cap(const allot_cluster *c, const allot_shape *sh)
 {
     int64_t total = 0;
     for (uint32_t i = 0; i < allot_cluster_nnodes(c); i++) {
         const allot_node *n = allot_cluster_node(c, i);
-        if (n->state == ALLOT_NODE_DOWN || !chip_ok(n, sh)) continue;
+        if (!chip_ok(n, sh)) continue;
         if (n->cpu_cap < sh->cpu || n->mem_cap < sh->mem || n->ndev < sh->ndev) continue;
         int64_t k = INT32_MAX; /* "unbounded" for a task that asks nothing */
         if (sh->ndev > 0)

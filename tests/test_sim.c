@@ -258,7 +258,8 @@ static void check_fgd_invariants(const allot_sim_result *r, const allot_workload
          * bucket holds arrivals below k + 0.5 %) */
         assert_true(r->alloc_pct[k] >= prev);
         prev = r->alloc_pct[k];
-        assert_true(r->alloc_pct[k] <= k + 0.5 + 0.01);
+        /* (k + 1.5 where an empty bucket borrowed from k + 1) */
+        assert_true(r->alloc_pct[k] <= k + 1.5 + 0.01);
         assert_true(r->alloc_pct[k] >= 0 && r->alloc_pct[k] <= 100);
         assert_true(r->frag_pct[k] >= 0 && r->alloc_pct[k] + r->frag_pct[k] <= 100.0 + 0.02);
         assert_true(r->frag_ratio_pct[k] >= 0 && r->frag_ratio_pct[k] <= 100.0 + 0.01);
@@ -293,7 +294,12 @@ static void test_fgd_protocol_invariants(void **state)
             /* 130 % arrived on 100 % of capacity: some pods failed */
             assert_true(r.failed > 0);
             assert_true(r.placed > 0);
-            assert_true(!isnan(r.alloc_pct[100]) && !isnan(r.alloc_pct[130]));
+            /* arrivals reach beyond 110 %: the series is defined in most
+             * buckets (NaN only where a big pod, up to 20 % of this small
+             * fleet, jumped over more than the k +- 1 fallback covers) */
+            int defined = 0;
+            for (int k = 0; k <= ALLOT_FGD_MAX_PCT; k++) defined += !isnan(r.alloc_pct[k]);
+            assert_true(defined >= 80);
             allot_sim_result_free(&r);
         }
     }
@@ -343,6 +349,63 @@ static void test_fgd_protocol_cut_and_no_inflation(void **state)
     allot_sim_result_free(&r);
     allot_workload_free(&w);
     allot_cluster_free(c);
+}
+
+static allot_cluster *one_node_cluster_for_cpu_test(void)
+{
+    allot_cluster *c = allot_cluster_new("cpu");
+    int r = allot_cluster_rack(c, NULL, NULL, NULL);
+    assert_int_equal(allot_cluster_add_node(c, "n0", "A10", 2, 32000, 65536, (uint32_t)r), 0);
+    assert_int_equal(allot_cluster_finalize(c), 0);
+    return c;
+}
+
+/* Fixture for a test expected to fail while a library bug stands: the
+ * teardown frees what the test built even when an assertion jumps out. */
+typedef struct fx {
+    allot_cluster *c;
+    allot_workload w;
+} fx;
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    allot_workload_init(&f->w);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+    allot_workload_free(&f->w);
+    allot_cluster_free(f->c);
+    free(f);
+    return 0;
+}
+
+static void test_fgd_protocol_cpu_only_workload(void **state)
+{
+    /* A pod list without any device request (CPU-only pods) cannot be
+     * inflated towards 1.3 x the GPU capacity: copies add nothing. The
+     * protocol must still run the pods (or refuse at once), not draw copies
+     * until the 50,000,000-job cap (about 300 MB and a second) and fail
+     * with ELIMIT. */
+    fx *f = *state;
+    f->c = one_node_cluster_for_cpu_test();
+    allot_job j = job(1000, 0, 0);
+    add(&f->w, 3, j);
+    allot_sim_config cfg = fgd_cfg(ALLOT_POLICY_BESTFIT, 1);
+    allot_sim_result r;
+    allot_diag d;
+    memset(&d, 0, sizeof d);
+    int rc = allot_sim_run(f->c, &f->w, &cfg, &r, &d);
+    if (rc != 0) fail_msg("allot_sim_run: %d (%s): %s", rc, allot_errname(rc), d.msg);
+    assert_int_equal(r.jobs, 3);
+    assert_int_equal(r.placed, 3);
+    assert_true(r.alloc_pct[0] == 0.0);
+    allot_sim_result_free(&r);
 }
 
 typedef struct prog {
@@ -550,6 +613,13 @@ static double mean2(double a, double b)
     return (a + b) / 2;
 }
 
+/* sample standard deviation of the values that are not NaN */
+static double sd2(double a, double b)
+{
+    if (isnan(a) || isnan(b)) return 0.0;
+    return fabs(a - b) / sqrt(2.0);
+}
+
 static void assert_close(double got, double want, const char *what, int k)
 {
     if (isnan(got) && isnan(want)) return;
@@ -583,13 +653,13 @@ static void test_experiment_equals_runs(void **state)
         assert_int_equal(row->policy, pols[p]);
         assert_int_equal(row->nseeds, 2);
         double ua = allot_sim_unalloc_at_100(&a), ub = allot_sim_unalloc_at_100(&b);
-        assert_close(row->unalloc_at_100_mean, (ua + ub) / 2, "unalloc_mean", 100);
+        assert_close(row->unalloc_at_100_mean, mean2(ua, ub), "unalloc_mean", 100);
         /* sample sd of two values: |a - b| / sqrt(2) */
-        assert_close(row->unalloc_at_100_sd, fabs(ua - ub) / sqrt(2.0), "unalloc_sd", 100);
-        assert_close(row->alloc_at_130_mean, (a.alloc_pct[130] + b.alloc_pct[130]) / 2,
-                     "alloc130", 130);
-        assert_close(row->alloc_at_130_sd, fabs(a.alloc_pct[130] - b.alloc_pct[130]) / sqrt(2.0),
-                     "alloc130_sd", 130);
+        assert_close(row->unalloc_at_100_sd, sd2(ua, ub), "unalloc_sd", 100);
+        assert_close(row->alloc_at_130_mean, mean2(a.alloc_pct[130], b.alloc_pct[130]), "alloc130",
+                     130);
+        assert_close(row->alloc_at_130_sd, sd2(a.alloc_pct[130], b.alloc_pct[130]), "alloc130_sd",
+                     130);
         for (int k = 0; k <= ALLOT_FGD_MAX_PCT; k++) {
             assert_close(row->alloc_pct_mean[k], mean2(a.alloc_pct[k], b.alloc_pct[k]),
                          "alloc_pct_mean", k);
@@ -681,6 +751,8 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_fgd_protocol_invariants),
         cmocka_unit_test(test_fgd_protocol_cut_and_no_inflation),
+        cmocka_unit_test_setup_teardown(test_fgd_protocol_cpu_only_workload, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test(test_progress_and_errors),
         cmocka_unit_test(test_replay_by_hand),
         cmocka_unit_test(test_replay_fail_and_forever),

@@ -110,7 +110,8 @@ typedef struct allot_event {
 typedef enum allot_decision_kind {
     ALLOT_DEC_START = 0,   /* job started: task placements follow */
     ALLOT_DEC_FAIL,        /* job cannot be placed and is dropped (nofit=FAIL)
-                              or can never fit this fleet */
+                              or can never fit this fleet, even empty with
+                              every node up */
     ALLOT_DEC_STOP,        /* job's tasks were stopped (node down) */
 } allot_decision_kind;
 
@@ -180,7 +181,9 @@ double allot_fgd_node_frag(const allot_typical *typ, size_t ntyp,
                            const int16_t *dev_free, int ndev);
 
 /* Builds FGD's target workload from a workload: counts distinct task shapes
- * (memory ignored, as FGD does), sorts by count (ties broken by larger CPU,
+ * (memory ignored, as FGD does; a CPU request of 0 counts as 100 milli-cores,
+ * Kubernetes' non-zero default the authors' typical pods use), sorts by count
+ * (ties broken by larger CPU,
  * then milli, ndev, chip mask), keeps the most frequent until they cover
  * `coverage` (0..1] of the jobs, and renormalises. include_cpu_only: whether
  * CPU-only jobs are part of the target (FGD: yes). Allocates *out (free with

@@ -54,10 +54,11 @@ static inline int feasible(const allot_node *n, const int16_t *df, const allot_s
     return 0;
 }
 
+/* Down nodes count: they may be repaired, so a job that only they could run
+ * waits (queue) instead of being rejected as impossible. */
 int allot__fits_empty(const allot_sched *s, const allot_node *n, const allot_shape *sh)
 {
     (void)s;
-    if (n->state == ALLOT_NODE_DOWN) return 0;
     if (n->cpu_cap < sh->cpu || n->mem_cap < sh->mem) return 0;
     if (sh->ndev == 0) return 1;
     if (!chip_ok(n, sh)) return 0;

@@ -355,6 +355,7 @@ static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisio
         if (rc == 0) rc = task_take(s, &j->desc.shape, &a[t]);
         if (rc) {
             a[t].node = UINT32_MAX;
+            s->decisions -= t; /* the rolled-back placements were not decisions */
             int rc2 = job_release(s, j); /* roll back the tasks placed so far */
             return rc2 ? rc2 : rc;
         }
@@ -600,10 +601,6 @@ static int on_end(allot_sched *s, const allot_event *ev, allot_job_state final,
     return retry_pass(s, ev->time, out);
 }
 
-static void shapes_forget_fit(allot_sched *s)
-{
-    for (uint32_t i = 0; i < s->nshapes; i++) s->shapes[i].never_fits = -1;
-}
 
 static int on_node_down(allot_sched *s, const allot_event *ev, allot_decisions *out)
 {
@@ -632,7 +629,6 @@ static int on_node_down(allot_sched *s, const allot_event *ev, allot_decisions *
     int rc = allot_cluster_set_state(s->c, ev->node, ALLOT_NODE_DOWN);
     if (rc) return rc;
     allot__node_changed(s, ev->node);
-    shapes_forget_fit(s);
     return retry_pass(s, ev->time, out);
 }
 
@@ -658,7 +654,6 @@ int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *o
         rc = allot_cluster_set_state(s->c, ev->node, ALLOT_NODE_UP);
         if (rc == 0) {
             allot__node_changed(s, ev->node);
-            shapes_forget_fit(s);
             rc = retry_pass(s, ev->time, out);
         }
         break;

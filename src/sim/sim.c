@@ -158,7 +158,7 @@ static int run_fgd(run *r, const allot_workload *w, allot_diag *d)
     double target = cfg->inflate * (double)r->cap_milli;
     double total = 0;
     for (size_t i = 0; i < n; i++) total += (double)allot_job_milli(&w->jobs[i]);
-    if (cfg->inflate > 0 && total < target && n > 0) {
+    if (cfg->inflate > 0 && total < target && n > 0 && total > 0) { /* a CPU-only list never grows */
         for (;;) {
             uint32_t k = (uint32_t)allot_rng_below(&rng, n);
             double add = (double)allot_job_milli(&w->jobs[k]);
