@@ -100,6 +100,11 @@ typedef struct allot_node {
 
 typedef struct allot_cluster allot_cluster;
 
+/* The name rule for nodes, domains and chip types in specs and traces: 1..63
+ * bytes of letters, digits and "-_.:/+@". Returns NULL if s[0..len) obeys
+ * it, else what is wrong ("must not be empty", ...). */
+const char *allot_name_problem(const char *s, size_t len);
+
 /* ---- building ---------------------------------------------------------- */
 
 allot_cluster *allot_cluster_new(const char *name);

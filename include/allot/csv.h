@@ -42,6 +42,13 @@ int allot_csv_i64(const allot_csv *r, int f, int64_t lo, int64_t hi,
 int allot_csv_f64(const allot_csv *r, int f, double lo, double hi, double *out,
                   allot_diag *d);
 
+/* The same, with the message prefixed by "column 'col': " so readers name
+ * the field that is wrong. */
+int allot_csv_col_i64(const allot_csv *r, int f, const char *col, int64_t lo, int64_t hi,
+                      int64_t *out, allot_diag *d);
+/* Prefixes d->msg with "column 'col': " when rc < 0; returns rc. */
+int allot_diag_prefix_column(allot_diag *d, int rc, const char *col);
+
 /* Reads a whole file into memory (NUL-terminated, capped at maxbytes).
  * Transparently decompresses a .zst file. Caller frees *out. */
 int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,

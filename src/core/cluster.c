@@ -94,6 +94,19 @@ static int names_put(allot_cluster *c, uint32_t parent, const char *s, uint32_t 
     return 0;
 }
 
+const char *allot_name_problem(const char *s, size_t len)
+{
+    if (len == 0) return "must not be empty";
+    if (len >= ALLOT_NAME_MAX) return "is longer than 63 bytes";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch && strchr("-_.:/+@", ch))))
+            return "may only hold letters, digits and -_.:/+@";
+    }
+    return NULL;
+}
+
 /* ---- building ------------------------------------------------------------ */
 
 allot_cluster *allot_cluster_new(const char *name)

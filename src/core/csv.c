@@ -588,3 +588,25 @@ out:
         close(fd);
     return rc;
 }
+
+int allot_diag_prefix_column(allot_diag *d, int rc, const char *col)
+{
+    if (d && rc < 0) {
+        char pre[96];
+        int pl = snprintf(pre, sizeof pre, "column '%s': ", col);
+        if (pl < 0) return rc;
+        if ((size_t)pl >= sizeof pre) pl = (int)sizeof pre - 1;
+        size_t ml = strnlen(d->msg, sizeof d->msg - 1);
+        if ((size_t)pl + ml >= sizeof d->msg) ml = sizeof d->msg - 1 - (size_t)pl;
+        memmove(d->msg + pl, d->msg, ml);
+        memcpy(d->msg, pre, (size_t)pl);
+        d->msg[(size_t)pl + ml] = '\0';
+    }
+    return rc;
+}
+
+int allot_csv_col_i64(const allot_csv *r, int f, const char *col, int64_t lo, int64_t hi,
+                      int64_t *out, allot_diag *d)
+{
+    return allot_diag_prefix_column(d, allot_csv_i64(r, f, lo, hi, out, d), col);
+}

@@ -60,17 +60,6 @@ static int name_char(int ch)
 }
 
 /* Returns NULL if s is a valid name, else why not. */
-static const char *name_problem(const char *s, size_t len)
-{
-    if (len == 0)
-        return "must not be empty";
-    if (len >= ALLOT_NAME_MAX)
-        return "is longer than 63 bytes";
-    for (size_t i = 0; i < len; i++)
-        if (!name_char((unsigned char)s[i]))
-            return "may only hold letters, digits and -_.:/+@";
-    return NULL;
-}
 
 /* ---- allot_json_locate --------------------------------------------------------
  * A small scanner over JSON text that follows a path of object keys and
@@ -465,7 +454,7 @@ static int get_name(spec_ctx *x, json_t *obj, const char *path,
         return 0;
     }
     const char *why = strlen(s) != len ? "must not contain NUL bytes"
-                                       : name_problem(s, len);
+                                       : allot_name_problem(s, len);
     if (why)
         return sem_err(x, ALLOT_EINVAL, kp, 0, "%s", why);
     memcpy(out, s, len + 1);
@@ -948,36 +937,12 @@ int allot_spec_write(const allot_cluster *c, FILE *f)
 
 /* ---- trace node lists --------------------------------------------------------------- */
 
-/* Prefixes d->msg with "column 'name': ". */
-static int name_column(allot_diag *d, int rc, const char *col)
-{
-    if (d && rc < 0) {
-        char pre[96];
-        int pl = snprintf(pre, sizeof pre, "column '%s': ", col);
-        if (pl < 0)
-            return rc;
-        if ((size_t)pl >= sizeof pre)
-            pl = (int)sizeof pre - 1;
-        size_t ml = strnlen(d->msg, sizeof d->msg - 1);
-        if ((size_t)pl + ml >= sizeof d->msg)
-            ml = sizeof d->msg - 1 - (size_t)pl;
-        memmove(d->msg + pl, d->msg, ml);
-        memcpy(d->msg, pre, (size_t)pl);
-        d->msg[(size_t)pl + ml] = '\0';
-    }
-    return rc;
-}
 
-static int col_i64(allot_csv *r, int f, const char *col, int64_t lo,
-                   int64_t hi, int64_t *v, allot_diag *d)
-{
-    return name_column(d, allot_csv_i64(r, f, lo, hi, v, d), col);
-}
 
 /* Checks a name field. */
 static int col_name(allot_csv *r, int f, const char *col, allot_diag *d)
 {
-    const char *why = name_problem(r->field[f], strlen(r->field[f]));
+    const char *why = allot_name_problem(r->field[f], strlen(r->field[f]));
     if (!why)
         return 0;
     return allot_diag_set(d, ALLOT_EINVAL, r->file, r->line, r->col[f],
@@ -1124,27 +1089,27 @@ static int load_trace_nodes(const char *buf, size_t len, const char *file,
         }
 
         if (fmt == TF_OPENB) {
-            if ((rc = col_i64(r, fi_cpu, cols[2], 0, MAX_CPU_MILLI, &cpu, d)) <
+            if ((rc = allot_csv_col_i64(r, fi_cpu, cols[2], 0, MAX_CPU_MILLI, &cpu, d)) <
                     0 ||
-                (rc = col_i64(r, fi_mem, cols[3], 0, MAX_MEM_MIB, &mem, d)) <
+                (rc = allot_csv_col_i64(r, fi_mem, cols[3], 0, MAX_MEM_MIB, &mem, d)) <
                     0)
                 goto out;
         } else if (fmt == TF_PAI) {
-            if ((rc = col_i64(r, fi_cpu, cols[2], 0, MAX_CPU_MILLI / 1000,
+            if ((rc = allot_csv_col_i64(r, fi_cpu, cols[2], 0, MAX_CPU_MILLI / 1000,
                               &cpu, d)) < 0 ||
-                (rc = col_i64(r, fi_mem, cols[3], 0, MAX_MEM_MIB / 1024, &mem,
+                (rc = allot_csv_col_i64(r, fi_mem, cols[3], 0, MAX_MEM_MIB / 1024, &mem,
                               d)) < 0)
                 goto out;
             cpu *= 1000;  /* cores -> milli-cores */
             mem *= 1024;  /* GB -> MiB (the trace's GB are taken as GiB) */
         } else {
-            if ((rc = col_i64(r, fi_cpu, cols[2], 0,
+            if ((rc = allot_csv_col_i64(r, fi_cpu, cols[2], 0,
                               MAX_MEM_MIB / SPOT_MIB_PER_VCPU, &cpu, d)) < 0)
                 goto out;
             mem = cpu * SPOT_MIB_PER_VCPU;
             cpu *= 1000;
         }
-        if ((rc = col_i64(r, fi_dev, cols[4], 0, ALLOT_MAX_DEVS_PER_NODE, &ndev,
+        if ((rc = allot_csv_col_i64(r, fi_dev, cols[4], 0, ALLOT_MAX_DEVS_PER_NODE, &ndev,
                           d)) < 0)
             goto out;
 

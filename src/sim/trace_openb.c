@@ -38,49 +38,8 @@ static const char *fname(const char *file)
     return file && *file ? file : "<input>";
 }
 
-/* Prefixes d->msg with "column 'name': ". */
-static int name_column(allot_diag *d, int rc, const char *col)
-{
-    if (d && rc < 0) {
-        char pre[96];
-        int pl = snprintf(pre, sizeof pre, "column '%s': ", col);
-        if (pl < 0)
-            return rc;
-        if ((size_t)pl >= sizeof pre)
-            pl = (int)sizeof pre - 1;
-        size_t ml = strnlen(d->msg, sizeof d->msg - 1);
-        if ((size_t)pl + ml >= sizeof d->msg)
-            ml = sizeof d->msg - 1 - (size_t)pl;
-        memmove(d->msg + pl, d->msg, ml);
-        memcpy(d->msg, pre, (size_t)pl);
-        d->msg[(size_t)pl + ml] = '\0';
-    }
-    return rc;
-}
 
-static int col_i64(allot_csv *r, int f, const char *col, int64_t lo,
-                   int64_t hi, int64_t *v, allot_diag *d)
-{
-    return name_column(d, allot_csv_i64(r, f, lo, hi, v, d), col);
-}
 
-/* The name rule of cluster specs (src/core/spec.c): 1..63 bytes of letters,
- * digits and "-_.:/+@", so that every chip type read here can be written
- * to and read back from a JSON spec. */
-static const char *chip_name_problem(const char *s, size_t len)
-{
-    if (len == 0)
-        return "must not be empty";
-    if (len >= ALLOT_NAME_MAX)
-        return "is longer than 63 bytes";
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-              (ch >= 'A' && ch <= 'Z') || (ch && strchr("-_.:/+@", ch))))
-            return "may only hold letters, digits and -_.:/+@";
-    }
-    return NULL;
-}
 
 /* Checks every name of a '|' list (empty entries are skipped). */
 static int check_chip_list(const allot_csv *r, int f, allot_diag *d)
@@ -89,7 +48,7 @@ static int check_chip_list(const allot_csv *r, int f, allot_diag *d)
     while (*p) {
         const char *e = strchr(p, '|');
         size_t n = e ? (size_t)(e - p) : strlen(p);
-        const char *why = n ? chip_name_problem(p, n) : NULL;
+        const char *why = n ? allot_name_problem(p, n) : NULL;
         if (why)
             return allot_diag_set(d, ALLOT_EINVAL, r->file, r->line, r->col[f],
                                   "column 'gpu_spec': chip type '%.*s' %s",
@@ -181,13 +140,13 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file,
             goto out;
         }
         int64_t cpu, mem, ngpu, milli;
-        if ((rc = col_i64(r, col[C_CPU], "cpu_milli", 0, MAX_CPU_MILLI, &cpu,
+        if ((rc = allot_csv_col_i64(r, col[C_CPU], "cpu_milli", 0, MAX_CPU_MILLI, &cpu,
                           d)) < 0 ||
-            (rc = col_i64(r, col[C_MEM], "memory_mib", 0, MAX_MEM_MIB, &mem,
+            (rc = allot_csv_col_i64(r, col[C_MEM], "memory_mib", 0, MAX_MEM_MIB, &mem,
                           d)) < 0 ||
-            (rc = col_i64(r, col[C_NGPU], "num_gpu", 0,
+            (rc = allot_csv_col_i64(r, col[C_NGPU], "num_gpu", 0,
                           ALLOT_MAX_DEVS_PER_NODE, &ngpu, d)) < 0 ||
-            (rc = col_i64(r, col[C_MILLI], "gpu_milli", 0, ALLOT_MILLI, &milli,
+            (rc = allot_csv_col_i64(r, col[C_MILLI], "gpu_milli", 0, ALLOT_MILLI, &milli,
                           d)) < 0)
             goto out;
         if (ngpu == 0) {
@@ -233,12 +192,12 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file,
         j.duration = ALLOT_TIME_NONE;
         if (has_times) {
             int64_t t0, t1;
-            if ((rc = col_i64(r, col[C_CREATE], "creation_time", 0, MAX_TIME_S,
+            if ((rc = allot_csv_col_i64(r, col[C_CREATE], "creation_time", 0, MAX_TIME_S,
                               &t0, d)) < 0)
                 goto out;
             j.submit = t0;
             if (r->field[col[C_DELETE]][0]) {
-                if ((rc = col_i64(r, col[C_DELETE], "deletion_time", 0,
+                if ((rc = allot_csv_col_i64(r, col[C_DELETE], "deletion_time", 0,
                                   MAX_TIME_S, &t1, d)) < 0)
                     goto out;
                 if (t1 < t0) {
