@@ -90,7 +90,7 @@ static void bench_fgd(const char *tr)
     }
     printf("  peak RSS so far: %.1f MiB\n", (double)peak_rss_kib() / 1024.0);
 
-    allot_policy pols[6] = {ALLOT_POLICY_RANDOM, ALLOT_POLICY_DOTPROD, ALLOT_POLICY_GPUCLUSTER,
+    allot_policy pols[6] = {ALLOT_POLICY_RANDOM,     ALLOT_POLICY_DOTPROD, ALLOT_POLICY_GPUCLUSTER,
                             ALLOT_POLICY_GPUPACKING, ALLOT_POLICY_BESTFIT, ALLOT_POLICY_FGD};
     allot_experiment_row rows[6];
     allot_sim_config base;
@@ -105,7 +105,8 @@ static void bench_fgd(const char *tr)
         double t = now_s() - t1;
         if (t < best) best = t;
     }
-    printf("\n[2] FGD experiment, 6 policies x 10 seeds, 2 threads: %.2f s (target <= 30 s)\n", best);
+    printf("\n[2] FGD experiment, 6 policies x 10 seeds, 2 threads: %.2f s (target <= 30 s)\n",
+           best);
     for (int i = 0; i < 6; i++)
         printf("  %-14s unallocated@100 %6.2f %%  alloc@130 %6.2f %%\n",
                allot_policy_name(rows[i].policy), rows[i].unalloc_at_100_mean,

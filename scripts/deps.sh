@@ -4,7 +4,7 @@
 # are there. Runs apt-get as root (or via sudo when available).
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev
+PKGS="build-essential pkg-config clang libclang-rt-14-dev clang-format
 libjansson-dev libcmocka-dev libzstd-dev libxxhash-dev libsqlite3-dev
 libmicrohttpd-dev libcurl4-openssl-dev libinih-dev valgrind"
 

@@ -5,7 +5,8 @@
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. scenario tests (tests/scenarios/*.sh) driving the CLI end to end,
 #      against the sanitizer build of the binary
-#   4. a few seconds of each libFuzzer target (FUZZ_SMOKE_SECONDS, default 5)
+#   4. the clang-format check of the sources
+#   5. a few seconds of each libFuzzer target (FUZZ_SMOKE_SECONDS, default 5)
 set -u
 BUILD=${1:-build}; ASAN=${2:-build-asan}; FUZZB=${3:-build-fuzz}
 pass=0; fail=0; failed_names=""
@@ -54,6 +55,17 @@ for s in tests/scenarios/*.sh; do
         echo "FAIL $name (exit $rc)"; tail -n 30 "$out"
     fi
 done
+
+# the sources follow .clang-format (make format fixes them)
+if command -v clang-format >/dev/null 2>&1; then
+    files=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests bench -name '*.[ch]')
+    if clang-format --dry-run --Werror $files >"$log/format.log" 2>&1; then
+        pass=$((pass + 1)); echo "ok   format (clang-format)"
+    else
+        fail=$((fail + 1)); failed_names="$failed_names format"
+        echo "FAIL format: run 'make format'"; head -n 20 "$log/format.log"
+    fi
+fi
 
 secs=${FUZZ_SMOKE_SECONDS:-5}
 for fz in "$FUZZB"/fuzz_*; do

@@ -23,9 +23,10 @@ static allot_cluster *random_fleet(allot_rng *r, int nodes)
         int rk = allot_cluster_rack(c, i % 2 ? "za" : "zb", NULL, rack);
         assert_true(rk >= 0);
         int k = (int)allot_rng_below(r, 4);
-        int id = allot_cluster_add_node(c, name, k == 3 ? NULL : chips[k], k == 3 ? 0 : devs[k],
-                                        (int64_t)(8 + allot_rng_below(r, 248)) * 1000, /* some over FGD's 128 */
-                                        (int64_t)(32 + allot_rng_below(r, 992)) * 1024, (uint32_t)rk);
+        int id = allot_cluster_add_node(
+            c, name, k == 3 ? NULL : chips[k], k == 3 ? 0 : devs[k],
+            (int64_t)(8 + allot_rng_below(r, 248)) * 1000, /* some over FGD's 128 */
+            (int64_t)(32 + allot_rng_below(r, 992)) * 1024, (uint32_t)rk);
         assert_true(id >= 0);
     }
     assert_int_equal(allot_cluster_finalize(c), 0);

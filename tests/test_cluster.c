@@ -20,8 +20,8 @@ static const allot_agg *agg(const allot_cluster *c, int d, int k)
     return a;
 }
 
-static void assert_agg(const allot_cluster *c, int d, int k, int64_t free_milli,
-                       int32_t free_whole, int32_t devices)
+static void assert_agg(const allot_cluster *c, int d, int k, int64_t free_milli, int32_t free_whole,
+                       int32_t devices)
 {
     const allot_agg *a = agg(c, d, k);
     assert_int_equal(a->free_milli, free_milli);
@@ -89,8 +89,7 @@ static void snap_same(const snap *a, const snap *b)
     assert_int_equal(a->ndom, b->ndom);
     assert_memory_equal(a->nodes, b->nodes, a->nn * sizeof *a->nodes);
     assert_memory_equal(a->devs, b->devs, a->nd * sizeof *a->devs);
-    assert_memory_equal(a->aggs, b->aggs,
-                        (size_t)a->ndom * ALLOT_MAX_CHIP_TYPES * sizeof *a->aggs);
+    assert_memory_equal(a->aggs, b->aggs, (size_t)a->ndom * ALLOT_MAX_CHIP_TYPES * sizeof *a->aggs);
     assert_int_equal(a->total, b->total);
     assert_int_equal(a->freem, b->freem);
     assert_int_equal(a->cpu, b->cpu);
@@ -197,8 +196,7 @@ static void test_add_node_and_errors(void **state)
 
     /* duplicate name */
     assert_int_equal(allot_cluster_add_node(c, "n0", "T4", 1, 1, 1, (uint32_t)r), ALLOT_EEXIST);
-    assert_int_equal(allot_cluster_add_node(c, "cpu0", NULL, 0, 1, 1, (uint32_t)r),
-                     ALLOT_EEXIST);
+    assert_int_equal(allot_cluster_add_node(c, "cpu0", NULL, 0, 1, 1, (uint32_t)r), ALLOT_EEXIST);
     /* bad names */
     assert_int_equal(allot_cluster_add_node(c, NULL, "A10", 1, 1, 1, (uint32_t)r), ALLOT_EINVAL);
     assert_int_equal(allot_cluster_add_node(c, "", "A10", 1, 1, 1, (uint32_t)r), ALLOT_EINVAL);
@@ -210,9 +208,9 @@ static void test_add_node_and_errors(void **state)
     assert_int_equal(allot_cluster_add_node(c, name64, "A10", 1, 1, 1, (uint32_t)r), ALLOT_EINVAL);
     /* device count and capacities */
     assert_int_equal(allot_cluster_add_node(c, "x", "A10", -1, 1, 1, (uint32_t)r), ALLOT_ERANGE);
-    assert_int_equal(allot_cluster_add_node(c, "x", "A10", ALLOT_MAX_DEVS_PER_NODE + 1, 1, 1,
-                                            (uint32_t)r),
-                     ALLOT_ERANGE);
+    assert_int_equal(
+        allot_cluster_add_node(c, "x", "A10", ALLOT_MAX_DEVS_PER_NODE + 1, 1, 1, (uint32_t)r),
+        ALLOT_ERANGE);
     assert_int_equal(allot_cluster_add_node(c, "x", "A10", 1, -1, 1, (uint32_t)r), ALLOT_ERANGE);
     assert_int_equal(allot_cluster_add_node(c, "x", "A10", 1, 1, -1, (uint32_t)r), ALLOT_ERANGE);
     /* devices without a chip */
@@ -747,8 +745,8 @@ static allot_cluster *random_fleet(void)
                     snprintf(nm, sizeof nm, "n%02d", k);
                     const char *chip = chips[k % 4];
                     int nd = chip ? ndevs[(k / 4) % 4] : 0;
-                    int id = allot_cluster_add_node(c, nm, chip, nd, 16000 + 8000 * (k % 3),
-                                                    65536, (uint32_t)rack);
+                    int id = allot_cluster_add_node(c, nm, chip, nd, 16000 + 8000 * (k % 3), 65536,
+                                                    (uint32_t)rack);
                     assert_int_equal(id, k);
                 }
             }
@@ -841,7 +839,8 @@ static void test_check_property(void **state)
                     perm[j] = t;
                 }
                 memcpy(x.devs, perm, (size_t)x.ndevs);
-                x.milli = allot_rng_below(&rng, 2) ? 1000 : 1 + (int32_t)allot_rng_below(&rng, 1000);
+                x.milli =
+                    allot_rng_below(&rng, 2) ? 1000 : 1 + (int32_t)allot_rng_below(&rng, 1000);
                 if (x.ndevs == 0) x.milli = 0;
             }
             x.cpu = (int64_t)allot_rng_below(&rng, 9) * 1000;
@@ -911,7 +910,8 @@ static void test_check_property(void **state)
         alloc x = as[--na];
         assert_int_equal(allot_cluster_give(c, x.node, x.devs, x.ndevs, x.milli, x.cpu, x.mem), 0);
     }
-    for (uint32_t i = 0; i < nn; i++) assert_int_equal(allot_cluster_set_state(c, i, ALLOT_NODE_UP), 0);
+    for (uint32_t i = 0; i < nn; i++)
+        assert_int_equal(allot_cluster_set_state(c, i, ALLOT_NODE_UP), 0);
     for (uint32_t i = 0; i < nn; i++) {
         const allot_node *n = allot_cluster_node(c, i);
         assert_int_equal(n->milli_free, n->ndev * 1000);

@@ -101,7 +101,7 @@ static void workload_pool(void **state)
     assert_int_equal(w.njobs, 5000);
     assert_string_equal(allot_workload_name(&w, 1), "job-1");
     assert_string_equal(allot_workload_name(&w, 4999), "job-4999");
-    assert_string_equal(allot_workload_name(&w, 0), ""); /* added without a name */
+    assert_string_equal(allot_workload_name(&w, 0), "");    /* added without a name */
     assert_string_equal(allot_workload_name(&w, 5000), ""); /* out of range */
     assert_int_equal(w.jobs[1234].submit, 1234);
     assert_int_equal(allot_job_milli(&w.jobs[0]), 8000); /* 2 tasks x 4 devices x 1000 */

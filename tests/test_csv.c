@@ -22,14 +22,12 @@ static void expect_record(allot_csv *r, int line, int n, ...)
     allot_diag d;
     memset(&d, 0, sizeof d);
     int rc = allot_csv_next(r, &d);
-    if (rc != 1)
-        fail_msg("expected a record at line %d, got %d (%s)", line, rc, d.msg);
+    if (rc != 1) fail_msg("expected a record at line %d, got %d (%s)", line, rc, d.msg);
     assert_int_equal(r->line, line);
     assert_int_equal(r->nfields, n);
     va_list ap;
     va_start(ap, n);
-    for (int i = 0; i < n; i++)
-        assert_string_equal(r->field[i], va_arg(ap, const char *));
+    for (int i = 0; i < n; i++) assert_string_equal(r->field[i], va_arg(ap, const char *));
     va_end(ap);
 }
 
@@ -40,8 +38,7 @@ static void expect_end(allot_csv *r)
 }
 
 /* Expects an error with the given code and position and message part. */
-static void expect_error(const char *text, int err, int line, int col,
-                         const char *part)
+static void expect_error(const char *text, int err, int line, int col, const char *part)
 {
     allot_csv *r = csv_open(text);
     allot_diag d;
@@ -53,8 +50,7 @@ static void expect_error(const char *text, int err, int line, int col,
     assert_string_equal(d.file, "t.csv");
     assert_int_equal(d.line, line);
     assert_int_equal(d.col, col);
-    if (!strstr(d.msg, part))
-        fail_msg("message '%s' lacks '%s'", d.msg, part);
+    if (!strstr(d.msg, part)) fail_msg("message '%s' lacks '%s'", d.msg, part);
     /* the reader is finished after an error */
     assert_int_equal(allot_csv_next(r, &d), 0);
     free(r);
@@ -152,14 +148,11 @@ static void test_multiline_field_positions(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    expect_error("a,b\nc,\"unterminated\n\n", ALLOT_EPARSE, 2, 3,
-                 "unterminated quoted field");
-    expect_error("x\n\"a\"b,c\n", ALLOT_EPARSE, 2, 4,
-                 "unexpected 'b' after closing quote");
+    expect_error("a,b\nc,\"unterminated\n\n", ALLOT_EPARSE, 2, 3, "unterminated quoted field");
+    expect_error("x\n\"a\"b,c\n", ALLOT_EPARSE, 2, 4, "unexpected 'b' after closing quote");
     expect_error("ab\"c,d\n", ALLOT_EPARSE, 1, 3, "inside an unquoted field");
     expect_error("a\rb\n", ALLOT_EPARSE, 1, 2, "carriage return");
-    expect_error("ok\n\"a\"\r\n\"b\"\rx", ALLOT_EPARSE, 3, 4,
-                 "after closing quote");
+    expect_error("ok\n\"a\"\r\n\"b\"\rx", ALLOT_EPARSE, 3, 4, "after closing quote");
     static const char nul[] = "a,b\nc,d\0e\n";
     allot_csv *r = malloc(sizeof *r);
     allot_diag d;
@@ -209,8 +202,7 @@ static void test_caps(void **state)
     free(r);
     memset(text, 'x', ALLOT_CSV_MAX_LINE + 1);
     memcpy(text + ALLOT_CSV_MAX_LINE + 1, "\n", 2);
-    expect_error(text, ALLOT_ELIMIT, 1, ALLOT_CSV_MAX_LINE + 1,
-                 "record longer than");
+    expect_error(text, ALLOT_ELIMIT, 1, ALLOT_CSV_MAX_LINE + 1, "record longer than");
     /* quoted multi-line records count as one record */
     text[0] = '"';
     memset(text + 1, '\n', ALLOT_CSV_MAX_LINE + 4);
@@ -239,19 +231,16 @@ static void test_i64(void **state)
     assert_int_equal(d.col, 7);
     assert_string_equal(d.file, "t.csv");
     assert_int_equal(allot_csv_i64(r, 3, 0, 1000, &v, &d), ALLOT_EPARSE);
-    assert_string_equal(d.msg,
-                        "expected an integer in 0..1000, got an empty field");
+    assert_string_equal(d.msg, "expected an integer in 0..1000, got an empty field");
     assert_int_equal(allot_csv_i64(r, 4, 0, 1000, &v, &d), ALLOT_EPARSE);
     assert_int_equal(allot_csv_i64(r, 5, 0, 1000, &v, &d), ALLOT_EPARSE);
     assert_int_equal(allot_csv_i64(r, 6, 0, 1000, &v, &d), 0);
     assert_int_equal(v, 5);
-    assert_int_equal(allot_csv_i64(r, 7, INT64_MIN, INT64_MAX, &v, &d),
-                     ALLOT_ERANGE);
+    assert_int_equal(allot_csv_i64(r, 7, INT64_MIN, INT64_MAX, &v, &d), ALLOT_ERANGE);
     assert_int_equal(allot_csv_i64(r, 8, INT64_MIN, INT64_MAX, &v, &d), 0);
     assert_true(v == INT64_MIN);
     assert_int_equal(allot_csv_i64(r, 9, 0, 1000, &v, &d), ALLOT_ERANGE);
-    assert_string_equal(d.msg,
-                        "integer out of range: expected 0..1000, got '1001'");
+    assert_string_equal(d.msg, "integer out of range: expected 0..1000, got '1001'");
     assert_int_equal(allot_csv_i64(r, 10, INT64_MIN, INT64_MAX, &v, &d), 0);
     assert_true(v == INT64_MAX);
     assert_int_equal(allot_csv_i64(r, 11, -5, 5, &v, &d), ALLOT_EPARSE);
@@ -290,12 +279,10 @@ static void test_f64(void **state)
     assert_int_equal(allot_csv_f64(r, 4, -1, 1, &v, &d), 0);
     assert_true(v == -0.25);
     for (int f = 5; f <= 8; f++)
-        assert_int_equal(allot_csv_f64(r, f, -1e300, 1e300, &v, &d),
-                         ALLOT_EPARSE);
+        assert_int_equal(allot_csv_f64(r, f, -1e300, 1e300, &v, &d), ALLOT_EPARSE);
     assert_int_equal(allot_csv_f64(r, 5, 0, 1, &v, &d), ALLOT_EPARSE);
     assert_string_equal(d.msg, "expected a number in 0..1, got 'abc'");
-    assert_int_equal(allot_csv_f64(r, 9, -1e300, 1e300, &v, &d),
-                     ALLOT_ERANGE);
+    assert_int_equal(allot_csv_f64(r, 9, -1e300, 1e300, &v, &d), ALLOT_ERANGE);
     assert_int_equal(allot_csv_f64(r, 10, 0, 2, &v, &d), ALLOT_ERANGE);
     assert_string_equal(d.msg, "number out of range: expected 0..2, got '2.5'");
     assert_int_equal(allot_csv_f64(r, 11, 0, 2, &v, &d), ALLOT_EPARSE);
@@ -350,9 +337,7 @@ static void test_read_file(void **state)
     unlink(path);
     free(path);
 
-    assert_int_equal(
-        allot_read_file("/nonexistent/x.csv", 100, &buf, &len, &d),
-        ALLOT_ENOENT);
+    assert_int_equal(allot_read_file("/nonexistent/x.csv", 100, &buf, &len, &d), ALLOT_ENOENT);
     assert_string_equal(d.file, "/nonexistent/x.csv");
     assert_string_equal(d.msg, "cannot open: No such file or directory");
     assert_int_equal(allot_read_file("/tmp", 100, &buf, &len, &d), ALLOT_EIO);
@@ -368,8 +353,7 @@ static void test_read_zst(void **state)
     /* 300 KiB of text, compressed */
     size_t n = 300 * 1024;
     char *plain = malloc(n);
-    for (size_t i = 0; i < n; i++)
-        plain[i] = (char)('a' + (i * 7 + i / 13) % 26);
+    for (size_t i = 0; i < n; i++) plain[i] = (char)('a' + (i * 7 + i / 13) % 26);
     size_t bound = ZSTD_compressBound(n);
     char *z = malloc(bound);
     size_t zl = ZSTD_compress(z, bound, plain, n, 3);
@@ -380,8 +364,7 @@ static void test_read_zst(void **state)
     assert_memory_equal(buf, plain, n);
     assert_int_equal(buf[n], '\0');
     free(buf);
-    assert_int_equal(allot_read_file(path, n - 1, &buf, &len, &d),
-                     ALLOT_ELIMIT);
+    assert_int_equal(allot_read_file(path, n - 1, &buf, &len, &d), ALLOT_ELIMIT);
     assert_non_null(strstr(d.msg, "decompressed data is larger"));
     unlink(path);
     free(path);
@@ -400,23 +383,20 @@ static void test_read_zst(void **state)
 
     /* truncated */
     path = tmp_bytes(".zst", z, zl / 2);
-    assert_int_equal(allot_read_file(path, 2 * n, &buf, &len, &d),
-                     ALLOT_EPARSE);
+    assert_int_equal(allot_read_file(path, 2 * n, &buf, &len, &d), ALLOT_EPARSE);
     assert_non_null(strstr(d.msg, "truncated"));
     unlink(path);
     free(path);
 
     /* not zstd at all */
     path = tmp_bytes(".zst", "hello, world\n", 13);
-    assert_int_equal(allot_read_file(path, 2 * n, &buf, &len, &d),
-                     ALLOT_EPARSE);
+    assert_int_equal(allot_read_file(path, 2 * n, &buf, &len, &d), ALLOT_EPARSE);
     assert_non_null(strstr(d.msg, "corrupt zstd data"));
     unlink(path);
     free(path);
 
     path = tmp_bytes(".zst", "", 0);
-    assert_int_equal(allot_read_file(path, 2 * n, &buf, &len, &d),
-                     ALLOT_EPARSE);
+    assert_int_equal(allot_read_file(path, 2 * n, &buf, &len, &d), ALLOT_EPARSE);
     unlink(path);
     free(path);
     free(z);

@@ -81,9 +81,16 @@ static size_t count_char(const char *s, char c)
 
 static allot_chart chart_of(const allot_series *s, size_t n)
 {
-    allot_chart ch = {.title = "t", .xlabel = "x", .ylabel = "y",
-                      .series = s, .nseries = n, .ymin = NAN, .ymax = NAN,
-                      .xmin = NAN, .xmax = NAN, .step = 0};
+    allot_chart ch = {.title = "t",
+                      .xlabel = "x",
+                      .ylabel = "y",
+                      .series = s,
+                      .nseries = n,
+                      .ymin = NAN,
+                      .ymax = NAN,
+                      .xmin = NAN,
+                      .xmax = NAN,
+                      .step = 0};
     return ch;
 }
 
@@ -119,9 +126,13 @@ static void test_escape(void **state)
     assert_string_equal(s, "plain text, ünïcødé ✓ 🚀");
     free(s);
     /* control characters and invalid UTF-8 become U+FFFD; TAB/LF stay */
-    s = esc("a\x01" "b\tc\n\xff\xc0\xaf" "d\xed\xa0\x80");
-    assert_string_equal(s, "a\xEF\xBF\xBD" "b\tc\n\xEF\xBF\xBD\xEF\xBF\xBD"
-                           "\xEF\xBF\xBD" "d\xEF\xBF\xBD\xEF\xBF\xBD"
+    s = esc("a\x01"
+            "b\tc\n\xff\xc0\xaf"
+            "d\xed\xa0\x80");
+    assert_string_equal(s, "a\xEF\xBF\xBD"
+                           "b\tc\n\xEF\xBF\xBD\xEF\xBF\xBD"
+                           "\xEF\xBF\xBD"
+                           "d\xEF\xBF\xBD\xEF\xBF\xBD"
                            "\xEF\xBF\xBD");
     free(s);
     s = esc(NULL);
@@ -198,8 +209,7 @@ static int is_nice(double step)
 {
     double e = floor(log10(step));
     double m = step / pow(10, e);
-    return fabs(m - 1) < 1e-9 || fabs(m - 2) < 1e-9 || fabs(m - 5) < 1e-9 ||
-           fabs(m - 10) < 1e-9;
+    return fabs(m - 1) < 1e-9 || fabs(m - 2) < 1e-9 || fabs(m - 5) < 1e-9 || fabs(m - 10) < 1e-9;
 }
 
 static void test_ticks(void **state)
@@ -230,8 +240,7 @@ static void test_ticks(void **state)
     assert_int_equal(allot__ticks(1, 1, 5, t, ALLOT__MAX_TICKS, NULL), 0);
     assert_int_equal(allot__ticks(2, 1, 5, t, ALLOT__MAX_TICKS, NULL), 0);
     assert_int_equal(allot__ticks(NAN, 1, 5, t, ALLOT__MAX_TICKS, NULL), 0);
-    assert_int_equal(allot__ticks(0, INFINITY, 5, t, ALLOT__MAX_TICKS, NULL),
-                     0);
+    assert_int_equal(allot__ticks(0, INFINITY, 5, t, ALLOT__MAX_TICKS, NULL), 0);
     /* cap respected */
     assert_int_equal(allot__ticks(0, 1000, 100, t, 4, NULL), 4);
 
@@ -293,8 +302,7 @@ static void test_nan_gaps(void **state)
     y[7] = INFINITY; /* infinities are gaps too */
     y[9] = NAN;      /* trailing gap: dropped */
     size_t out[ALLOT__THIN_CAP];
-    size_t k = allot__thin(x, y, 10, ALLOT__CHART_MAX_DRAWN, out,
-                           ALLOT__THIN_CAP);
+    size_t k = allot__thin(x, y, 10, ALLOT__CHART_MAX_DRAWN, out, ALLOT__THIN_CAP);
     const size_t want[] = {1, 2, 3, ALLOT__GAP, 6, ALLOT__GAP, 8};
     assert_int_equal(k, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < k; i++) assert_true(out[i] == want[i]);
@@ -338,12 +346,11 @@ static void test_thin_keeps_extremes(void **state)
         x[i] = (double)i;
         y[i] = sin((double)i / 5000.0) + 0.01 * rnd();
     }
-    y[54321] = 1000;  /* spike */
-    y[777] = -1000;   /* dip */
-    y[99998] = 500;   /* near the end */
+    y[54321] = 1000; /* spike */
+    y[777] = -1000;  /* dip */
+    y[99998] = 500;  /* near the end */
     size_t out[ALLOT__THIN_CAP];
-    size_t k = allot__thin(x, y, n, ALLOT__CHART_MAX_DRAWN, out,
-                           ALLOT__THIN_CAP);
+    size_t k = allot__thin(x, y, n, ALLOT__CHART_MAX_DRAWN, out, ALLOT__THIN_CAP);
     int seen_spike = 0, seen_dip = 0, seen_end = 0;
     size_t pts = 0;
     for (size_t i = 0; i < k; i++) {
@@ -525,8 +532,7 @@ static void test_table_alignment(void **state)
     allot_report *r = allot_report_new("t");
     const char *hdr[3] = {"policy", "alloc", "note"};
     const char *cells[6] = {"fgd", "91.5%", "x<y", "best-fit", "88", "12 GB"};
-    assert_int_equal(allot_report_table(r, "Summary & more", 3, hdr, cells, 2),
-                     0);
+    assert_int_equal(allot_report_table(r, "Summary & more", 3, hdr, cells, 2), 0);
     char dir[] = "/tmp/allot-report-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char file[64];
@@ -700,14 +706,10 @@ static void test_errors(void **state)
     assert_int_equal(allot_report_para(r, NULL), ALLOT_EINVAL);
     assert_int_equal(allot_report_chart(r, NULL), ALLOT_EINVAL);
     const char *hdr[1] = {"h"};
-    assert_int_equal(allot_report_table(r, "c", 0, hdr, NULL, 0),
-                     ALLOT_EINVAL);
-    assert_int_equal(allot_report_table(r, "c", 1, hdr, NULL, 1),
-                     ALLOT_EINVAL);
-    assert_int_equal(allot_report_table(r, "c", 1, hdr, NULL, -1),
-                     ALLOT_EINVAL);
-    assert_int_equal(allot_report_table(r, "c", 5000, NULL, NULL, 0),
-                     ALLOT_ELIMIT);
+    assert_int_equal(allot_report_table(r, "c", 0, hdr, NULL, 0), ALLOT_EINVAL);
+    assert_int_equal(allot_report_table(r, "c", 1, hdr, NULL, 1), ALLOT_EINVAL);
+    assert_int_equal(allot_report_table(r, "c", 1, hdr, NULL, -1), ALLOT_EINVAL);
+    assert_int_equal(allot_report_table(r, "c", 5000, NULL, NULL, 0), ALLOT_ELIMIT);
     /* header may be omitted, cells may be NULL strings */
     const char *cells[2] = {NULL, "2"};
     assert_int_equal(allot_report_table(r, NULL, 1, NULL, cells, 2), 0);
@@ -750,10 +752,8 @@ static void test_sample_report(void **state)
         bf_a[i] = w < 70 ? w : sat_b - (sat_b - 70) * exp(-(w - 70) / 10.0);
         if (fgd_a[i] > w) fgd_a[i] = w;
         if (bf_a[i] > w) bf_a[i] = w;
-        fgd_f[i] = 100 * (1 - exp(-w / 55.0)) * 0.18 * (w / 130.0) +
-                   0.4 * rnd();
-        bf_f[i] = 100 * (1 - exp(-w / 45.0)) * 0.31 * (w / 130.0) +
-                  0.5 * rnd();
+        fgd_f[i] = 100 * (1 - exp(-w / 55.0)) * 0.18 * (w / 130.0) + 0.4 * rnd();
+        bf_f[i] = 100 * (1 - exp(-w / 45.0)) * 0.31 * (w / 130.0) + 0.5 * rnd();
     }
     allot_series s1[4] = {{"FGD: GPUs allocated", wl, fgd_a, NW},
                           {"Best-fit: GPUs allocated", wl, bf_a, NW},
@@ -763,8 +763,12 @@ static void test_sample_report(void **state)
                                "workload (openb, 1 523 nodes)",
                       .xlabel = "arrived workload (% of GPU capacity)",
                       .ylabel = "% of GPU capacity",
-                      .series = s1, .nseries = 4,
-                      .ymin = 0, .ymax = 100, .xmin = NAN, .xmax = NAN};
+                      .series = s1,
+                      .nseries = 4,
+                      .ymin = 0,
+                      .ymax = 100,
+                      .xmin = NAN,
+                      .xmax = NAN};
 
     /* one week at 30 s, with a telemetry outage */
     double *t = malloc(NT * sizeof *t), *ua = malloc(NT * sizeof *ua),
@@ -780,14 +784,17 @@ static void test_sample_report(void **state)
         ut[i] = ua[i] + ub[i];
         if (h > 60 && h < 66) ua[i] = ub[i] = ut[i] = NAN;
     }
-    allot_series s2[3] = {{"total", t, ut, NT},
-                          {"tenant research", t, ua, NT},
-                          {"tenant inference", t, ub, NT}};
+    allot_series s2[3] = {
+        {"total", t, ut, NT}, {"tenant research", t, ua, NT}, {"tenant inference", t, ub, NT}};
     allot_chart c2 = {.title = "GPU utilisation over time",
                       .xlabel = "time (hours)",
                       .ylabel = "utilisation (%)",
-                      .series = s2, .nseries = 3,
-                      .ymin = 0, .ymax = NAN, .xmin = 0, .xmax = 168};
+                      .series = s2,
+                      .nseries = 3,
+                      .ymin = 0,
+                      .ymax = NAN,
+                      .xmin = 0,
+                      .xmax = 168};
 
     /* CDF of queueing delay, two policies */
     double *qa = malloc(NC * sizeof *qa), *qb = malloc(NC * sizeof *qb),
@@ -802,8 +809,12 @@ static void test_sample_report(void **state)
     allot_chart c3 = {.title = "Queueing delay (CDF)",
                       .xlabel = "wait before start (s)",
                       .ylabel = "fraction of jobs",
-                      .series = s3, .nseries = 2,
-                      .ymin = 0, .ymax = 1, .xmin = 0, .xmax = 3000,
+                      .series = s3,
+                      .nseries = 2,
+                      .ymin = 0,
+                      .ymax = 1,
+                      .xmin = 0,
+                      .xmax = 3000,
                       .step = 1};
 
     allot_report *r = allot_report_new("Simulation report: openb trace, fgd "
@@ -817,15 +828,16 @@ static void test_sample_report(void **state)
                                           "arrived. Seed 42."),
                      0);
     assert_int_equal(allot_report_heading(r, "Summary"), 0);
-    const char *hdr[6] = {"policy", "GPU alloc. at 100 %", "frag. at 100 %",
-                          "jobs failed", "p99 wait (s)", "notes"};
+    const char *hdr[6] = {"policy",      "GPU alloc. at 100 %", "frag. at 100 %",
+                          "jobs failed", "p99 wait (s)",        "notes"};
     const char *cells[] = {
-        "fgd",      "92.1%", "6.2%",  "312", "1204", "fragmentation-aware",
-        "best-fit", "86.4%", "11.8%", "771", "2870", "packs by free GPU",
+        "fgd",      "92.1%", "6.2%",  "312",  "1204", "fragmentation-aware",
+        "best-fit", "86.4%", "11.8%", "771",  "2870", "packs by free GPU",
         "random",   "79.9%", "17.5%", "1402", "4411", "baseline <& \"quoted\">",
     };
-    assert_int_equal(allot_report_table(r, "Policies at 100 % arrived "
-                                           "workload",
+    assert_int_equal(allot_report_table(r,
+                                        "Policies at 100 % arrived "
+                                        "workload",
                                         6, hdr, cells, 3),
                      0);
     assert_int_equal(allot_report_heading(r, "Allocation"), 0);

@@ -150,8 +150,8 @@ static allot_decision placed(allot_sched *s, allot_shape sh)
 
 /* Places the shape on a fresh scheduler for each of seeds 1..nseeds and
  * asserts that the node (and first device, if any) is always the same. */
-static void pin(allot_cluster *c, allot_policy p, const allot_typical *t, size_t nt,
-                allot_shape sh, uint32_t want_node, int want_dev)
+static void pin(allot_cluster *c, allot_policy p, const allot_typical *t, size_t nt, allot_shape sh,
+                uint32_t want_node, int want_dev)
 {
     for (uint64_t seed = 1; seed <= 12; seed++) {
         allot_sched *s = mks(c, p, seed, t, nt);
@@ -229,18 +229,15 @@ static cap_snap cap_take(const allot_cluster *c)
     return s;
 }
 
-static void cap_same(const cap_snap *a, const cap_snap *b)
-{
-    assert_memory_equal(a, b, sizeof *a);
-}
+static void cap_same(const cap_snap *a, const cap_snap *b) { assert_memory_equal(a, b, sizeof *a); }
 
 /* ---- policy names ------------------------------------------------------------- */
 
 static void test_policy_names(void **state)
 {
     (void)state;
-    static const char *names[] = {"random", "dotprod", "gpuclustering", "gpupacking",
-                                  "bestfit", "fgd", "fgd-la"};
+    static const char *names[] = {"random",  "dotprod", "gpuclustering", "gpupacking",
+                                  "bestfit", "fgd",     "fgd-la"};
     for (int p = 0; p < ALLOT_POLICY__COUNT; p++) {
         assert_string_equal(allot_policy_name((allot_policy)p), names[p]);
         assert_int_equal(allot_policy_parse(names[p]), p);
@@ -348,7 +345,8 @@ static void test_dotprod(void **state)
      *   B (32 cores, 8 GPUs): nc .25, ng 1    -> dot .0703125 -> int(92.96875) = 92
      *   C (128 cores, 1 GPU): nc 1,   ng .125 -> dot .0390625 -> int(96.09375) = 96
      * C wins; without C, A wins. */
-    nspec abc[] = {{"A", "A10", 4, 64000, 0}, {"B", "A10", 8, 32000, 0}, {"C", "A10", 1, 128000, 0}};
+    nspec abc[] = {
+        {"A", "A10", 4, 64000, 0}, {"B", "A10", 8, 32000, 0}, {"C", "A10", 1, 128000, 0}};
     allot_cluster *c = mkc(abc, 3);
     pin(c, ALLOT_POLICY_DOTPROD, NULL, 0, shp(8000, 1000, 1), 2, 0);
     allot_cluster_free(c);
@@ -446,7 +444,8 @@ static void test_gpupacking(void **state)
 
     /* case 3 between idle nodes: 2 devices 33 - 2 = 31, 4 devices 29,
      * 8 devices 25 -> the 2-device node; without it the 4-device one */
-    nspec idle[] = {{"I8", "A10", 8, 32000, 0}, {"I4", "A10", 4, 32000, 0}, {"I2", "A10", 2, 32000, 0}};
+    nspec idle[] = {
+        {"I8", "A10", 8, 32000, 0}, {"I4", "A10", 4, 32000, 0}, {"I2", "A10", 2, 32000, 0}};
     c = mkc(idle, 3);
     pin(c, ALLOT_POLICY_GPUPACKING, NULL, 0, shp(100, 1000, 1), 2, 0);
     allot_cluster_free(c);
@@ -479,8 +478,8 @@ static void test_gpuclustering(void **state)
     allot_sched *s = mks_full(c, ALLOT_POLICY_GPUCLUSTER, 3, ALLOT_TIE_RANK, NULL, 0,
                               ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
     allot_decisions out = {0};
-    allot_job j1 = mkjob(1000, 1000, 1, 1), j2 = mkjob(1000, 500, 1, 1), j3 = mkjob(1000, 1000, 1, 1),
-              j4 = mkjob(1000, 1000, 2, 1);
+    allot_job j1 = mkjob(1000, 1000, 1, 1), j2 = mkjob(1000, 500, 1, 1),
+              j3 = mkjob(1000, 1000, 1, 1), j4 = mkjob(1000, 1000, 2, 1);
     j1.shape.chips = 1u << 0; /* A10 -> n0 */
     j2.shape.chips = 1u << 1; /* T4 -> n1 */
     j3.shape.chips = 1u << 1;
@@ -578,7 +577,8 @@ static void test_fgd_node_choice(void **state)
      *   after either device, 1.5 cores are left, less than either typical
      *   task needs: all 1100 free is fragment, d = -300 -> int(100*sig(-.3)) = 42
      * N1 wins, on device 1. */
-    nspec ns[] = {{"N0", "A10", 2, 32000, 0}, {"N1", "A10", 2, 32000, 0}, {"N2", "A10", 2, 32000, 0}};
+    nspec ns[] = {
+        {"N0", "A10", 2, 32000, 0}, {"N1", "A10", 2, 32000, 0}, {"N2", "A10", 2, 32000, 0}};
     allot_cluster *c = mkc(ns, 3);
     pre(c, 1, 1, 700);
     pre(c, 2, 1, 700);
@@ -698,9 +698,9 @@ static void test_rank_tiebreak(void **state)
     allot_cluster *c = mkc(ns, 4);
     size_t nt;
     const allot_typical *t = fgd_example(&nt);
-    static const allot_policy pols[] = {ALLOT_POLICY_DOTPROD, ALLOT_POLICY_GPUCLUSTER,
+    static const allot_policy pols[] = {ALLOT_POLICY_DOTPROD,    ALLOT_POLICY_GPUCLUSTER,
                                         ALLOT_POLICY_GPUPACKING, ALLOT_POLICY_BESTFIT,
-                                        ALLOT_POLICY_FGD, ALLOT_POLICY_FGDLA};
+                                        ALLOT_POLICY_FGD,        ALLOT_POLICY_FGDLA};
     for (size_t p = 0; p < sizeof pols / sizeof pols[0]; p++) {
         for (int tb = 0; tb < 2; tb++) {
             int seen[4] = {0};
@@ -715,16 +715,15 @@ static void test_rank_tiebreak(void **state)
                     assert_int_equal(placed(s, shp(1000, 1000, 1)).node, n1);
                 /* ranks are per node, not per shape: another shape that also
                  * ties everywhere goes to the same node */
-                if (tb == ALLOT_TIE_RANK)
-                    assert_int_equal(placed(s2, shp(2000, 1000, 2)).node, n1);
+                if (tb == ALLOT_TIE_RANK) assert_int_equal(placed(s2, shp(2000, 1000, 2)).node, n1);
                 seen[n1]++;
                 allot_sched_free(s);
                 allot_sched_free(s2);
             }
             for (int i = 0; i < 4; i++)
                 if (seen[i] == 0)
-                    fail_msg("%s tiebreak %d: node %d never chosen", allot_policy_name(pols[p]),
-                             tb, i);
+                    fail_msg("%s tiebreak %d: node %d never chosen", allot_policy_name(pols[p]), tb,
+                             i);
         }
     }
     allot_cluster_free(c);
@@ -914,8 +913,8 @@ static void test_submit_queue_finish(void **state)
     /* sched.c's worked example: one node with one GPU */
     nspec ns[] = {{"n0", "A10", 1, 16000, 65536}};
     allot_cluster *c = mkc(ns, 1);
-    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
-                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0, ALLOT_ORDER_FIFO,
+                              ALLOT_NOFIT_QUEUE, 1);
     allot_decisions out = {0};
     allot_job g = mkjob(1000, 1000, 1, 1), cpu = mkjob(2000, 0, 0, 1);
 
@@ -1005,8 +1004,8 @@ static void run_order(allot_queue_order order, const uint32_t want[4])
 {
     nspec ns[] = {{"n0", "A10", 1, 16000, 0}};
     allot_cluster *c = mkc(ns, 1);
-    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0, order,
-                              ALLOT_NOFIT_QUEUE, 1);
+    allot_sched *s =
+        mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0, order, ALLOT_NOFIT_QUEUE, 1);
     allot_decisions out = {0};
     allot_job j = mkjob(1000, 1000, 1, 1);
     assert_int_equal(submit(s, 0, &j, &out), 0);
@@ -1047,8 +1046,8 @@ static void test_no_head_of_line_blocking(void **state)
      * J0 ends: J2 still does not fit, J3 and J4 start behind it. */
     nspec ns[] = {{"n0", "A10", 4, 32000, 0}};
     allot_cluster *c = mkc(ns, 1);
-    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
-                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0, ALLOT_ORDER_FIFO,
+                              ALLOT_NOFIT_QUEUE, 1);
     allot_decisions out = {0};
     allot_job two = mkjob(1000, 1000, 2, 1), four = mkjob(1000, 1000, 4, 1),
               one = mkjob(1000, 1000, 1, 1);
@@ -1088,8 +1087,8 @@ static void test_cancel(void **state)
     (void)state;
     nspec ns[] = {{"n0", "A10", 1, 16000, 0}};
     allot_cluster *c = mkc(ns, 1);
-    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
-                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0, ALLOT_ORDER_FIFO,
+                              ALLOT_NOFIT_QUEUE, 1);
     allot_decisions out = {0};
     allot_job j = mkjob(1000, 1000, 1, 1);
     for (uint32_t id = 0; id < 3; id++) assert_int_equal(submit(s, id, &j, &out), 0);
@@ -1136,8 +1135,8 @@ static void test_never_fits(void **state)
     allot_cluster *c = mkc(ns, 2);
     int t4 = allot_cluster_chip_id(c, "T4");
     assert_int_equal(t4, 1);
-    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
-                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0, ALLOT_ORDER_FIFO,
+                              ALLOT_NOFIT_QUEUE, 1);
     allot_decisions out = {0};
     allot_job j = mkjob(1000, 1000, 8, 1); /* more devices than any node */
     assert_fail_now(s, 1, &j, &out);
@@ -1193,8 +1192,8 @@ static void test_nofit_fail(void **state)
     (void)state;
     nspec ns[] = {{"n0", "A10", 1, 16000, 0}};
     allot_cluster *c = mkc(ns, 1);
-    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
-                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_FAIL, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0, ALLOT_ORDER_FIFO,
+                              ALLOT_NOFIT_FAIL, 1);
     allot_decisions out = {0};
     allot_job j = mkjob(1000, 1000, 1, 1);
     assert_int_equal(submit(s, 0, &j, &out), 0);
@@ -1217,8 +1216,8 @@ static void test_node_down_up(void **state)
     (void)state;
     nspec ns[] = {{"n0", "A10", 2, 16000, 0}, {"n1", "A10", 2, 16000, 0}};
     allot_cluster *c = mkc(ns, 2);
-    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
-                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0, ALLOT_ORDER_FIFO,
+                              ALLOT_NOFIT_QUEUE, 1);
     allot_decisions out = {0};
     allot_job one = mkjob(1000, 1000, 1, 1), two = mkjob(1000, 1000, 2, 1);
     assert_int_equal(submit(s, 1, &one, &out), 0);
@@ -1302,8 +1301,8 @@ static void test_node_down_multitask(void **state)
      * and frees its task on the other node too */
     nspec ns[] = {{"n0", "A10", 2, 16000, 0}, {"n1", "A10", 2, 16000, 0}};
     allot_cluster *c = mkc(ns, 2);
-    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0,
-                              ALLOT_ORDER_FIFO, ALLOT_NOFIT_QUEUE, 1);
+    allot_sched *s = mks_full(c, ALLOT_POLICY_BESTFIT, 1, ALLOT_TIE_RANK, NULL, 0, ALLOT_ORDER_FIFO,
+                              ALLOT_NOFIT_QUEUE, 1);
     allot_decisions out = {0};
     allot_job j = mkjob(1000, 1000, 2, 2);
     assert_int_equal(submit(s, 7, &j, &out), 0);
@@ -1443,10 +1442,11 @@ static void test_place_commit0_is_pure(void **state)
     (void)state;
     size_t nt;
     const allot_typical *t = fgd_example(&nt);
-    const allot_shape shapes[] = {shp(1000, 1000, 1), shp(500, 300, 1), shp(2000, 1000, 2),
-                                  shp(1000, 0, 0), shp(1000, 1000, 3), shp(8000, 900, 1)};
+    const allot_shape shapes[] = {shp(1000, 1000, 1), shp(500, 300, 1),   shp(2000, 1000, 2),
+                                  shp(1000, 0, 0),    shp(1000, 1000, 3), shp(8000, 900, 1)};
     for (int p = 0; p < ALLOT_POLICY__COUNT; p++) {
-        nspec ns[] = {{"g4", "A10", 4, 32000, 0}, {"t2", "T4", 2, 16000, 0}, {"cpu", NULL, 0, 32000, 0}};
+        nspec ns[] = {
+            {"g4", "A10", 4, 32000, 0}, {"t2", "T4", 2, 16000, 0}, {"cpu", NULL, 0, 32000, 0}};
         allot_cluster *c = mkc(ns, 3);
         pre(c, 0, 1, 300);
         pre(c, 1, 0, 800);
@@ -1511,15 +1511,15 @@ static void test_place_commit0_is_pure(void **state)
 
 /* ---- (6) property test ---------------------------------------------------------------- */
 
-#define PT_MAXJOBS 4096
+#define PT_MAXJOBS  4096
 #define PT_MAXTASKS 4
 
 enum { MJ_UNUSED = 0, MJ_PENDING, MJ_RUNNING, MJ_DONE };
 
 typedef struct mjob {
     allot_job desc;
-    int st;                 /* MJ_* */
-    allot_job_state final;  /* when MJ_DONE */
+    int st;                /* MJ_* */
+    allot_job_state final; /* when MJ_DONE */
     uint32_t node[PT_MAXTASKS];
     uint8_t devs[PT_MAXTASKS][8];
 } mjob;
@@ -1564,11 +1564,16 @@ static allot_cluster *prop_cluster(void)
         const char *chip;
         int nd;
         int64_t cpu, mem;
-        if (k < 6) chip = "A10", nd = 8, cpu = 96000, mem = 393216;
-        else if (k < 12) chip = "T4", nd = 2, cpu = 32000, mem = 131072;
-        else if (k < 16) chip = "V100M16", nd = 4, cpu = 48000, mem = 196608;
-        else if (k < 18) chip = NULL, nd = 0, cpu = 64000, mem = 262144;
-        else chip = "A10", nd = 1, cpu = 16000, mem = 65536;
+        if (k < 6)
+            chip = "A10", nd = 8, cpu = 96000, mem = 393216;
+        else if (k < 12)
+            chip = "T4", nd = 2, cpu = 32000, mem = 131072;
+        else if (k < 16)
+            chip = "V100M16", nd = 4, cpu = 48000, mem = 196608;
+        else if (k < 18)
+            chip = NULL, nd = 0, cpu = 64000, mem = 262144;
+        else
+            chip = "A10", nd = 1, cpu = 16000, mem = 65536;
         assert_int_equal(allot_cluster_add_node(c, nm, chip, nd, cpu, mem, (uint32_t)r), k);
     }
     assert_int_equal(allot_cluster_finalize(c), 0);
@@ -1649,8 +1654,7 @@ static int64_t fleet_cap(const allot_cluster *c, const allot_shape *sh)
         if (!chip_ok(n, sh)) continue;
         if (n->cpu_cap < sh->cpu || n->mem_cap < sh->mem || n->ndev < sh->ndev) continue;
         int64_t k = INT32_MAX; /* "unbounded" for a task that asks nothing */
-        if (sh->ndev > 0)
-            k = sh->milli == 1000 ? n->ndev / sh->ndev : n->ndev * (1000 / sh->milli);
+        if (sh->ndev > 0) k = sh->milli == 1000 ? n->ndev / sh->ndev : n->ndev * (1000 / sh->milli);
         if (sh->cpu > 0 && n->cpu_cap / sh->cpu < k) k = n->cpu_cap / sh->cpu;
         if (sh->mem > 0 && n->mem_cap / sh->mem < k) k = n->mem_cap / sh->mem;
         total += k;
@@ -1711,7 +1715,8 @@ static void property_run(allot_policy pol, uint64_t seed, int nevents, int episo
         allot_tiebreak tb = (allot_tiebreak)(ep % 2);
         allot_queue_order order = (allot_queue_order)((ep / 2) % 2);
         allot_nofit nofit = ep % 5 == 4 ? ALLOT_NOFIT_FAIL : ALLOT_NOFIT_QUEUE;
-        allot_sched *s = mks_full(c, pol, seed * 1000 + (uint64_t)ep, tb, typl, nt, order, nofit, 1);
+        allot_sched *s =
+            mks_full(c, pol, seed * 1000 + (uint64_t)ep, tb, typl, nt, order, nofit, 1);
         memset(jobs, 0, PT_MAXJOBS * sizeof *jobs);
         memset(pend, 0, sizeof *pend);
         memset(run, 0, sizeof *run);

@@ -106,10 +106,7 @@ static void run_ok(const allot_cluster *c, const allot_workload *w, const allot_
     if (rc != 0) fail_msg("allot_sim_run: %d (%s): %s", rc, allot_errname(rc), d.msg);
 }
 
-static int same_double(double a, double b)
-{
-    return (isnan(a) && isnan(b)) || a == b;
-}
+static int same_double(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
 
 /* ---- determinism ----------------------------------------------------------- */
 
@@ -202,8 +199,7 @@ static void series_from_samples(const allot_sim_result *r, int which, double *ou
     }
 }
 
-static void check_fgd_invariants(const allot_sim_result *r, const allot_workload *w,
-                                 double inflate)
+static void check_fgd_invariants(const allot_sim_result *r, const allot_workload *w, double inflate)
 {
     int64_t cap = r->capacity_milli;
     assert_int_equal(r->nsamples, r->jobs + 1);
@@ -223,7 +219,8 @@ static void check_fgd_invariants(const allot_sim_result *r, const allot_workload
         assert_int_equal(s[i].time, (int64_t)i);
         /* each arrival is one job of the workload */
         int member = 0;
-        for (size_t k = 0; k < w->njobs && !member; k++) member = allot_job_milli(&w->jobs[k]) == da;
+        for (size_t k = 0; k < w->njobs && !member; k++)
+            member = allot_job_milli(&w->jobs[k]) == da;
         assert_true(member);
         /* nothing departs: allocation grows by the job or not at all */
         assert_true(dl == 0 || dl == da);
@@ -705,7 +702,8 @@ static void test_openb_reproduction(void **state)
     if (dir) {
         snprintf(nodes, sizeof nodes, "%s/alibaba-openb-gpu-2023/csv/openb_node_list_gpu_node.csv",
                  dir);
-        snprintf(pods, sizeof pods, "%s/alibaba-openb-gpu-2023/csv/openb_pod_list_default.csv", dir);
+        snprintf(pods, sizeof pods, "%s/alibaba-openb-gpu-2023/csv/openb_pod_list_default.csv",
+                 dir);
     }
     if (!dir || access(nodes, R_OK) != 0 || access(pods, R_OK) != 0) {
         skip();
@@ -731,15 +729,18 @@ static void test_openb_reproduction(void **state)
     allot_sim_result r;
     run_ok(c, &w, &cfg, &r);
     double u = allot_sim_unalloc_at_100(&r), a130 = r.alloc_pct[130];
-    if (!(fabs(u - 4.77) <= 0.6)) fail_msg("fgd: unallocated at 100 %% = %.2f, want 4.77 +- 0.6", u);
-    if (!(fabs(a130 - 95.39) <= 0.6)) fail_msg("fgd: alloc at 130 %% = %.2f, want 95.39 +- 0.6", a130);
+    if (!(fabs(u - 4.77) <= 0.6))
+        fail_msg("fgd: unallocated at 100 %% = %.2f, want 4.77 +- 0.6", u);
+    if (!(fabs(a130 - 95.39) <= 0.6))
+        fail_msg("fgd: alloc at 130 %% = %.2f, want 95.39 +- 0.6", a130);
     allot_sim_result_free(&r);
 
     /* best-fit at seed 42: 7.14 % */
     cfg = fgd_cfg(ALLOT_POLICY_BESTFIT, 42);
     run_ok(c, &w, &cfg, &r);
     u = allot_sim_unalloc_at_100(&r);
-    if (!(fabs(u - 7.14) <= 0.8)) fail_msg("bestfit: unallocated at 100 %% = %.2f, want 7.14 +- 0.8", u);
+    if (!(fabs(u - 7.14) <= 0.8))
+        fail_msg("bestfit: unallocated at 100 %% = %.2f, want 7.14 +- 0.8", u);
     allot_sim_result_free(&r);
     allot_workload_free(&w);
     allot_cluster_free(c);
@@ -751,8 +752,7 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_fgd_protocol_invariants),
         cmocka_unit_test(test_fgd_protocol_cut_and_no_inflation),
-        cmocka_unit_test_setup_teardown(test_fgd_protocol_cpu_only_workload, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_fgd_protocol_cpu_only_workload, fx_setup, fx_teardown),
         cmocka_unit_test(test_progress_and_errors),
         cmocka_unit_test(test_replay_by_hand),
         cmocka_unit_test(test_replay_fail_and_forever),

@@ -7,8 +7,8 @@
 #include "allot/spec.h"
 #include "allot/trace.h"
 
-#define HDR11                                                                  \
-    "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,"      \
+#define HDR11                                                                                      \
+    "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,"                          \
     "creation_time,deletion_time,scheduled_time\n"
 #define HDR5 "name,cpu_milli,memory_mib,num_gpu,gpu_milli\n"
 
@@ -75,11 +75,9 @@ static void test_openb_full(void **state)
 
     j = &w.jobs[1];
     assert_int_equal(j->shape.milli, 460);
-    int t4 = allot_cluster_find_chip(c, "T4"),
-        p100 = allot_cluster_find_chip(c, "P100");
+    int t4 = allot_cluster_find_chip(c, "T4"), p100 = allot_cluster_find_chip(c, "P100");
     assert_true(t4 >= 0 && p100 >= 0);
-    assert_true(j->shape.chips ==
-                (((allot_chip_mask)1 << t4) | ((allot_chip_mask)1 << p100)));
+    assert_true(j->shape.chips == (((allot_chip_mask)1 << t4) | ((allot_chip_mask)1 << p100)));
     assert_int_equal(j->qos, 1);
     assert_true(j->submit == 427061);
     assert_true(j->duration == 12902960 - 427061);
@@ -103,8 +101,7 @@ static void test_openb_full(void **state)
 
     char msg[200];
     for (size_t i = 0; i < w.njobs; i++)
-        assert_int_equal(allot_shape_check(&w.jobs[i].shape, msg, sizeof msg),
-                         0);
+        assert_int_equal(allot_shape_check(&w.jobs[i].shape, msg, sizeof msg), 0);
     allot_workload_free(&w);
     allot_cluster_free(c);
 }
@@ -143,8 +140,7 @@ static void test_openb_multigpu_form(void **state)
 static void test_openb_bad_rows(void **state)
 {
     (void)state;
-    expect_read_error(HDR5 "a,1000,1024,1,1000\nb,1000,1024,2,500\n",
-                      ALLOT_EINVAL,
+    expect_read_error(HDR5 "a,1000,1024,1,1000\nb,1000,1024,2,500\n", ALLOT_EINVAL,
                       "pods.csv:3:15: column 'gpu_milli': must be 1000 when "
                       "num_gpu is 2 (only a single device can be shared), "
                       "got 500");
@@ -186,8 +182,7 @@ static void test_openb_bad_rows(void **state)
                       "pods.csv:1:1: header lacks the column 'gpu_milli' (an "
                       "openb pod list needs name,cpu_milli,memory_mib,"
                       "num_gpu,gpu_milli)");
-    expect_read_error("", ALLOT_EPARSE,
-                      "pods.csv:1:1: empty pod list (no header)");
+    expect_read_error("", ALLOT_EPARSE, "pods.csv:1:1: empty pod list (no header)");
     expect_read_error(HDR5 "a,1,1,1,\"1000\n", ALLOT_EPARSE,
                       "pods.csv:2:9: unterminated quoted field (missing "
                       "closing '\"')");
@@ -201,9 +196,7 @@ static void test_openb_bad_rows(void **state)
     read_ok(HDR5 "keep,1,1,0,0\n", c, &w);
     const char *bad = HDR5 "x,1,1,0,0\ny,1,1,0,0\nz,1,1,2,1\n";
     allot_diag d;
-    assert_int_equal(
-        allot_trace_read_openb(bad, strlen(bad), "p.csv", c, &w, &d),
-        ALLOT_EINVAL);
+    assert_int_equal(allot_trace_read_openb(bad, strlen(bad), "p.csv", c, &w, &d), ALLOT_EINVAL);
     assert_int_equal(w.njobs, 1);
     assert_string_equal(allot_workload_name(&w, 0), "keep");
     read_ok(HDR5 "next,1,1,0,0\n", c, &w);
@@ -236,8 +229,7 @@ static void test_workload_load(void **state)
     unlink(path);
     free(path);
 
-    assert_int_equal(allot_workload_load("/nonexistent/pods.csv", c, &w, &d),
-                     ALLOT_ENOENT);
+    assert_int_equal(allot_workload_load("/nonexistent/pods.csv", c, &w, &d), ALLOT_ENOENT);
     assert_int_equal(allot_workload_load("gen:mixed:n=10", c, &w, &d), 0);
     assert_int_equal(w.njobs, 11);
     assert_int_equal(allot_workload_load("gen:nope", c, &w, &d), ALLOT_EINVAL);
@@ -252,19 +244,15 @@ static void gen_ok(const char *spec, allot_cluster *c, allot_workload *w)
     allot_diag d;
     memset(&d, 0, sizeof d);
     int rc = allot_gen(spec, c, w, &d);
-    if (rc != 0)
-        fail_msg("%s: error %d: %s", spec, rc, d.msg);
+    if (rc != 0) fail_msg("%s: error %d: %s", spec, rc, d.msg);
 }
 
 static int same_workload(const allot_workload *a, const allot_workload *b)
 {
-    if (a->njobs != b->njobs)
-        return 0;
-    if (memcmp(a->jobs, b->jobs, a->njobs * sizeof a->jobs[0]) != 0)
-        return 0;
+    if (a->njobs != b->njobs) return 0;
+    if (memcmp(a->jobs, b->jobs, a->njobs * sizeof a->jobs[0]) != 0) return 0;
     for (size_t i = 0; i < a->njobs; i++)
-        if (strcmp(allot_workload_name(a, i), allot_workload_name(b, i)))
-            return 0;
+        if (strcmp(allot_workload_name(a, i), allot_workload_name(b, i))) return 0;
     return 1;
 }
 
@@ -272,10 +260,8 @@ static void test_gen_determinism(void **state)
 {
     (void)state;
     static const char *const specs[][3] = {
-        {"gen:mixed:n=3000,seed=7", "gen:mixed:seed=7,n=3000",
-         "gen:mixed:n=3000,seed=8"},
-        {"gen:llm:n=500,seed=42", "gen:llm:seed=42,n=500",
-         "gen:llm:n=500,seed=43"},
+        {"gen:mixed:n=3000,seed=7", "gen:mixed:seed=7,n=3000", "gen:mixed:n=3000,seed=8"},
+        {"gen:llm:n=500,seed=42", "gen:llm:seed=42,n=500", "gen:llm:n=500,seed=43"},
     };
     for (size_t k = 0; k < 2; k++) {
         allot_workload a, b, e;
@@ -300,8 +286,7 @@ static void check_valid(const allot_workload *w)
     assert_int_equal(w->has_times, 1);
     for (size_t i = 0; i < w->njobs; i++) {
         const allot_job *j = &w->jobs[i];
-        if (allot_shape_check(&j->shape, msg, sizeof msg) != 0)
-            fail_msg("job %zu: %s", i, msg);
+        if (allot_shape_check(&j->shape, msg, sizeof msg) != 0) fail_msg("job %zu: %s", i, msg);
         assert_true(j->ntasks >= 1 && j->ntasks <= 64);
         assert_true(j->submit >= prev);
         prev = j->submit;
@@ -380,8 +365,7 @@ static void test_gen_llm(void **state)
         } else {
             assert_int_equal(j->ntasks, 1);
         }
-        if (j->ntasks > maxt)
-            maxt = j->ntasks;
+        if (j->ntasks > maxt) maxt = j->ntasks;
         dur += (double)j->duration;
     }
     assert_true(fabs(gangs / 5000.0 - 0.35) < 0.03);
@@ -407,8 +391,7 @@ static void test_gen_chips(void **state)
     }
     allot_workload_free(&w);
     allot_diag d;
-    assert_int_equal(allot_gen("gen:mixed:chips=H100", c, &w, &d),
-                     ALLOT_EINVAL);
+    assert_int_equal(allot_gen("gen:mixed:chips=H100", c, &w, &d), ALLOT_EINVAL);
     assert_string_equal(d.msg, "'gen:mixed:chips=H100': chips: 'H100' names "
                                "a chip type the cluster does not have");
     assert_int_equal(allot_cluster_find_chip(c, "H100"), ALLOT_ENOENT);
@@ -468,8 +451,7 @@ static void test_gen_errors(void **state)
         memset(&d, 0, sizeof d);
         int rc = allot_gen(cases[i].spec, NULL, &w, &d);
         if (rc != ALLOT_EINVAL || strcmp(d.msg, cases[i].msg) != 0)
-            fail_msg("%s: got %d '%s', want '%s'", cases[i].spec, rc, d.msg,
-                     cases[i].msg);
+            fail_msg("%s: got %d '%s', want '%s'", cases[i].spec, rc, d.msg, cases[i].msg);
         assert_int_equal(w.njobs, 0);
         allot_workload_free(&w);
     }
@@ -490,8 +472,7 @@ static void test_gen_errors(void **state)
 static int trace_path(const char *rel, char *out, size_t n)
 {
     const char *dir = tu_traces_dir();
-    if (!dir)
-        return -1;
+    if (!dir) return -1;
     snprintf(out, n, "%s/%s", dir, rel);
     return access(out, R_OK) == 0 ? 0 : -1;
 }
@@ -500,8 +481,8 @@ static void test_real_default(void **state)
 {
     (void)state;
     char path[1024];
-    if (trace_path("alibaba-openb-gpu-2023/csv/openb_pod_list_default.csv",
-                   path, sizeof path) < 0) {
+    if (trace_path("alibaba-openb-gpu-2023/csv/openb_pod_list_default.csv", path, sizeof path) <
+        0) {
         skip();
         return;
     }
@@ -510,8 +491,7 @@ static void test_real_default(void **state)
     allot_workload_init(&w);
     allot_diag d;
     int rc = allot_workload_load(path, c, &w, &d);
-    if (rc != 0)
-        fail_msg("%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
+    if (rc != 0) fail_msg("%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
     assert_int_equal(w.njobs, 8152);
     assert_int_equal(w.has_times, 1);
     /* the README's histogram and QoS counts */
@@ -569,21 +549,18 @@ static void test_real_variants(void **state)
             skip();
             return;
         }
-        assert_int_equal(allot_cluster_load(npath, ALLOT_NODES_AUTO, &c, &d),
-                         0);
+        assert_int_equal(allot_cluster_load(npath, ALLOT_NODES_AUTO, &c, &d), 0);
         uint32_t nchips = allot_cluster_nchips(c);
         allot_workload w;
         allot_workload_init(&w);
         int rc = allot_workload_load(path, c, &w, &d);
-        if (rc != 0)
-            fail_msg("%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
+        if (rc != 0) fail_msg("%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
         assert_int_equal(w.njobs, v[k].rows);
         assert_int_equal(w.has_times, v[k].has_times);
         /* gpu_spec names only chip types the fleet has */
         assert_int_equal(allot_cluster_nchips(c), nchips);
         size_t spec = 0;
-        for (size_t i = 0; i < w.njobs; i++)
-            spec += w.jobs[i].shape.chips != 0;
+        for (size_t i = 0; i < w.njobs; i++) spec += w.jobs[i].shape.chips != 0;
         if (strstr(v[k].file, "gpuspec33"))
             assert_true(spec > 2000);
         else
@@ -596,16 +573,11 @@ static void test_real_variants(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_openb_full),
-        cmocka_unit_test(test_openb_multigpu_form),
-        cmocka_unit_test(test_openb_bad_rows),
-        cmocka_unit_test(test_workload_load),
-        cmocka_unit_test(test_gen_determinism),
-        cmocka_unit_test(test_gen_mixed),
-        cmocka_unit_test(test_gen_llm),
-        cmocka_unit_test(test_gen_chips),
-        cmocka_unit_test(test_gen_errors),
-        cmocka_unit_test(test_real_default),
+        cmocka_unit_test(test_openb_full),      cmocka_unit_test(test_openb_multigpu_form),
+        cmocka_unit_test(test_openb_bad_rows),  cmocka_unit_test(test_workload_load),
+        cmocka_unit_test(test_gen_determinism), cmocka_unit_test(test_gen_mixed),
+        cmocka_unit_test(test_gen_llm),         cmocka_unit_test(test_gen_chips),
+        cmocka_unit_test(test_gen_errors),      cmocka_unit_test(test_real_default),
         cmocka_unit_test(test_real_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

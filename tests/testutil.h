@@ -33,13 +33,19 @@ static inline char *tu_tmpfile(const char *suffix, const char *text)
     int fd = mkstemp(tmpl);
     if (fd < 0) return NULL;
     size_t len = strlen(text);
-    if (write(fd, text, len) != (ssize_t)len) { close(fd); return NULL; }
+    if (write(fd, text, len) != (ssize_t)len) {
+        close(fd);
+        return NULL;
+    }
     close(fd);
     size_t n = strlen(tmpl) + strlen(suffix) + 1;
     char *path = malloc(n);
     if (!path) return NULL;
     snprintf(path, n, "%s%s", tmpl, suffix);
-    if (rename(tmpl, path) != 0) { free(path); return NULL; }
+    if (rename(tmpl, path) != 0) {
+        free(path);
+        return NULL;
+    }
     return path;
 }
 

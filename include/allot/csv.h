@@ -13,18 +13,18 @@
 
 #include "allot/err.h"
 
-#define ALLOT_CSV_MAX_LINE 65536
+#define ALLOT_CSV_MAX_LINE   65536
 #define ALLOT_CSV_MAX_FIELDS 256
 
 typedef struct allot_csv {
-    const char *buf;            /* input, not owned */
+    const char *buf; /* input, not owned */
     size_t len, pos;
-    int line;                   /* line of the current record, 1-based */
+    int line; /* line of the current record, 1-based */
     int nfields;
     const char *field[ALLOT_CSV_MAX_FIELDS]; /* NUL-terminated, in scratch */
     int col[ALLOT_CSV_MAX_FIELDS];           /* 1-based column of each field */
     char scratch[ALLOT_CSV_MAX_LINE + ALLOT_CSV_MAX_FIELDS];
-    const char *file;           /* for diagnostics */
+    const char *file; /* for diagnostics */
 } allot_csv;
 
 void allot_csv_init(allot_csv *r, const char *buf, size_t len, const char *file);
@@ -37,10 +37,8 @@ int allot_csv_find(const allot_csv *r, const char *name);
 
 /* Field converters: strict, the whole field must be consumed. On failure they
  * fill d with the field's line/column and return EPARSE or ERANGE. */
-int allot_csv_i64(const allot_csv *r, int f, int64_t lo, int64_t hi,
-                  int64_t *out, allot_diag *d);
-int allot_csv_f64(const allot_csv *r, int f, double lo, double hi, double *out,
-                  allot_diag *d);
+int allot_csv_i64(const allot_csv *r, int f, int64_t lo, int64_t hi, int64_t *out, allot_diag *d);
+int allot_csv_f64(const allot_csv *r, int f, double lo, double hi, double *out, allot_diag *d);
 
 /* The same, with the message prefixed by "column 'col': " so readers name
  * the field that is wrong. */
@@ -51,7 +49,6 @@ int allot_diag_prefix_column(allot_diag *d, int rc, const char *col);
 
 /* Reads a whole file into memory (NUL-terminated, capped at maxbytes).
  * Transparently decompresses a .zst file. Caller frees *out. */
-int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,
-                    allot_diag *d);
+int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len, allot_diag *d);
 
 #endif

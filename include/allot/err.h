@@ -12,19 +12,19 @@
 #include <stddef.h>
 
 /* X(name, value, http_status, text) */
-#define ALLOT_ERRORS(X)                                                        \
-    X(OK, 0, 200, "success")                                                   \
-    X(EINVAL, -1, 400, "invalid argument")                                     \
-    X(ENOMEM, -2, 500, "out of memory")                                        \
-    X(EIO, -3, 500, "input/output error")                                      \
-    X(EPARSE, -4, 400, "malformed input")                                      \
-    X(ENOENT, -5, 404, "not found")                                            \
-    X(EEXIST, -6, 409, "already exists")                                       \
-    X(ERANGE, -7, 400, "value out of range")                                   \
-    X(ELIMIT, -8, 413, "input exceeds a hard limit")                           \
-    X(ENOFIT, -9, 409, "request does not fit")                                 \
-    X(ESTATE, -10, 409, "invalid state for this operation")                    \
-    X(EINVARIANT, -11, 500, "internal invariant violated")                     \
+#define ALLOT_ERRORS(X)                                                                            \
+    X(OK, 0, 200, "success")                                                                       \
+    X(EINVAL, -1, 400, "invalid argument")                                                         \
+    X(ENOMEM, -2, 500, "out of memory")                                                            \
+    X(EIO, -3, 500, "input/output error")                                                          \
+    X(EPARSE, -4, 400, "malformed input")                                                          \
+    X(ENOENT, -5, 404, "not found")                                                                \
+    X(EEXIST, -6, 409, "already exists")                                                           \
+    X(ERANGE, -7, 400, "value out of range")                                                       \
+    X(ELIMIT, -8, 413, "input exceeds a hard limit")                                               \
+    X(ENOFIT, -9, 409, "request does not fit")                                                     \
+    X(ESTATE, -10, 409, "invalid state for this operation")                                        \
+    X(EINVARIANT, -11, 500, "internal invariant violated")                                         \
     X(EUNSUPPORTED, -12, 501, "not supported")
 
 enum allot_err {
@@ -50,8 +50,8 @@ typedef struct allot_diag {
 } allot_diag;
 
 /* Sets d (if non-NULL) and returns err. printf-style message. */
-int allot_diag_set(allot_diag *d, int err, const char *file, int line, int col,
-                   const char *fmt, ...)
+int allot_diag_set(allot_diag *d, int err, const char *file, int line, int col, const char *fmt,
+                   ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 6, 7)))
 #endif

@@ -22,39 +22,39 @@
 /* What one task needs. 32 bytes; compared and hashed as plain bytes, so
  * always zero-initialise before filling. */
 typedef struct allot_shape {
-    int64_t cpu;               /* milli-cores */
-    int64_t mem;               /* MiB */
-    allot_chip_mask chips;     /* allowed chip types; 0 = any */
-    int32_t milli;             /* per device: 1..1000; 0 if ndev == 0 */
-    int32_t ndev;              /* devices per task; 0 = CPU-only */
+    int64_t cpu;           /* milli-cores */
+    int64_t mem;           /* MiB */
+    allot_chip_mask chips; /* allowed chip types; 0 = any */
+    int32_t milli;         /* per device: 1..1000; 0 if ndev == 0 */
+    int32_t ndev;          /* devices per task; 0 = CPU-only */
 } allot_shape;
 
 typedef enum allot_job_state {
     ALLOT_JOB_PENDING = 0,
     ALLOT_JOB_RUNNING,
     ALLOT_JOB_SUCCEEDED,
-    ALLOT_JOB_FAILED,    /* could not be placed (FGD protocol) or crashed */
+    ALLOT_JOB_FAILED, /* could not be placed (FGD protocol) or crashed */
     ALLOT_JOB_CANCELLED,
 } allot_job_state;
 
 typedef struct allot_job {
-    allot_shape shape;     /* per task */
-    int64_t submit;        /* s from trace start; ALLOT_TIME_NONE if unknown */
-    int64_t duration;      /* s of running; ALLOT_TIME_NONE = runs forever */
-    uint32_t name;         /* offset of the name in the workload's pool */
-    uint32_t ntasks;       /* >= 1 */
-    uint16_t tenant;       /* tenant id (0 = default) */
-    int16_t priority;      /* larger runs first under the priority order */
-    uint8_t qos;           /* trace QoS class, informative */
+    allot_shape shape; /* per task */
+    int64_t submit;    /* s from trace start; ALLOT_TIME_NONE if unknown */
+    int64_t duration;  /* s of running; ALLOT_TIME_NONE = runs forever */
+    uint32_t name;     /* offset of the name in the workload's pool */
+    uint32_t ntasks;   /* >= 1 */
+    uint16_t tenant;   /* tenant id (0 = default) */
+    int16_t priority;  /* larger runs first under the priority order */
+    uint8_t qos;       /* trace QoS class, informative */
     uint8_t pad[3];
 } allot_job;
 
 typedef struct allot_workload {
     allot_job *jobs;
     size_t njobs, cap;
-    char *pool;            /* NUL-separated names */
+    char *pool; /* NUL-separated names */
     size_t pool_len, pool_cap;
-    int has_times;         /* jobs carry submit/duration */
+    int has_times; /* jobs carry submit/duration */
 } allot_workload;
 
 void allot_workload_init(allot_workload *w);

@@ -14,8 +14,8 @@
 #include "allot/err.h"
 
 typedef struct allot_series {
-    const char *name;   /* legend label */
-    const double *x;    /* n values; NaN points are skipped (gap) */
+    const char *name; /* legend label */
+    const double *x;  /* n values; NaN points are skipped (gap) */
     const double *y;
     size_t n;
 } allot_series;
@@ -26,9 +26,9 @@ typedef struct allot_chart {
     const char *ylabel;
     const allot_series *series;
     size_t nseries;
-    double ymin, ymax;  /* NaN = from data */
-    double xmin, xmax;  /* NaN = from data */
-    int step;           /* non-zero: draw as steps (CDF-like) */
+    double ymin, ymax; /* NaN = from data */
+    double xmin, xmax; /* NaN = from data */
+    int step;          /* non-zero: draw as steps (CDF-like) */
 } allot_chart;
 
 /* Writes one chart as an <svg> element of the given pixel size. */
@@ -44,9 +44,8 @@ int allot_report_heading(allot_report *r, const char *text);
 int allot_report_para(allot_report *r, const char *text);
 /* Table: header has ncols strings, cells has nrows*ncols strings (row-major).
  * Cells that parse entirely as numbers are right-aligned. */
-int allot_report_table(allot_report *r, const char *caption, int ncols,
-                       const char *const *header, const char *const *cells,
-                       int nrows);
+int allot_report_table(allot_report *r, const char *caption, int ncols, const char *const *header,
+                       const char *const *cells, int nrows);
 /* Chart (rendered immediately into the report; data need not outlive it). */
 int allot_report_chart(allot_report *r, const allot_chart *ch);
 /* Writes the document to path (atomically: temp file + rename). */

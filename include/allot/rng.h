@@ -24,10 +24,7 @@ static inline void allot_rng_seed(allot_rng *r, uint64_t seed)
     for (int i = 0; i < 4; i++) r->s[i] = allot__splitmix64(&x);
 }
 
-static inline uint64_t allot__rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
+static inline uint64_t allot__rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 static inline uint64_t allot_rng_next(allot_rng *r)
 {

@@ -24,13 +24,13 @@
 #include "allot/job.h"
 
 typedef enum allot_policy {
-    ALLOT_POLICY_RANDOM = 0,   /* uniform over feasible nodes */
-    ALLOT_POLICY_DOTPROD,      /* Tetris dot product, merged GPU dimension */
-    ALLOT_POLICY_GPUCLUSTER,   /* keep like GPU requests together */
-    ALLOT_POLICY_GPUPACKING,   /* shared GPUs first, then used nodes */
-    ALLOT_POLICY_BESTFIT,      /* least CPU+GPU left after placement */
-    ALLOT_POLICY_FGD,          /* fragmentation gradient descent */
-    ALLOT_POLICY_FGDLA,        /* FGD with a look-ahead tie-break (ours) */
+    ALLOT_POLICY_RANDOM = 0, /* uniform over feasible nodes */
+    ALLOT_POLICY_DOTPROD,    /* Tetris dot product, merged GPU dimension */
+    ALLOT_POLICY_GPUCLUSTER, /* keep like GPU requests together */
+    ALLOT_POLICY_GPUPACKING, /* shared GPUs first, then used nodes */
+    ALLOT_POLICY_BESTFIT,    /* least CPU+GPU left after placement */
+    ALLOT_POLICY_FGD,        /* fragmentation gradient descent */
+    ALLOT_POLICY_FGDLA,      /* FGD with a look-ahead tie-break (ours) */
     ALLOT_POLICY__COUNT
 } allot_policy;
 
@@ -42,30 +42,30 @@ const char *allot_policy_name(allot_policy p);
 int allot_policy_parse(const char *name);
 
 typedef enum allot_queue_order {
-    ALLOT_ORDER_FIFO = 0,      /* submission order */
-    ALLOT_ORDER_PRIORITY,      /* priority (high first), then submission */
+    ALLOT_ORDER_FIFO = 0, /* submission order */
+    ALLOT_ORDER_PRIORITY, /* priority (high first), then submission */
 } allot_queue_order;
 
 /* What happens to a job that does not fit when it is tried. */
 typedef enum allot_nofit {
-    ALLOT_NOFIT_QUEUE = 0,     /* stays pending; retried on capacity change */
-    ALLOT_NOFIT_FAIL,          /* fails at once (the FGD protocol) */
+    ALLOT_NOFIT_QUEUE = 0, /* stays pending; retried on capacity change */
+    ALLOT_NOFIT_FAIL,      /* fails at once (the FGD protocol) */
 } allot_nofit;
 
 /* One entry of the target workload FGD measures fragmentation against. */
 typedef struct allot_typical {
     allot_shape shape;
-    double weight;             /* share of the workload, sums to 1 */
+    double weight; /* share of the workload, sums to 1 */
 } allot_typical;
 
 /* How equal node scores are broken. */
 typedef enum allot_tiebreak {
-    ALLOT_TIE_RANK = 0,  /* a fixed random order of the nodes, drawn from the
-                            seed once per scheduler: the FGD authors'
-                            simulator (nodes renamed with a seeded random
-                            prefix, first in name order wins) */
-    ALLOT_TIE_RANDOM,    /* uniform among the tied nodes at each decision
-                            (stock Kubernetes selectHost) */
+    ALLOT_TIE_RANK = 0, /* a fixed random order of the nodes, drawn from the
+                           seed once per scheduler: the FGD authors'
+                           simulator (nodes renamed with a seeded random
+                           prefix, first in name order wins) */
+    ALLOT_TIE_RANDOM,   /* uniform among the tied nodes at each decision
+                           (stock Kubernetes selectHost) */
 } allot_tiebreak;
 
 typedef struct allot_sched_config {
@@ -73,12 +73,12 @@ typedef struct allot_sched_config {
     allot_tiebreak tiebreak;
     allot_queue_order order;
     allot_nofit nofit;
-    uint64_t seed;             /* tie-breaking randomness */
-    int check_invariants;      /* verify every invariant after each event
-                                  (always on in ALLOT_DEBUG builds, e.g.
-                                  the sanitizer build) */
-    int scan_only;             /* never use placement indexes (tests compare
-                                  the indexed and the scanning paths) */
+    uint64_t seed;        /* tie-breaking randomness */
+    int check_invariants; /* verify every invariant after each event
+                             (always on in ALLOT_DEBUG builds, e.g.
+                             the sanitizer build) */
+    int scan_only;        /* never use placement indexes (tests compare
+                             the indexed and the scanning paths) */
     /* Target workload for FGD scores and the fragmentation metric. Copied.
      * FGD policies need it (allot_sched_new fails with EINVAL without). */
     const allot_typical *typical;
@@ -91,12 +91,12 @@ void allot_sched_config_init(allot_sched_config *cfg);
 /* ---- events in, decisions out ------------------------------------------- */
 
 typedef enum allot_event_kind {
-    ALLOT_EV_SUBMIT = 0,   /* job arrived; job points at its description */
-    ALLOT_EV_FINISH,       /* job's tasks ended (succeeded) */
-    ALLOT_EV_CANCEL,       /* job withdrawn (pending or running) */
+    ALLOT_EV_SUBMIT = 0, /* job arrived; job points at its description */
+    ALLOT_EV_FINISH,     /* job's tasks ended (succeeded) */
+    ALLOT_EV_CANCEL,     /* job withdrawn (pending or running) */
     ALLOT_EV_NODE_DOWN,
     ALLOT_EV_NODE_UP,
-    ALLOT_EV_TICK,         /* time passed; retry pending work */
+    ALLOT_EV_TICK, /* time passed; retry pending work */
 } allot_event_kind;
 
 typedef struct allot_event {
@@ -108,21 +108,21 @@ typedef struct allot_event {
 } allot_event;
 
 typedef enum allot_decision_kind {
-    ALLOT_DEC_START = 0,   /* job started: task placements follow */
-    ALLOT_DEC_FAIL,        /* job cannot be placed and is dropped (nofit=FAIL)
-                              or can never fit this fleet, even empty with
-                              every node up */
-    ALLOT_DEC_STOP,        /* job's tasks were stopped (node down) */
+    ALLOT_DEC_START = 0, /* job started: task placements follow */
+    ALLOT_DEC_FAIL,      /* job cannot be placed and is dropped (nofit=FAIL)
+                            or can never fit this fleet, even empty with
+                            every node up */
+    ALLOT_DEC_STOP,      /* job's tasks were stopped (node down) */
 } allot_decision_kind;
 
 /* One task placement (for START decisions there is one per task). */
 typedef struct allot_decision {
-    uint8_t kind;          /* allot_decision_kind */
-    uint8_t ndev;          /* devices used by this task */
-    uint16_t task;         /* task index within the job */
+    uint8_t kind;  /* allot_decision_kind */
+    uint8_t ndev;  /* devices used by this task */
+    uint16_t task; /* task index within the job */
     uint32_t job;
-    uint32_t node;         /* UINT32_MAX when not placed */
-    int32_t milli;         /* per device */
+    uint32_t node;                         /* UINT32_MAX when not placed */
+    int32_t milli;                         /* per device */
     uint8_t devs[ALLOT_MAX_DEVS_PER_NODE]; /* device indexes on the node */
 } allot_decision;
 
@@ -137,22 +137,19 @@ void allot_decisions_free(allot_decisions *d);
 typedef struct allot_sched allot_sched;
 
 /* Creates a scheduler over cluster c (not owned; must be finalized). */
-int allot_sched_new(allot_sched **out, allot_cluster *c,
-                    const allot_sched_config *cfg);
+int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_config *cfg);
 void allot_sched_free(allot_sched *s); /* accepts NULL */
 
 /* Applies one event; appends the resulting decisions to out (which the
  * caller clears when it wants). Returns 0 or an error (EINVAL for an unknown
  * job id, EEXIST for a duplicate submit, EINVARIANT if checking is on and a
  * decision broke an invariant). */
-int allot_sched_handle(allot_sched *s, const allot_event *ev,
-                       allot_decisions *out);
+int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *out);
 
 /* Scores and places one task shape without recording a job: the pure
  * placement step, for benchmarks and tests. On success fills *d (node, devs)
  * and takes the capacity when commit is non-zero. Returns 0, ENOFIT. */
-int allot_sched_place(allot_sched *s, const allot_shape *shape,
-                      allot_decision *d, int commit);
+int allot_sched_place(allot_sched *s, const allot_shape *shape, allot_decision *d, int commit);
 
 /* Gives back what a committed allot_sched_place took (d as it returned). */
 int allot_sched_unplace(allot_sched *s, const allot_shape *shape, const allot_decision *d);
@@ -176,8 +173,7 @@ uint64_t allot_sched_decisions(const allot_sched *s);
  * number of free milli-devices a random typical task could not use.
  * dev_free holds ndev device free amounts. chip is the node's chip id or
  * ALLOT_NO_CHIP. */
-double allot_fgd_node_frag(const allot_typical *typ, size_t ntyp,
-                           uint16_t chip, int64_t cpu_free,
+double allot_fgd_node_frag(const allot_typical *typ, size_t ntyp, uint16_t chip, int64_t cpu_free,
                            const int16_t *dev_free, int ndev);
 
 /* Builds FGD's target workload from a workload: counts distinct task shapes
@@ -188,7 +184,7 @@ double allot_fgd_node_frag(const allot_typical *typ, size_t ntyp,
  * `coverage` (0..1] of the jobs, and renormalises. include_cpu_only: whether
  * CPU-only jobs are part of the target (FGD: yes). Allocates *out (free with
  * free()). Returns the count or an error. */
-int allot_typical_from_workload(const allot_workload *w, double coverage,
-                                int include_cpu_only, allot_typical **out);
+int allot_typical_from_workload(const allot_workload *w, double coverage, int include_cpu_only,
+                                allot_typical **out);
 
 #endif

@@ -34,13 +34,13 @@ typedef struct allot_sim_config {
     allot_sim_mode mode;
     allot_policy policy;
     allot_queue_order order;
-    allot_tiebreak tiebreak;  /* default ALLOT_TIE_RANK (the FGD simulator) */
+    allot_tiebreak tiebreak; /* default ALLOT_TIE_RANK (the FGD simulator) */
     uint64_t seed;
-    double inflate;           /* FGD: target request / capacity (1.3) */
-    double coverage;          /* FGD: typical-shape coverage (0.95) */
-    double time_scale;        /* REPLAY: divide trace times by this (>= 1) */
-    int check_invariants;     /* run the invariant checker after decisions */
-    int record_samples;       /* keep the per-event samples (CSV output) */
+    double inflate;       /* FGD: target request / capacity (1.3) */
+    double coverage;      /* FGD: typical-shape coverage (0.95) */
+    double time_scale;    /* REPLAY: divide trace times by this (>= 1) */
+    int check_invariants; /* run the invariant checker after decisions */
+    int record_samples;   /* keep the per-event samples (CSV output) */
     /* Progress callback, called about every 1 % of events; may be NULL. */
     void (*progress)(void *arg, double fraction);
     void *progress_arg;
@@ -50,12 +50,12 @@ void allot_sim_config_init(allot_sim_config *cfg);
 
 /* One measurement, taken after an event. */
 typedef struct allot_sample {
-    int64_t time;             /* s (REPLAY) or event index (FGD) */
-    int64_t arrived_milli;    /* device milli requested so far */
-    int64_t alloc_milli;      /* device milli allocated now */
-    double frag_milli;        /* FGD fragmentation amount, milli */
-    uint32_t pending;         /* jobs waiting */
-    uint32_t running;         /* jobs running */
+    int64_t time;          /* s (REPLAY) or event index (FGD) */
+    int64_t arrived_milli; /* device milli requested so far */
+    int64_t alloc_milli;   /* device milli allocated now */
+    double frag_milli;     /* FGD fragmentation amount, milli */
+    uint32_t pending;      /* jobs waiting */
+    uint32_t running;      /* jobs running */
 } allot_sample;
 
 typedef struct allot_sim_result {
@@ -64,22 +64,22 @@ typedef struct allot_sim_result {
     allot_policy policy;
     uint64_t seed;
     /* totals */
-    int64_t capacity_milli;   /* device capacity of the fleet */
-    uint64_t jobs;            /* jobs that arrived (incl. inflation copies) */
-    uint64_t placed;          /* jobs started */
-    uint64_t failed;          /* jobs that could not be placed */
-    uint64_t finished;        /* REPLAY: jobs that ran to their end */
-    uint64_t events;          /* events processed */
-    uint64_t decisions;       /* task placements made */
-    double wall_s;            /* wall time of the run (not part of output
-                                 compared for determinism) */
+    int64_t capacity_milli; /* device capacity of the fleet */
+    uint64_t jobs;          /* jobs that arrived (incl. inflation copies) */
+    uint64_t placed;        /* jobs started */
+    uint64_t failed;        /* jobs that could not be placed */
+    uint64_t finished;      /* REPLAY: jobs that ran to their end */
+    uint64_t events;        /* events processed */
+    uint64_t decisions;     /* task placements made */
+    double wall_s;          /* wall time of the run (not part of output
+                               compared for determinism) */
     /* FGD discrete series, indexed by arrived % (0..130); NaN = no data. */
     double alloc_pct[ALLOT_FGD_MAX_PCT + 1];
     double frag_pct[ALLOT_FGD_MAX_PCT + 1];       /* frag / capacity, % */
     double frag_ratio_pct[ALLOT_FGD_MAX_PCT + 1]; /* frag / idle, % */
     /* REPLAY summary */
-    double alloc_time_avg_pct;  /* time-weighted allocation, % */
-    double wait_mean_s;         /* mean queueing delay of started jobs */
+    double alloc_time_avg_pct; /* time-weighted allocation, % */
+    double wait_mean_s;        /* mean queueing delay of started jobs */
     double wait_p99_s;
     int64_t makespan_s;
     /* per-event samples (if record_samples) */
@@ -89,9 +89,8 @@ typedef struct allot_sim_result {
 
 /* Runs one simulation. c is cloned internally, so it is left unchanged and
  * several runs may share it from different threads. w is read-only. */
-int allot_sim_run(const allot_cluster *c, const allot_workload *w,
-                  const allot_sim_config *cfg, allot_sim_result *res,
-                  allot_diag *d);
+int allot_sim_run(const allot_cluster *c, const allot_workload *w, const allot_sim_config *cfg,
+                  allot_sim_result *res, allot_diag *d);
 void allot_sim_result_free(allot_sim_result *r); /* frees members */
 
 /* Unallocated GPU % at arrived = 100 % (100 - alloc_pct[100]). */
@@ -107,8 +106,8 @@ typedef struct allot_fgd_expected {
 
 /* Reads the authors' analysis_allo_discrete.csv and averages the rows of
  * the given workload name (e.g. "openb_pod_list_default") over seeds. */
-int allot_fgd_expected_read(const char *path, const char *workload,
-                            allot_fgd_expected *out, allot_diag *d);
+int allot_fgd_expected_read(const char *path, const char *workload, allot_fgd_expected *out,
+                            allot_diag *d);
 
 typedef struct allot_experiment_row {
     allot_policy policy;
@@ -117,15 +116,14 @@ typedef struct allot_experiment_row {
     double alloc_at_130_mean, alloc_at_130_sd;
     double alloc_pct_mean[ALLOT_FGD_MAX_PCT + 1]; /* mean curve over seeds */
     double frag_pct_mean[ALLOT_FGD_MAX_PCT + 1];
-    double wall_s;            /* sum over seeds */
+    double wall_s; /* sum over seeds */
 } allot_experiment_row;
 
 /* Runs every policy in `policies` for seeds seed0..seed0+nseeds-1, using up
  * to `threads` worker threads. rows must hold npolicies entries. */
 int allot_fgd_experiment(const allot_cluster *c, const allot_workload *w,
-                         const allot_policy *policies, size_t npolicies,
-                         uint64_t seed0, int nseeds, int threads,
-                         const allot_sim_config *base,
-                         allot_experiment_row *rows, allot_diag *d);
+                         const allot_policy *policies, size_t npolicies, uint64_t seed0, int nseeds,
+                         int threads, const allot_sim_config *base, allot_experiment_row *rows,
+                         allot_diag *d);
 
 #endif

@@ -13,7 +13,7 @@ int allot_cmd_sim(int argc, char **argv);
 int allot_cmd_cluster(int argc, char **argv);
 
 /* Exit codes: 0 ok, 1 runtime failure, 2 usage error. */
-#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_FAIL  1
 #define CLI_EXIT_USAGE 2
 
 /* Prints "allot: <diag or strerror>" to stderr and returns CLI_EXIT_FAIL. */

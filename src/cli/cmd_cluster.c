@@ -80,14 +80,21 @@ int allot_cmd_cluster(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'f':
-            if (strcmp(optarg, "auto") == 0) fmt = ALLOT_NODES_AUTO;
-            else if (strcmp(optarg, "json") == 0) fmt = ALLOT_NODES_JSON;
-            else if (strcmp(optarg, "openb") == 0) fmt = ALLOT_NODES_OPENB;
-            else if (strcmp(optarg, "pai2020") == 0) fmt = ALLOT_NODES_PAI2020;
-            else if (strcmp(optarg, "spot2026") == 0) fmt = ALLOT_NODES_SPOT2026;
+            if (strcmp(optarg, "auto") == 0)
+                fmt = ALLOT_NODES_AUTO;
+            else if (strcmp(optarg, "json") == 0)
+                fmt = ALLOT_NODES_JSON;
+            else if (strcmp(optarg, "openb") == 0)
+                fmt = ALLOT_NODES_OPENB;
+            else if (strcmp(optarg, "pai2020") == 0)
+                fmt = ALLOT_NODES_PAI2020;
+            else if (strcmp(optarg, "spot2026") == 0)
+                fmt = ALLOT_NODES_SPOT2026;
             else {
-                fprintf(stderr, "allot cluster: unknown format '%s' (auto, json, openb, pai2020, "
-                                "spot2026)\n", optarg);
+                fprintf(stderr,
+                        "allot cluster: unknown format '%s' (auto, json, openb, pai2020, "
+                        "spot2026)\n",
+                        optarg);
                 return CLI_EXIT_USAGE;
             }
             break;

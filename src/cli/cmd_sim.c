@@ -106,10 +106,7 @@ static double job_count_milli(const allot_workload *w)
 
 /* ---- single run output -------------------------------------------------------------- */
 
-static json_t *jnum(double v)
-{
-    return isnan(v) ? json_null() : json_real(round(v * 1e4) / 1e4);
-}
+static json_t *jnum(double v) { return isnan(v) ? json_null() : json_real(round(v * 1e4) / 1e4); }
 
 static json_t *summary_json(const sim_opts *o, const allot_cluster *c, const allot_workload *w,
                             const allot_sim_result *r)
@@ -165,8 +162,8 @@ static void print_table(const sim_opts *o, const allot_cluster *c, const allot_w
     if (r->mode == ALLOT_SIM_FGD) {
         double un = allot_sim_unalloc_at_100(r);
         printf("  %-34s %10.2f %%\n", "allocation at arrived = 100 %", r->alloc_pct[100]);
-        printf("  %-34s %10.2f %%   (%.1f of %.0f devices)\n", "unallocated at arrived = 100 %",
-               un, un / 100.0 * cap, cap);
+        printf("  %-34s %10.2f %%   (%.1f of %.0f devices)\n", "unallocated at arrived = 100 %", un,
+               un / 100.0 * cap, cap);
         printf("  %-34s %10.2f %%\n", "allocation at arrived = 130 %",
                r->alloc_pct[ALLOT_FGD_MAX_PCT]);
         printf("  %-34s %10.2f %%\n", "fragmentation at 100 % (of capacity)", r->frag_pct[100]);
@@ -252,11 +249,11 @@ static int write_report(const sim_opts *o, const allot_cluster *c, const allot_w
     char cells[12][2][64];
     const char *cellp[24];
     int nrows = 0;
-#define ROW(name, ...)                                                                   \
-    do {                                                                                 \
-        snprintf(cells[nrows][0], 64, "%s", name);                                       \
-        snprintf(cells[nrows][1], 64, __VA_ARGS__);                                      \
-        nrows++;                                                                         \
+#define ROW(name, ...)                                                                             \
+    do {                                                                                           \
+        snprintf(cells[nrows][0], 64, "%s", name);                                                 \
+        snprintf(cells[nrows][1], 64, __VA_ARGS__);                                                \
+        nrows++;                                                                                   \
     } while (0)
     if (r->mode == ALLOT_SIM_FGD) {
         ROW("allocation at arrived = 100 %", "%.2f %%", r->alloc_pct[100]);
@@ -295,14 +292,29 @@ static int write_report(const sim_opts *o, const allot_cluster *c, const allot_w
         allot_series s1 = {"GPU allocation", x, y1, (size_t)n};
         allot_series ideal_s = {"arrived (ideal)", x, x, (size_t)101};
         allot_series sa[2] = {s1, ideal_s};
-        allot_chart ch = {"GPU allocation vs arrived workload", "arrived GPU request (% of capacity)",
-                          "allocated (% of capacity)", sa, 2, 0, NAN, 0, NAN, 0};
+        allot_chart ch = {"GPU allocation vs arrived workload",
+                          "arrived GPU request (% of capacity)",
+                          "allocated (% of capacity)",
+                          sa,
+                          2,
+                          0,
+                          NAN,
+                          0,
+                          NAN,
+                          0};
         allot_report_heading(rep, "Allocation");
         allot_report_chart(rep, &ch);
         allot_series s2 = {"fragmented GPUs", x, y2, (size_t)n};
         allot_chart ch2 = {"GPU fragmentation vs arrived workload",
-                           "arrived GPU request (% of capacity)", "fragmented (% of capacity)", &s2,
-                           1, 0, NAN, 0, NAN, 0};
+                           "arrived GPU request (% of capacity)",
+                           "fragmented (% of capacity)",
+                           &s2,
+                           1,
+                           0,
+                           NAN,
+                           0,
+                           NAN,
+                           0};
         allot_report_heading(rep, "Fragmentation");
         allot_report_chart(rep, &ch2);
     } else if (r->nsamples > 0) {
@@ -321,13 +333,21 @@ static int write_report(const sim_opts *o, const allot_cluster *c, const allot_w
             y2[i] = (double)r->samples[i].pending;
         }
         allot_series s1 = {"allocated devices", x, y1, n};
-        allot_chart ch = {"Device allocation over time", "time (hours)", "allocated (% of capacity)",
-                          &s1, 1, 0, 100, NAN, NAN, 1};
+        allot_chart ch = {"Device allocation over time",
+                          "time (hours)",
+                          "allocated (% of capacity)",
+                          &s1,
+                          1,
+                          0,
+                          100,
+                          NAN,
+                          NAN,
+                          1};
         allot_report_heading(rep, "Allocation over time");
         allot_report_chart(rep, &ch);
         allot_series s2 = {"pending jobs", x, y2, n};
-        allot_chart ch2 = {"Queue length over time", "time (hours)", "pending jobs", &s2, 1, 0, NAN,
-                           NAN, NAN, 1};
+        allot_chart ch2 = {
+            "Queue length over time", "time (hours)", "pending jobs", &s2, 1, 0, NAN, NAN, NAN, 1};
         allot_report_heading(rep, "Queue");
         allot_report_chart(rep, &ch2);
     }
@@ -376,7 +396,8 @@ static int run_experiment(sim_opts *o, const allot_cluster *c, const allot_workl
     base.progress = cli_progress_cb;
     base.progress_arg = &pr;
     double t0 = cli_now();
-    int rc = allot_fgd_experiment(c, w, pols, np, o->seed0, nseeds, (int)o->threads, &base, rows, &d);
+    int rc =
+        allot_fgd_experiment(c, w, pols, np, o->seed0, nseeds, (int)o->threads, &base, rows, &d);
     double wall = cli_now() - t0;
     cli_progress_done(&pr);
     if (rc) return cli_fail(rc, &d);
@@ -394,7 +415,8 @@ static int run_experiment(sim_opts *o, const allot_cluster *c, const allot_workl
             if (have_exp) {
                 json_object_set_new(e, "expected_unallocated_pct_at_100",
                                     jnum(exp.unalloc_at_100[pols[i]]));
-                json_object_set_new(e, "expected_alloc_pct_at_130", jnum(exp.alloc_at_130[pols[i]]));
+                json_object_set_new(e, "expected_alloc_pct_at_130",
+                                    jnum(exp.alloc_at_130[pols[i]]));
             }
             json_object_set_new(jp, allot_policy_name(pols[i]), e);
         }
@@ -405,8 +427,8 @@ static int run_experiment(sim_opts *o, const allot_cluster *c, const allot_workl
         json_decref(j);
     } else {
         printf("FGD experiment: %s on %s, %zu policies x %d seeds (%llu..%llu), %.1f s\n\n", stem,
-               o->cluster, np, nseeds, (unsigned long long)o->seed0,
-               (unsigned long long)o->seed1, wall);
+               o->cluster, np, nseeds, (unsigned long long)o->seed0, (unsigned long long)o->seed1,
+               wall);
         printf("  %-14s %22s %9s %7s   %20s %9s %7s\n", "policy", "unallocated@100 (%)",
                have_exp ? "authors" : "", have_exp ? "diff" : "", "allocation@130 (%)",
                have_exp ? "authors" : "", have_exp ? "diff" : "");
@@ -433,7 +455,8 @@ static int run_experiment(sim_opts *o, const allot_cluster *c, const allot_workl
         snprintf(path, sizeof path, "%s/experiment.csv", o->out);
         FILE *f = fopen(path, "w");
         if (!f) return cli_fail(ALLOT_EIO, NULL);
-        fprintf(f, "policy,unallocated_pct_at_100,sd,alloc_pct_at_130,sd,expected_unallocated_pct_at_100,expected_alloc_pct_at_130\n");
+        fprintf(f, "policy,unallocated_pct_at_100,sd,alloc_pct_at_130,sd,expected_unallocated_pct_"
+                   "at_100,expected_alloc_pct_at_130\n");
         for (size_t i = 0; i < np; i++)
             fprintf(f, "%s,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f\n", allot_policy_name(rows[i].policy),
                     rows[i].unalloc_at_100_mean, rows[i].unalloc_at_100_sd,
@@ -457,13 +480,27 @@ static int run_experiment(sim_opts *o, const allot_cluster *c, const allot_workl
                                    ALLOT_FGD_MAX_PCT + 1};
         }
         allot_chart ch = {"Mean GPU allocation vs arrived workload",
-                          "arrived GPU request (% of capacity)", "allocated (% of capacity)", ss, np,
-                          NAN, NAN, 0, NAN, 0};
+                          "arrived GPU request (% of capacity)",
+                          "allocated (% of capacity)",
+                          ss,
+                          np,
+                          NAN,
+                          NAN,
+                          0,
+                          NAN,
+                          0};
         allot_report_heading(rep, "Allocation");
         allot_report_chart(rep, &ch);
         allot_chart ch2 = {"Mean GPU fragmentation vs arrived workload",
-                           "arrived GPU request (% of capacity)", "fragmented (% of capacity)", sf,
-                           np, 0, NAN, 0, NAN, 0};
+                           "arrived GPU request (% of capacity)",
+                           "fragmented (% of capacity)",
+                           sf,
+                           np,
+                           0,
+                           NAN,
+                           0,
+                           NAN,
+                           0};
         allot_report_heading(rep, "Fragmentation");
         allot_report_chart(rep, &ch2);
         snprintf(path, sizeof path, "%s/report.html", o->out);
@@ -477,9 +514,26 @@ static int run_experiment(sim_opts *o, const allot_cluster *c, const allot_workl
 /* ---- main --------------------------------------------------------------------------- */
 
 enum {
-    OPT_CLUSTER = 256, OPT_WORKLOAD, OPT_POLICY, OPT_MODE, OPT_SEED, OPT_INFLATE, OPT_COVERAGE,
-    OPT_TIMESCALE, OPT_ORDER, OPT_TIEBREAK, OPT_CHECK, OPT_EXPERIMENT, OPT_POLICIES, OPT_SEEDS,
-    OPT_THREADS, OPT_EXPECTED, OPT_WLNAME, OPT_OUT, OPT_JSON, OPT_QUIET,
+    OPT_CLUSTER = 256,
+    OPT_WORKLOAD,
+    OPT_POLICY,
+    OPT_MODE,
+    OPT_SEED,
+    OPT_INFLATE,
+    OPT_COVERAGE,
+    OPT_TIMESCALE,
+    OPT_ORDER,
+    OPT_TIEBREAK,
+    OPT_CHECK,
+    OPT_EXPERIMENT,
+    OPT_POLICIES,
+    OPT_SEEDS,
+    OPT_THREADS,
+    OPT_EXPECTED,
+    OPT_WLNAME,
+    OPT_OUT,
+    OPT_JSON,
+    OPT_QUIET,
 };
 
 static const struct option long_opts[] = {
@@ -532,7 +586,8 @@ int allot_cmd_sim(int argc, char **argv)
             int p = allot_policy_parse(optarg);
             if (p < 0)
                 return usage_error("unknown policy '%s' (random, dotprod, gpuclustering, "
-                                   "gpupacking, bestfit, fgd, fgd-la)", optarg);
+                                   "gpupacking, bestfit, fgd, fgd-la)",
+                                   optarg);
             o.cfg.policy = (allot_policy)p;
             break;
         }
@@ -601,8 +656,8 @@ int allot_cmd_sim(int argc, char **argv)
                 return usage_error("--seeds wants A-B or N, got '%s'", optarg);
             if (dash) {
                 if (cli_parse_u64(dash + 1, 0, INT64_MAX, &s1) || s1 < s0 || s1 - s0 >= 1000)
-                    return usage_error("--seeds wants A-B with A <= B and at most 1000 seeds, got '%s'",
-                                       optarg);
+                    return usage_error(
+                        "--seeds wants A-B with A <= B and at most 1000 seeds, got '%s'", optarg);
             } else {
                 s1 = s0;
             }

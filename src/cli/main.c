@@ -72,8 +72,8 @@ void cli_progress_cb(void *arg, double fraction)
     if (isnan(eta))
         fprintf(stderr, "\r%s [%s] %3.0f%%  %.0fs", p->label, bar, fraction * 100, el);
     else
-        fprintf(stderr, "\r%s [%s] %3.0f%%  %.0fs, eta %.0fs ", p->label, bar, fraction * 100,
-                el, eta);
+        fprintf(stderr, "\r%s [%s] %3.0f%%  %.0fs, eta %.0fs ", p->label, bar, fraction * 100, el,
+                eta);
     fflush(stderr);
 }
 

@@ -43,10 +43,7 @@ const allot_chip_type *allot_catalog_find(const char *name)
     return NULL;
 }
 
-size_t allot_catalog_count(void)
-{
-    return sizeof catalog / sizeof catalog[0];
-}
+size_t allot_catalog_count(void) { return sizeof catalog / sizeof catalog[0]; }
 
 const allot_chip_type *allot_catalog_at(size_t i)
 {

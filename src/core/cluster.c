@@ -15,7 +15,7 @@
 #include <xxhash.h>
 
 #define NAME_TABLE_MIN 64u
-#define KEY_NODE 0xFFFFFFFEu /* parent key used for node names */
+#define KEY_NODE       0xFFFFFFFEu /* parent key used for node names */
 
 typedef struct name_slot {
     uint32_t id;     /* UINT32_MAX = empty */
@@ -191,8 +191,7 @@ static int add_domain(allot_cluster *c, const char *name, uint32_t parent, int l
     snprintf(d->name, sizeof d->name, "%s", name);
     d->parent = parent;
     d->level = (uint8_t)level;
-    memset(&c->agg[(size_t)id * ALLOT_MAX_CHIP_TYPES], 0,
-           ALLOT_MAX_CHIP_TYPES * sizeof(allot_agg));
+    memset(&c->agg[(size_t)id * ALLOT_MAX_CHIP_TYPES], 0, ALLOT_MAX_CHIP_TYPES * sizeof(allot_agg));
     int rc = names_put(c, parent, d->name, id);
     if (rc) return rc;
     c->ndoms++;
@@ -206,8 +205,7 @@ static int get_domain(allot_cluster *c, const char *name, uint32_t parent, int l
     return add_domain(c, name, parent, level);
 }
 
-int allot_cluster_rack(allot_cluster *c, const char *zone, const char *block,
-                       const char *rack)
+int allot_cluster_rack(allot_cluster *c, const char *zone, const char *block, const char *rack)
 {
     if (!c) return ALLOT_EINVAL;
     const char *z = zone && zone[0] ? zone : "zone-0";
@@ -221,8 +219,8 @@ int allot_cluster_rack(allot_cluster *c, const char *zone, const char *block,
     return get_domain(c, r, (uint32_t)bid, ALLOT_LEVEL_RACK);
 }
 
-int allot_cluster_add_node(allot_cluster *c, const char *name, const char *chip,
-                           int ndev, int64_t cpu_milli, int64_t mem_mib, uint32_t rack)
+int allot_cluster_add_node(allot_cluster *c, const char *name, const char *chip, int ndev,
+                           int64_t cpu_milli, int64_t mem_mib, uint32_t rack)
 {
     if (!c || c->finalized || !valid_name(name)) return ALLOT_EINVAL;
     if (ndev < 0 || ndev > ALLOT_MAX_DEVS_PER_NODE) return ALLOT_ERANGE;
@@ -380,7 +378,8 @@ int allot_cluster_chip_mask(allot_cluster *c, const char *list, allot_chip_mask 
             if (n >= sizeof name) return ALLOT_EINVAL;
             memcpy(name, p, n);
             name[n] = '\0';
-            int id = add_unknown ? allot_cluster_chip_id(c, name) : allot_cluster_find_chip(c, name);
+            int id =
+                add_unknown ? allot_cluster_chip_id(c, name) : allot_cluster_find_chip(c, name);
             if (id < 0) return id;
             *out |= (allot_chip_mask)1 << id;
         }
@@ -490,11 +489,11 @@ int allot_cluster_set_state(allot_cluster *c, uint32_t node, allot_node_state st
 
 int allot_cluster_check(const allot_cluster *c, char *msg, size_t msglen)
 {
-#define BAD(...)                                                               \
-    do {                                                                       \
-        if (msg && msglen) snprintf(msg, msglen, __VA_ARGS__);                 \
-        rc = ALLOT_EINVARIANT;                                                 \
-        goto out;                                                              \
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        if (msg && msglen) snprintf(msg, msglen, __VA_ARGS__);                                     \
+        rc = ALLOT_EINVARIANT;                                                                     \
+        goto out;                                                                                  \
     } while (0)
     int rc = 0;
     allot_agg *want = NULL;

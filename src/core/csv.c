@@ -43,8 +43,8 @@ void allot_csv_init(allot_csv *r, const char *buf, size_t len, const char *file)
     r->line = 0; /* no record yet */
     r->nfields = 0;
     r->file = file;
-    if (r->len >= 3 && (unsigned char)r->buf[0] == 0xEF &&
-        (unsigned char)r->buf[1] == 0xBB && (unsigned char)r->buf[2] == 0xBF)
+    if (r->len >= 3 && (unsigned char)r->buf[0] == 0xEF && (unsigned char)r->buf[1] == 0xBB &&
+        (unsigned char)r->buf[2] == 0xBF)
         r->pos = 3;
 }
 
@@ -53,15 +53,13 @@ static int embedded_newlines(const allot_csv *r, int nf)
 {
     int n = 0;
     for (int i = 0; i < nf; i++)
-        for (const char *p = r->field[i]; *p; p++)
-            n += *p == '\n';
+        for (const char *p = r->field[i]; *p; p++) n += *p == '\n';
     return n;
 }
 
 /* Marks the reader as finished after an error, so that a caller that keeps
  * calling gets end of input instead of garbage. */
-static int fail(allot_csv *r, allot_diag *d, int err, int line, int col,
-                const char *what)
+static int fail(allot_csv *r, allot_diag *d, int err, int line, int col, const char *what)
 {
     r->pos = r->len;
     r->nfields = 0;
@@ -97,17 +95,16 @@ int allot_csv_next(allot_csv *r, allot_diag *d)
     }
 
     r->line = line;
-    size_t rec0 = p;       /* start of the record in buf */
-    size_t line0 = p;      /* start of the current physical line */
-    int cur = line;        /* current physical line */
+    size_t rec0 = p;  /* start of the record in buf */
+    size_t line0 = p; /* start of the current physical line */
+    int cur = line;   /* current physical line */
     char *out = r->scratch;
     char *const out_end = r->scratch + sizeof r->scratch;
     char msg[160];
 
     for (;;) { /* one field per iteration */
         if (r->nfields == ALLOT_CSV_MAX_FIELDS) {
-            snprintf(msg, sizeof msg, "record has more than %d fields",
-                     ALLOT_CSV_MAX_FIELDS);
+            snprintf(msg, sizeof msg, "record has more than %d fields", ALLOT_CSV_MAX_FIELDS);
             return fail(r, d, ALLOT_ELIMIT, cur, (int)(p - line0 + 1), msg);
         }
         int fcol = (int)(p - line0 + 1);
@@ -118,17 +115,13 @@ int allot_csv_next(allot_csv *r, allot_diag *d)
         int qline = cur;
         int fend = 0; /* 1 = ',' follows, 2 = record ends */
 
-        if (quoted)
-            p++;
+        if (quoted) p++;
         for (;;) {
             /* at the cap only a line end (outside quotes) may follow */
             if (p - rec0 >= ALLOT_CSV_MAX_LINE && p < n &&
-                (quoted || !(b[p] == '\n' ||
-                             (b[p] == '\r' && p + 1 < n && b[p + 1] == '\n')))) {
-                snprintf(msg, sizeof msg, "record longer than %d bytes",
-                         ALLOT_CSV_MAX_LINE);
-                return fail(r, d, ALLOT_ELIMIT, cur, (int)(p - line0 + 1),
-                            msg);
+                (quoted || !(b[p] == '\n' || (b[p] == '\r' && p + 1 < n && b[p + 1] == '\n')))) {
+                snprintf(msg, sizeof msg, "record longer than %d bytes", ALLOT_CSV_MAX_LINE);
+                return fail(r, d, ALLOT_ELIMIT, cur, (int)(p - line0 + 1), msg);
             }
             if (p >= n) {
                 if (quoted)
@@ -140,8 +133,7 @@ int allot_csv_next(allot_csv *r, allot_diag *d)
             }
             char ch = b[p];
             if (ch == '\0')
-                return fail(r, d, ALLOT_EPARSE, cur, (int)(p - line0 + 1),
-                            "NUL byte in input");
+                return fail(r, d, ALLOT_EPARSE, cur, (int)(p - line0 + 1), "NUL byte in input");
             if (quoted) {
                 if (ch == '"') {
                     if (p + 1 < n && b[p + 1] == '"') {
@@ -173,8 +165,7 @@ int allot_csv_next(allot_csv *r, allot_diag *d)
                                      "unexpected byte 0x%02x after closing "
                                      "quote (expected ',' or end of line)",
                                      bad);
-                        return fail(r, d, ALLOT_EPARSE, cur,
-                                    (int)(p - line0 + 1), msg);
+                        return fail(r, d, ALLOT_EPARSE, cur, (int)(p - line0 + 1), msg);
                     }
                     break;
                 }
@@ -215,11 +206,9 @@ int allot_csv_next(allot_csv *r, allot_diag *d)
         }
         /* Field bytes never exceed record bytes (<= ALLOT_CSV_MAX_LINE), and
          * each field adds one NUL, so the scratch cannot overflow. */
-        if (out >= out_end)
-            return fail(r, d, ALLOT_EINVARIANT, cur, 1, "csv scratch overflow");
+        if (out >= out_end) return fail(r, d, ALLOT_EINVARIANT, cur, 1, "csv scratch overflow");
         *out++ = '\0';
-        if (fend == 2)
-            break;
+        if (fend == 2) break;
         /* a ',' at the very end of input or line leaves one empty field,
          * which the next iteration produces */
     }
@@ -230,18 +219,14 @@ int allot_csv_next(allot_csv *r, allot_diag *d)
 int allot_csv_find(const allot_csv *r, const char *name)
 {
     for (int i = 0; i < r->nfields; i++)
-        if (strcmp(r->field[i], name) == 0)
-            return i;
+        if (strcmp(r->field[i], name) == 0) return i;
     return -1;
 }
 
 /* ---- converters --------------------------------------------------------- */
 
 /* Line of field f (records with quoted line feeds span several lines). */
-static int field_line(const allot_csv *r, int f)
-{
-    return r->line + embedded_newlines(r, f);
-}
+static int field_line(const allot_csv *r, int f) { return r->line + embedded_newlines(r, f); }
 
 /* Copies field text into out for a message: at most 40 characters, other
  * than printable ASCII shown as '?', "..." when cut. */
@@ -249,9 +234,7 @@ static void quote_field(const char *s, char *out, size_t outlen)
 {
     size_t i = 0, k = 0;
     for (; s[i] && k + 4 < outlen && i < 40; i++)
-        out[k++] = ((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f)
-                       ? s[i]
-                       : '?';
+        out[k++] = ((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f) ? s[i] : '?';
     if (s[i] && k + 4 <= outlen) {
         memcpy(out + k, "...", 3);
         k += 3;
@@ -262,15 +245,12 @@ static void quote_field(const char *s, char *out, size_t outlen)
 static int bad_field(const allot_csv *r, int f, allot_diag *d)
 {
     return allot_diag_set(d, ALLOT_EINVAL, r->file, r->line, 1,
-                          "field %d is missing (record has %d fields)", f + 1,
-                          r->nfields);
+                          "field %d is missing (record has %d fields)", f + 1, r->nfields);
 }
 
-int allot_csv_i64(const allot_csv *r, int f, int64_t lo, int64_t hi,
-                  int64_t *out, allot_diag *d)
+int allot_csv_i64(const allot_csv *r, int f, int64_t lo, int64_t hi, int64_t *out, allot_diag *d)
 {
-    if (f < 0 || f >= r->nfields)
-        return bad_field(r, f, d);
+    if (f < 0 || f >= r->nfields) return bad_field(r, f, d);
     const char *s = r->field[f];
     int line = field_line(r, f), col = r->col[f];
     char shown[48];
@@ -278,8 +258,7 @@ int allot_csv_i64(const allot_csv *r, int f, int64_t lo, int64_t hi,
 
     const char *p = s;
     int neg = 0;
-    if (*p == '-' || *p == '+')
-        neg = *p++ == '-';
+    if (*p == '-' || *p == '+') neg = *p++ == '-';
     if (*p < '0' || *p > '9') {
         if (*s == '\0')
             return allot_diag_set(d, ALLOT_EPARSE, r->file, line, col,
@@ -287,8 +266,8 @@ int allot_csv_i64(const allot_csv *r, int f, int64_t lo, int64_t hi,
                                   "an empty field",
                                   (long long)lo, (long long)hi);
         return allot_diag_set(d, ALLOT_EPARSE, r->file, line, col,
-                              "expected an integer in %lld..%lld, got '%s'",
-                              (long long)lo, (long long)hi, shown);
+                              "expected an integer in %lld..%lld, got '%s'", (long long)lo,
+                              (long long)hi, shown);
     }
     /* accumulate as a negative number so INT64_MIN fits */
     int64_t v = 0;
@@ -302,8 +281,8 @@ int allot_csv_i64(const allot_csv *r, int f, int64_t lo, int64_t hi,
     }
     if (*p != '\0')
         return allot_diag_set(d, ALLOT_EPARSE, r->file, line, col,
-                              "expected an integer in %lld..%lld, got '%s'",
-                              (long long)lo, (long long)hi, shown);
+                              "expected an integer in %lld..%lld, got '%s'", (long long)lo,
+                              (long long)hi, shown);
     if (!neg) {
         if (v == INT64_MIN)
             overflow = 1;
@@ -325,34 +304,25 @@ static int float_syntax_ok(const char *s)
 {
     const char *p = s;
     int digits = 0;
-    if (*p == '+' || *p == '-')
-        p++;
-    while (*p >= '0' && *p <= '9')
-        p++, digits++;
+    if (*p == '+' || *p == '-') p++;
+    while (*p >= '0' && *p <= '9') p++, digits++;
     if (*p == '.') {
         p++;
-        while (*p >= '0' && *p <= '9')
-            p++, digits++;
+        while (*p >= '0' && *p <= '9') p++, digits++;
     }
-    if (!digits)
-        return 0;
+    if (!digits) return 0;
     if (*p == 'e' || *p == 'E') {
         p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (*p < '0' || *p > '9')
-            return 0;
-        while (*p >= '0' && *p <= '9')
-            p++;
+        if (*p == '+' || *p == '-') p++;
+        if (*p < '0' || *p > '9') return 0;
+        while (*p >= '0' && *p <= '9') p++;
     }
     return *p == '\0';
 }
 
-int allot_csv_f64(const allot_csv *r, int f, double lo, double hi, double *out,
-                  allot_diag *d)
+int allot_csv_f64(const allot_csv *r, int f, double lo, double hi, double *out, allot_diag *d)
 {
-    if (f < 0 || f >= r->nfields)
-        return bad_field(r, f, d);
+    if (f < 0 || f >= r->nfields) return bad_field(r, f, d);
     const char *s = r->field[f];
     int line = field_line(r, f), col = r->col[f];
     char shown[48];
@@ -365,20 +335,17 @@ int allot_csv_f64(const allot_csv *r, int f, double lo, double hi, double *out,
                               lo, hi);
     if (!float_syntax_ok(s))
         return allot_diag_set(d, ALLOT_EPARSE, r->file, line, col,
-                              "expected a number in %g..%g, got '%s'", lo, hi,
-                              shown);
+                              "expected a number in %g..%g, got '%s'", lo, hi, shown);
     char *end = NULL;
     errno = 0;
     double v = strtod(s, &end);
     /* strtod follows LC_NUMERIC; a locale with a decimal comma stops early */
     if (end == NULL || *end != '\0')
         return allot_diag_set(d, ALLOT_EPARSE, r->file, line, col,
-                              "expected a number in %g..%g, got '%s'", lo, hi,
-                              shown);
+                              "expected a number in %g..%g, got '%s'", lo, hi, shown);
     if (!isfinite(v) || !(v >= lo && v <= hi))
         return allot_diag_set(d, ALLOT_ERANGE, r->file, line, col,
-                              "number out of range: expected %g..%g, got '%s'",
-                              lo, hi, shown);
+                              "number out of range: expected %g..%g, got '%s'", lo, hi, shown);
     *out = v;
     return 0;
 }
@@ -395,18 +362,13 @@ static int ends_with(const char *s, const char *suffix)
  * beyond max + 1. Returns 0 or ENOMEM. */
 static int grow(char **buf, size_t *cap, size_t need, size_t max)
 {
-    if (need + 1 <= *cap)
-        return 0;
+    if (need + 1 <= *cap) return 0;
     size_t ncap = *cap ? *cap : 65536;
-    while (ncap < need + 1)
-        ncap = ncap > SIZE_MAX / 2 ? SIZE_MAX : ncap * 2;
-    if (ncap > max + 1)
-        ncap = max + 1;
-    if (ncap < need + 1)
-        return ALLOT_ENOMEM;
+    while (ncap < need + 1) ncap = ncap > SIZE_MAX / 2 ? SIZE_MAX : ncap * 2;
+    if (ncap > max + 1) ncap = max + 1;
+    if (ncap < need + 1) return ALLOT_ENOMEM;
     char *nb = realloc(*buf, ncap);
-    if (!nb)
-        return ALLOT_ENOMEM;
+    if (!nb) return ALLOT_ENOMEM;
     *buf = nb;
     *cap = ncap;
     return 0;
@@ -416,14 +378,12 @@ static int grow(char **buf, size_t *cap, size_t need, size_t max)
 static ssize_t read_some(int fd, void *buf, size_t n)
 {
     ssize_t got;
-    do
-        got = read(fd, buf, n);
+    do got = read(fd, buf, n);
     while (got < 0 && errno == EINTR);
     return got;
 }
 
-int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,
-                    allot_diag *d)
+int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len, allot_diag *d)
 {
     int rc = 0, fd = -1;
     char *buf = NULL, *in = NULL;
@@ -432,22 +392,19 @@ int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,
 
     *out = NULL;
     *len = 0;
-    if (!path || !*path)
-        return allot_diag_set(d, ALLOT_EINVAL, path, 0, 0, "empty file name");
-    if (maxbytes >= SIZE_MAX - 1)
-        maxbytes = SIZE_MAX - 2;
+    if (!path || !*path) return allot_diag_set(d, ALLOT_EINVAL, path, 0, 0, "empty file name");
+    if (maxbytes >= SIZE_MAX - 1) maxbytes = SIZE_MAX - 2;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        rc = allot_diag_set(d, e == ENOENT ? ALLOT_ENOENT : ALLOT_EIO, path, 0,
-                            0, "cannot open: %s", strerror(e));
+        rc = allot_diag_set(d, e == ENOENT ? ALLOT_ENOENT : ALLOT_EIO, path, 0, 0,
+                            "cannot open: %s", strerror(e));
         goto out;
     }
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        rc = allot_diag_set(d, ALLOT_EIO, path, 0, 0,
-                            "cannot read: is a directory");
+        rc = allot_diag_set(d, ALLOT_EIO, path, 0, 0, "cannot read: is a directory");
         goto out;
     }
 
@@ -468,8 +425,7 @@ int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,
                 /* full: one more byte means the file is too large */
                 char probe;
                 ssize_t got = read_some(fd, &probe, 1);
-                if (got < 0)
-                    goto ioerr;
+                if (got < 0) goto ioerr;
                 if (got > 0) {
                     rc = allot_diag_set(d, ALLOT_ELIMIT, path, 0, 0,
                                         "file is larger than the limit of "
@@ -480,13 +436,10 @@ int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,
                 break;
             }
             size_t target = maxbytes - n > 65536 ? n + 65536 : maxbytes;
-            if ((rc = grow(&buf, &cap, target, maxbytes)) < 0)
-                goto nomem;
+            if ((rc = grow(&buf, &cap, target, maxbytes)) < 0) goto nomem;
             ssize_t got = read_some(fd, buf + n, cap - 1 - n);
-            if (got < 0)
-                goto ioerr;
-            if (got == 0)
-                break;
+            if (got < 0) goto ioerr;
+            if (got == 0) break;
             n += (size_t)got;
         }
     } else {
@@ -495,21 +448,17 @@ int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,
         int any = 0;
         in = malloc(inlen);
         zs = ZSTD_createDStream();
-        if (!in || !zs)
-            goto nomem;
+        if (!in || !zs) goto nomem;
         size_t zr = ZSTD_initDStream(zs);
         if (ZSTD_isError(zr)) {
-            rc = allot_diag_set(d, ALLOT_EIO, path, 0, 0,
-                                "zstd: cannot initialise: %s",
+            rc = allot_diag_set(d, ALLOT_EIO, path, 0, 0, "zstd: cannot initialise: %s",
                                 ZSTD_getErrorName(zr));
             goto out;
         }
         for (;;) {
             ssize_t got = read_some(fd, in, inlen);
-            if (got < 0)
-                goto ioerr;
-            if (got == 0)
-                break;
+            if (got < 0) goto ioerr;
+            if (got == 0) break;
             any = 1;
             ZSTD_inBuffer ib = {in, (size_t)got, 0};
             for (;;) {
@@ -518,17 +467,14 @@ int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,
                 char probe;
                 ZSTD_outBuffer ob = {&probe, 1, 0};
                 if (n < maxbytes) {
-                    size_t target =
-                        maxbytes - n > 65536 ? n + 65536 : maxbytes;
-                    if ((rc = grow(&buf, &cap, target, maxbytes)) < 0)
-                        goto nomem;
+                    size_t target = maxbytes - n > 65536 ? n + 65536 : maxbytes;
+                    if ((rc = grow(&buf, &cap, target, maxbytes)) < 0) goto nomem;
                     ob.dst = buf + n;
                     ob.size = cap - 1 - n;
                 }
                 last = ZSTD_decompressStream(zs, &ob, &ib);
                 if (ZSTD_isError(last)) {
-                    rc = allot_diag_set(d, ALLOT_EPARSE, path, 0, 0,
-                                        "corrupt zstd data: %s",
+                    rc = allot_diag_set(d, ALLOT_EPARSE, path, 0, 0, "corrupt zstd data: %s",
                                         ZSTD_getErrorName(last));
                     goto out;
                 }
@@ -546,13 +492,11 @@ int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,
                 /* done with this chunk once the input is used up and
                  * nothing is left to flush: a frame ended (0; calling again
                  * would start the next frame) or the output was not filled */
-                if (ib.pos == ib.size && (last == 0 || ob.pos < ob.size))
-                    break;
+                if (ib.pos == ib.size && (last == 0 || ob.pos < ob.size)) break;
             }
         }
         if (!any) {
-            rc = allot_diag_set(d, ALLOT_EPARSE, path, 0, 0,
-                                "empty file is not zstd data");
+            rc = allot_diag_set(d, ALLOT_EPARSE, path, 0, 0, "empty file is not zstd data");
             goto out;
         }
         if (last != 0) {
@@ -563,8 +507,7 @@ int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,
         }
     }
 
-    if ((rc = grow(&buf, &cap, n, maxbytes)) < 0)
-        goto nomem;
+    if ((rc = grow(&buf, &cap, n, maxbytes)) < 0) goto nomem;
     buf[n] = '\0';
     *out = buf;
     *len = n;
@@ -573,19 +516,15 @@ int allot_read_file(const char *path, size_t maxbytes, char **out, size_t *len,
     goto out;
 
 ioerr:
-    rc = allot_diag_set(d, ALLOT_EIO, path, 0, 0, "cannot read: %s",
-                        strerror(errno));
+    rc = allot_diag_set(d, ALLOT_EIO, path, 0, 0, "cannot read: %s", strerror(errno));
     goto out;
 nomem:
-    rc = allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0,
-                        "out of memory reading the file");
+    rc = allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory reading the file");
 out:
-    if (zs)
-        ZSTD_freeDStream(zs);
+    if (zs) ZSTD_freeDStream(zs);
     free(in);
     free(buf);
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     return rc;
 }
 

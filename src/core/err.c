@@ -43,8 +43,8 @@ int allot_err_http_status(int err)
     return r ? r->http : 500;
 }
 
-int allot_diag_set(allot_diag *d, int err, const char *file, int line, int col,
-                   const char *fmt, ...)
+int allot_diag_set(allot_diag *d, int err, const char *file, int line, int col, const char *fmt,
+                   ...)
 {
     if (!d) return err;
     if (file) {

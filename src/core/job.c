@@ -5,10 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void allot_workload_init(allot_workload *w)
-{
-    memset(w, 0, sizeof *w);
-}
+void allot_workload_init(allot_workload *w) { memset(w, 0, sizeof *w); }
 
 void allot_workload_free(allot_workload *w)
 {
@@ -70,10 +67,10 @@ const char *allot_workload_name(const allot_workload *w, size_t i)
 
 int allot_shape_check(const allot_shape *s, char *msg, size_t msglen)
 {
-#define FAIL(...)                                                              \
-    do {                                                                       \
-        if (msg && msglen) snprintf(msg, msglen, __VA_ARGS__);                 \
-        return ALLOT_EINVAL;                                                   \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        if (msg && msglen) snprintf(msg, msglen, __VA_ARGS__);                                     \
+        return ALLOT_EINVAL;                                                                       \
     } while (0)
     if (s->cpu < 0) FAIL("CPU request must be >= 0 milli-cores, got %lld", (long long)s->cpu);
     if (s->mem < 0) FAIL("memory request must be >= 0 MiB, got %lld", (long long)s->mem);

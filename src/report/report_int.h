@@ -13,17 +13,17 @@
 #include "allot/report.h"
 
 /* ---- hard caps ------------------------------------------------------------ */
-#define ALLOT__CHART_MAX_SERIES 64          /* series per chart */
-#define ALLOT__CHART_MAX_POINTS 10000000u   /* points per chart, all series */
-#define ALLOT__CHART_MAX_DRAWN 400          /* polyline points per series */
-#define ALLOT__CHART_MAX_MARKERS 60         /* tooltip markers per series */
-#define ALLOT__CHART_MIN_W 160              /* px */
-#define ALLOT__CHART_MIN_H 120              /* px */
-#define ALLOT__CHART_MAX_WH 20000           /* px, either dimension */
-#define ALLOT__REPORT_MAX_BYTES (256u << 20) /* whole document */
-#define ALLOT__TABLE_MAX_COLS 1024
-#define ALLOT__TABLE_MAX_ROWS 1000000
-#define ALLOT__MAX_TICKS 64
+#define ALLOT__CHART_MAX_SERIES  64           /* series per chart */
+#define ALLOT__CHART_MAX_POINTS  10000000u    /* points per chart, all series */
+#define ALLOT__CHART_MAX_DRAWN   400          /* polyline points per series */
+#define ALLOT__CHART_MAX_MARKERS 60           /* tooltip markers per series */
+#define ALLOT__CHART_MIN_W       160          /* px */
+#define ALLOT__CHART_MIN_H       120          /* px */
+#define ALLOT__CHART_MAX_WH      20000        /* px, either dimension */
+#define ALLOT__REPORT_MAX_BYTES  (256u << 20) /* whole document */
+#define ALLOT__TABLE_MAX_COLS    1024
+#define ALLOT__TABLE_MAX_ROWS    1000000
+#define ALLOT__MAX_TICKS         64
 
 /* Marker for a gap (pen up) in the index list produced by allot__thin(). */
 #define ALLOT__GAP SIZE_MAX
@@ -69,14 +69,12 @@ double allot__nice_step(double lo, double hi, int target);
 /* Tick values: the multiples of a nice step inside [lo, hi] (with a small
  * tolerance at the ends). Writes at most cap values to out and returns how
  * many; *step_out (optional) receives the step. Returns 0 for bad input. */
-size_t allot__ticks(double lo, double hi, int target, double *out, size_t cap,
-                    double *step_out);
+size_t allot__ticks(double lo, double hi, int target, double *out, size_t cap, double *step_out);
 
 /* Formats tick value v of an axis whose ticks are step apart and whose
  * largest |tick| is absmax: SI suffix (k, M, G, T) when absmax >= 1e4,
  * decimals just enough for step, no "-0". */
-void allot__fmt_tick(char *buf, size_t len, double v, double step,
-                     double absmax);
+void allot__fmt_tick(char *buf, size_t len, double v, double step, double absmax);
 
 /* Thins a series for drawing. Points whose x or y is not finite are gaps.
  * When n <= maxpts, out gets every index, with ALLOT__GAP for each run of
@@ -86,8 +84,8 @@ void allot__fmt_tick(char *buf, size_t len, double v, double step,
  * trailing gaps are dropped and gap runs collapse to one. out must hold
  * ALLOT__THIN_CAP entries when maxpts == ALLOT__CHART_MAX_DRAWN (in general
  * maxpts*3/2 + 8). Returns the number of entries written. */
-size_t allot__thin(const double *x, const double *y, size_t n, size_t maxpts,
-                   size_t *out, size_t cap);
+size_t allot__thin(const double *x, const double *y, size_t n, size_t maxpts, size_t *out,
+                   size_t cap);
 
 /* Non-zero when strtod() consumes all of s, optionally followed by one '%'. */
 int allot__is_numeric(const char *s);
@@ -95,7 +93,7 @@ int allot__is_numeric(const char *s);
 /* Renders chart ch into b as one <svg>; id_prefix makes element ids unique in
  * a document. Validates and enforces the caps; on error nothing useful is in
  * b (the caller rolls back). */
-int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
-                      int height, const char *id_prefix);
+int allot__svg_render(allot__buf *b, const allot_chart *ch, int width, int height,
+                      const char *id_prefix);
 
 #endif

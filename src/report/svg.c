@@ -26,31 +26,29 @@
 /* Okabe-Ito, yellow left out (too faint on white). Beyond 7 series the
  * colours repeat with a dash pattern, so all 64 series stay distinct in
  * colour, in grey print and for colour-blind readers. */
-static const char *const k_colors[] = {"#0072B2", "#D55E00", "#009E73",
-                                       "#CC79A7", "#E69F00", "#56B4E9",
-                                       "#000000"};
+static const char *const k_colors[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                       "#E69F00", "#56B4E9", "#000000"};
 #define NCOLORS (sizeof k_colors / sizeof k_colors[0])
-static const char *const k_dashes[] = {
-    "",      "7 4",     "2 3",  "9 3 2 3", "4 2", "12 4", "1 4",
-    "9 3 2 3 2 3", "5 5", "14 3 3 3"};
+static const char *const k_dashes[] = {"",     "7 4", "2 3",         "9 3 2 3", "4 2",
+                                       "12 4", "1 4", "9 3 2 3 2 3", "5 5",     "14 3 3 3"};
 #define NDASHES (sizeof k_dashes / sizeof k_dashes[0])
 
-#define FONT_STACK                                                             \
-    "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,"        \
+#define FONT_STACK                                                                                 \
+    "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,"                            \
     "'Noto Sans','Liberation Sans',sans-serif"
 
-#define C_TEXT "#1f2328"
-#define C_MUTED "#57606a"
-#define C_GRID "#e4e7eb"
+#define C_TEXT   "#1f2328"
+#define C_MUTED  "#57606a"
+#define C_GRID   "#e4e7eb"
 #define C_GRID_X "#eef0f2"
-#define C_AXIS "#8c959f"
-#define C_ZERO "#afb8c1"
+#define C_AXIS   "#8c959f"
+#define C_ZERO   "#afb8c1"
 
-#define FS_TITLE 15.0
-#define FS_LABEL 12.5
-#define FS_TICK 11.5
+#define FS_TITLE  15.0
+#define FS_LABEL  12.5
+#define FS_TICK   11.5
 #define FS_LEGEND 12.0
-#define PAD 12.0
+#define PAD       12.0
 
 /* ---- chart maths ---------------------------------------------------------- */
 
@@ -75,8 +73,7 @@ double allot__nice_step(double lo, double hi, int target)
 }
 
 /* Multiples of step in [lo, hi] (tolerance 1e-9 of the span). */
-static size_t ticks_with_step(double lo, double hi, double step, double *out,
-                              size_t cap)
+static size_t ticks_with_step(double lo, double hi, double step, double *out, size_t cap)
 {
     if (!(step > 0) || !isfinite(step) || !(hi > lo)) return 0;
     double eps = (hi - lo) * 1e-9;
@@ -100,8 +97,7 @@ static size_t ticks_with_step(double lo, double hi, double step, double *out,
     return n;
 }
 
-size_t allot__ticks(double lo, double hi, int target, double *out, size_t cap,
-                    double *step_out)
+size_t allot__ticks(double lo, double hi, int target, double *out, size_t cap, double *step_out)
 {
     double step = allot__nice_step(lo, hi, target);
     if (step_out) *step_out = step;
@@ -109,8 +105,7 @@ size_t allot__ticks(double lo, double hi, int target, double *out, size_t cap,
     return ticks_with_step(lo, hi, step, out, cap);
 }
 
-void allot__fmt_tick(char *buf, size_t len, double v, double step,
-                     double absmax)
+void allot__fmt_tick(char *buf, size_t len, double v, double step, double absmax)
 {
     if (!buf || len == 0) return;
     if (!isfinite(v)) {
@@ -155,17 +150,17 @@ static int valid_pt(const double *x, const double *y, size_t i)
     return isfinite(x[i]) && isfinite(y[i]);
 }
 
-size_t allot__thin(const double *x, const double *y, size_t n, size_t maxpts,
-                   size_t *out, size_t cap)
+size_t allot__thin(const double *x, const double *y, size_t n, size_t maxpts, size_t *out,
+                   size_t cap)
 {
     size_t k = 0;
     int gap = 0; /* a gap is pending before the next point */
     if (!x || !y || !out) return 0;
-#define EMIT(idx)                                                              \
-    do {                                                                       \
-        if (gap && k > 0 && k < cap) out[k++] = ALLOT__GAP;                    \
-        gap = 0;                                                               \
-        if (k < cap) out[k++] = (idx);                                         \
+#define EMIT(idx)                                                                                  \
+    do {                                                                                           \
+        if (gap && k > 0 && k < cap) out[k++] = ALLOT__GAP;                                        \
+        gap = 0;                                                                                   \
+        if (k < cap) out[k++] = (idx);                                                             \
     } while (0)
 
     if (n <= maxpts) {
@@ -209,13 +204,13 @@ size_t allot__thin(const double *x, const double *y, size_t n, size_t maxpts,
         size_t ci[6];
         int cg[6];
         int nc = 0;
-#define CAND(idx, isgap)                                                       \
-    do {                                                                       \
-        if ((idx) != ALLOT__GAP) {                                             \
-            ci[nc] = (idx);                                                    \
-            cg[nc] = (isgap);                                                  \
-            nc++;                                                              \
-        }                                                                      \
+#define CAND(idx, isgap)                                                                           \
+    do {                                                                                           \
+        if ((idx) != ALLOT__GAP) {                                                                 \
+            ci[nc] = (idx);                                                                        \
+            cg[nc] = (isgap);                                                                      \
+            nc++;                                                                                  \
+        }                                                                                          \
     } while (0)
         if (first >= lo && first < hi) CAND(first, 0);
         CAND(imin, 0);
@@ -271,13 +266,11 @@ static void put_num(allot__buf *b, double v)
  * estimate text extents; real fonts (DejaVu Sans, Segoe UI, SF) run up to
  * ~10 % wider, hence the 1.08 below. */
 static const unsigned short k_adv[95] = {
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333,
-    278, 278, 556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278,
-    584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611, 778, 722, 278,
-    500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944,
-    667, 667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556,
-    278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500,
-    278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584};
+    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333,  278, 278, 556, 556, 556,
+    556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667,
+    611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667,  611, 722, 667, 944, 667,
+    667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278,  556, 556, 222, 222, 500,
+    222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500,  500, 334, 260, 334, 584};
 
 /* Width in 1/1000 em of the code point starting at *pp; advances *pp. */
 static unsigned adv_next(const unsigned char **pp)
@@ -340,9 +333,9 @@ static void put_fit(allot__buf *b, const char *s, double fs, double maxw)
 /* ---- chart ------------------------------------------------------------------ */
 
 typedef struct map {
-    double x0, x1, y0, y1;     /* data range */
-    double left, right;        /* px */
-    double top, bottom;        /* px; bottom > top */
+    double x0, x1, y0, y1; /* data range */
+    double left, right;    /* px */
+    double top, bottom;    /* px; bottom > top */
 } map;
 
 static double mx(const map *m, double x)
@@ -356,8 +349,8 @@ static double my(const map *m, double y)
 
 /* Range of valid points on one axis; for y, only points whose x lies in
  * [xlo, xhi] count (pass -INFINITY/INFINITY for all). */
-static int data_range(const allot_chart *ch, int want_y, double xlo,
-                      double xhi, double *lo, double *hi)
+static int data_range(const allot_chart *ch, int want_y, double xlo, double xhi, double *lo,
+                      double *hi)
 {
     int any = 0;
     double l = 0, h = 0;
@@ -382,8 +375,8 @@ static int data_range(const allot_chart *ch, int want_y, double xlo,
 }
 
 /* Final [lo, hi] from explicit bounds (NaN = free) and the data. */
-static void resolve(double elo, double ehi, int have, double dlo, double dhi,
-                    double *lo, double *hi)
+static void resolve(double elo, double ehi, int have, double dlo, double dhi, double *lo,
+                    double *hi)
 {
     int flo = isnan(elo), fhi = isnan(ehi);
     double l = flo ? (have ? dlo : 0) : elo;
@@ -423,20 +416,17 @@ static void resolve(double elo, double ehi, int have, double dlo, double dhi,
 
 /* Widens free ends of [*lo, *hi] to multiples of step; when max_frac < 1 a
  * free end moves only if that costs at most max_frac of the span. */
-static void widen(double *lo, double *hi, int flo, int fhi, double step,
-                  double max_frac)
+static void widen(double *lo, double *hi, int flo, int fhi, double step, double max_frac)
 {
     if (!(step > 0)) return;
     double span = *hi - *lo;
     if (flo) {
         double c = floor(*lo / step) * step;
-        if (isfinite(c) && (max_frac >= 1 || *lo - c <= max_frac * span))
-            *lo = c;
+        if (isfinite(c) && (max_frac >= 1 || *lo - c <= max_frac * span)) *lo = c;
     }
     if (fhi) {
         double c = ceil(*hi / step) * step;
-        if (isfinite(c) && (max_frac >= 1 || c - *hi <= max_frac * span))
-            *hi = c;
+        if (isfinite(c) && (max_frac >= 1 || c - *hi <= max_frac * span)) *hi = c;
     }
 }
 
@@ -451,16 +441,15 @@ static double abs_max(const double *t, size_t n)
 static int validate(const allot_chart *ch, int width, int height)
 {
     if (!ch) return ALLOT_EINVAL;
-    if (width < ALLOT__CHART_MIN_W || height < ALLOT__CHART_MIN_H ||
-        width > ALLOT__CHART_MAX_WH || height > ALLOT__CHART_MAX_WH)
+    if (width < ALLOT__CHART_MIN_W || height < ALLOT__CHART_MIN_H || width > ALLOT__CHART_MAX_WH ||
+        height > ALLOT__CHART_MAX_WH)
         return ALLOT_ERANGE;
     if (ch->nseries > ALLOT__CHART_MAX_SERIES) return ALLOT_ELIMIT;
     if (ch->nseries > 0 && !ch->series) return ALLOT_EINVAL;
     size_t total = 0;
     for (size_t s = 0; s < ch->nseries; s++) {
         const allot_series *se = &ch->series[s];
-        if (se->n > ALLOT__CHART_MAX_POINTS ||
-            total + se->n > ALLOT__CHART_MAX_POINTS)
+        if (se->n > ALLOT__CHART_MAX_POINTS || total + se->n > ALLOT__CHART_MAX_POINTS)
             return ALLOT_ELIMIT;
         total += se->n;
         if (se->n > 0 && (!se->x || !se->y)) return ALLOT_EINVAL;
@@ -468,10 +457,8 @@ static int validate(const allot_chart *ch, int width, int height)
     const double lim[4] = {ch->xmin, ch->xmax, ch->ymin, ch->ymax};
     for (int i = 0; i < 4; i++)
         if (!isnan(lim[i]) && !isfinite(lim[i])) return ALLOT_EINVAL;
-    if (!isnan(ch->xmin) && !isnan(ch->xmax) && !(ch->xmax > ch->xmin))
-        return ALLOT_EINVAL;
-    if (!isnan(ch->ymin) && !isnan(ch->ymax) && !(ch->ymax > ch->ymin))
-        return ALLOT_EINVAL;
+    if (!isnan(ch->xmin) && !isnan(ch->xmax) && !(ch->xmax > ch->xmin)) return ALLOT_EINVAL;
+    if (!isnan(ch->ymin) && !isnan(ch->ymax) && !(ch->ymax > ch->ymin)) return ALLOT_EINVAL;
     return 0;
 }
 
@@ -479,8 +466,8 @@ static int validate(const allot_chart *ch, int width, int height)
  * explicit x range, from the point before the first one inside to the point
  * after the last one inside, so that a zoomed view of a long series is
  * thinned over what is visible. */
-static void visible_window(const allot_chart *ch, const allot_series *se,
-                           const map *m, size_t *lo, size_t *hi)
+static void visible_window(const allot_chart *ch, const allot_series *se, const map *m, size_t *lo,
+                           size_t *hi)
 {
     *lo = 0;
     *hi = se->n;
@@ -508,8 +495,7 @@ typedef struct legend_item {
 
 #define LEGEND_MAX_W 300.0 /* px of legend text per series */
 
-static const char *series_name(const allot_chart *ch, size_t s, char *tmp,
-                               size_t len)
+static const char *series_name(const allot_chart *ch, size_t s, char *tmp, size_t len)
 {
     const char *nm = ch->series[s].name;
     if (nm && *nm) return nm;
@@ -524,8 +510,7 @@ static void put_stroke_style(allot__buf *b, size_t s)
     if (*dash) allot__buf_printf(b, " stroke-dasharray=\"%s\"", dash);
 }
 
-static void put_tooltip(allot__buf *b, const allot_chart *ch, const char *nm,
-                        double x, double y)
+static void put_tooltip(allot__buf *b, const allot_chart *ch, const char *nm, double x, double y)
 {
     allot__buf_puts(b, "<title>");
     allot__buf_esc(b, nm);
@@ -536,8 +521,8 @@ static void put_tooltip(allot__buf *b, const allot_chart *ch, const char *nm,
     allot__buf_printf(b, ": %.6g</title>", y);
 }
 
-int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
-                      int height, const char *id_prefix)
+int allot__svg_render(allot__buf *b, const allot_chart *ch, int width, int height,
+                      const char *id_prefix)
 {
     if (!b) return ALLOT_EINVAL;
     int err = validate(ch, width, height);
@@ -559,13 +544,12 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
     /* ---- vertical layout ---- */
     int has_title = ch->title && *ch->title;
     double title_h = has_title ? 24 : 0;
-    int show_legend = ch->nseries > 1 ||
-                      (ch->nseries == 1 && ch->series[0].name &&
-                       *ch->series[0].name);
+    int show_legend =
+        ch->nseries > 1 || (ch->nseries == 1 && ch->series[0].name && *ch->series[0].name);
     legend_item legend[ALLOT__CHART_MAX_SERIES];
     int legend_rows = 0;
-    size_t legend_n = 0;             /* items shown */
-    double more_x = 0;               /* "+N more" position, if legend_n < n */
+    size_t legend_n = 0; /* items shown */
+    double more_x = 0;   /* "+N more" position, if legend_n < n */
     int more_row = 0;
     double legend_tw = W - 2 * PAD - 22; /* px of text one item may take */
     if (legend_tw > LEGEND_MAX_W) legend_tw = LEGEND_MAX_W;
@@ -598,19 +582,15 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
             /* make room for "+N more" on the last row */
             for (;;) {
                 char more[32];
-                snprintf(more, sizeof more, "+%zu more",
-                         ch->nseries - legend_n);
+                snprintf(more, sizeof more, "+%zu more", ch->nseries - legend_n);
                 double mw = text_w(more, FS_LEGEND);
                 more_row = legend_n ? legend[legend_n - 1].row : 0;
-                more_x = legend_n ? legend[legend_n - 1].x +
-                                        itemw[legend_n - 1] + 20
-                                  : PAD;
+                more_x = legend_n ? legend[legend_n - 1].x + itemw[legend_n - 1] + 20 : PAD;
                 if (legend_n == 0 || more_x + mw <= maxx) break;
                 legend_n--;
             }
         }
-        legend_rows = ch->nseries ? (legend_n ? legend[legend_n - 1].row : 0) + 1
-                                  : 0;
+        legend_rows = ch->nseries ? (legend_n ? legend[legend_n - 1].row : 0) + 1 : 0;
     }
     double legend_top = PAD + title_h;
     double legend_h = legend_rows ? legend_rows * 18.0 + 6 : 0;
@@ -724,8 +704,7 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
     allot__buf_puts(b, "\" height=\"");
     put_num(b, m.bottom - m.top + 6);
     allot__buf_puts(b, "\"/></clipPath></defs>\n");
-    allot__buf_printf(b, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
-                      width, height);
+    allot__buf_printf(b, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", width, height);
 
     /* ---- title ---- */
     if (has_title) {
@@ -768,8 +747,7 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
         put_num(b, py);
         allot__buf_puts(b, "\" y2=\"");
         put_num(b, py);
-        allot__buf_puts(b, yt[i] == 0 && y0 < 0 ? "\" stroke=\"" C_ZERO "\"/>"
-                                                : "\"/>");
+        allot__buf_puts(b, yt[i] == 0 && y0 < 0 ? "\" stroke=\"" C_ZERO "\"/>" : "\"/>");
     }
     allot__buf_puts(b, "</g>\n");
 
@@ -807,10 +785,9 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
     allot__buf_puts(b, "</g>\n");
 
     /* ---- tick labels ---- */
-    allot__buf_printf(b,
-                      "<g font-size=\"%g\" fill=\"" C_MUTED
-                      "\" style=\"font-variant-numeric:tabular-nums\">",
-                      FS_TICK);
+    allot__buf_printf(
+        b, "<g font-size=\"%g\" fill=\"" C_MUTED "\" style=\"font-variant-numeric:tabular-nums\">",
+        FS_TICK);
     for (size_t i = 0; i < nxt; i++) {
         double px = mx(&m, xt[i]);
         double w = text_w(xlab[i], FS_TICK);
@@ -866,9 +843,10 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
 
     /* ---- series ---- */
     size_t idx[ALLOT__THIN_CAP];
-    allot__buf_printf(b, "<g clip-path=\"url(#%s-clip)\" fill=\"none\" "
-                         "stroke-width=\"2\" stroke-linejoin=\"round\" "
-                         "stroke-linecap=\"round\">\n",
+    allot__buf_printf(b,
+                      "<g clip-path=\"url(#%s-clip)\" fill=\"none\" "
+                      "stroke-width=\"2\" stroke-linejoin=\"round\" "
+                      "stroke-linecap=\"round\">\n",
                       id_prefix);
     for (size_t s = 0; s < ch->nseries; s++) {
         const allot_series *se = &ch->series[s];
@@ -876,8 +854,8 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
         size_t wlo, whi;
         visible_window(ch, se, &m, &wlo, &whi);
         if (whi == wlo) continue;
-        size_t k = allot__thin(se->x + wlo, se->y + wlo, whi - wlo,
-                               ALLOT__CHART_MAX_DRAWN, idx, ALLOT__THIN_CAP);
+        size_t k = allot__thin(se->x + wlo, se->y + wlo, whi - wlo, ALLOT__CHART_MAX_DRAWN, idx,
+                               ALLOT__THIN_CAP);
         if (k == 0) continue;
         for (size_t j = 0; j < k; j++)
             if (idx[j] != ALLOT__GAP) idx[j] += wlo;
@@ -931,11 +909,8 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
         int all = wn <= ALLOT__CHART_MAX_MARKERS;
         /* Few, well-spaced points are shown as dots; otherwise the markers
          * are invisible hover targets. */
-        int visible = all && ch->nseries <= 8 &&
-                      (m.right - m.left) / (double)wn >= 10;
-        size_t stride = all ? 1
-                            : (wn + ALLOT__CHART_MAX_MARKERS - 1) /
-                                  ALLOT__CHART_MAX_MARKERS;
+        int visible = all && ch->nseries <= 8 && (m.right - m.left) / (double)wn >= 10;
+        size_t stride = all ? 1 : (wn + ALLOT__CHART_MAX_MARKERS - 1) / ALLOT__CHART_MAX_MARKERS;
         int opened = 0;
         for (size_t start = wlo; start < whi; start += stride) {
             size_t end = start + stride < whi ? start + stride : whi;
@@ -945,15 +920,12 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
             double xv = se->x[i], yv = se->y[i];
             if (xv < m.x0 || xv > m.x1 || yv < m.y0 || yv > m.y1) continue;
             if (!opened) {
-                allot__buf_printf(b, "<g fill=\"%s\"%s>",
-                                  k_colors[s % NCOLORS],
-                                  visible
-                                      ? " stroke=\"#fff\" stroke-width=\"1\""
-                                      : " fill-opacity=\"0\"");
+                allot__buf_printf(b, "<g fill=\"%s\"%s>", k_colors[s % NCOLORS],
+                                  visible ? " stroke=\"#fff\" stroke-width=\"1\""
+                                          : " fill-opacity=\"0\"");
                 opened = 1;
             }
-            allot__buf_printf(b, "<circle%s cx=\"",
-                              visible ? "" : " class=\"allot-hit\"");
+            allot__buf_printf(b, "<circle%s cx=\"", visible ? "" : " class=\"allot-hit\"");
             put_num(b, mx(&m, xv));
             allot__buf_puts(b, "\" cy=\"");
             put_num(b, my(&m, yv));
@@ -977,8 +949,7 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width,
 
     /* ---- legend ---- */
     if (show_legend) {
-        allot__buf_printf(b, "<g class=\"legend\" font-size=\"%g\" fill=\"" C_TEXT
-                             "\">",
+        allot__buf_printf(b, "<g class=\"legend\" font-size=\"%g\" fill=\"" C_TEXT "\">",
                           FS_LEGEND);
         for (size_t s = 0; s < legend_n; s++) {
             const char *nm = series_name(ch, s, tmp, sizeof tmp);

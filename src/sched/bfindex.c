@@ -38,39 +38,39 @@
 
 #include "internal.h"
 
-#define NLEVELS 49   /* device capability levels: 0..39 partial, 41..48 whole */
-#define WHOLE0 40    /* level of a node with k whole free devices: WHOLE0 + min(k, 8) */
-#define PSTEP 25     /* milli per partial level */
-#define NCPUL 8      /* CPU capability levels: free cores < 2, 4, 8, ..., >= 128 */
-#define NBUCKETS 1024 /* <= 64 words of 64 bits: one summary word */
-#define NIL UINT32_MAX
+#define NLEVELS      49   /* device capability levels: 0..39 partial, 41..48 whole */
+#define WHOLE0       40   /* level of a node with k whole free devices: WHOLE0 + min(k, 8) */
+#define PSTEP        25   /* milli per partial level */
+#define NCPUL        8    /* CPU capability levels: free cores < 2, 4, 8, ..., >= 128 */
+#define NBUCKETS     1024 /* <= 64 words of 64 bits: one summary word */
+#define NIL          UINT32_MAX
 #define MAX_SPEC_CPU 128000.0
 #define MAX_SPEC_GPU 8000.0
 
 /* What a query needs of a node, packed so the walk stays in cache. */
 struct bf_node {
-    int64_t cpu_free;  /* milli-cores */
-    int64_t mem_free;  /* MiB */
+    int64_t cpu_free; /* milli-cores */
+    int64_t mem_free; /* MiB */
     int32_t milli_free;
     int16_t whole_free;
     int16_t maxfree;
 };
 
 struct allot__bfidx {
-    uint32_t nslots;          /* chip types + 1 (CPU-only nodes) */
-    uint32_t nclasses;        /* nslots * NLEVELS */
-    double bmax;              /* b of the largest node, plus a margin */
-    double scale;             /* NBUCKETS / bmax */
-    uint32_t **head;          /* per class: NBUCKETS list heads, allocated on first use */
-    uint64_t *bits;           /* nclasses * NBUCKETS/64 */
-    uint64_t *summary;        /* per class: bit w = bits word w non-zero */
-    uint8_t *cpumask;         /* per (slot, level): bit l = CPU level l non-empty */
-    uint64_t *lvmask;         /* per slot: bit v = some class of level v non-empty */
-    int broken;               /* an allocation failed: the index is incomplete */
-    uint32_t *next, *prev;    /* per node */
-    uint32_t *cls, *bkt;      /* per node; cls NIL = not indexed */
-    int16_t *maxfree;         /* per node: largest free milli of a device */
-    struct bf_node *cn;       /* per node: compact copy of what a query reads */
+    uint32_t nslots;       /* chip types + 1 (CPU-only nodes) */
+    uint32_t nclasses;     /* nslots * NLEVELS */
+    double bmax;           /* b of the largest node, plus a margin */
+    double scale;          /* NBUCKETS / bmax */
+    uint32_t **head;       /* per class: NBUCKETS list heads, allocated on first use */
+    uint64_t *bits;        /* nclasses * NBUCKETS/64 */
+    uint64_t *summary;     /* per class: bit w = bits word w non-zero */
+    uint8_t *cpumask;      /* per (slot, level): bit l = CPU level l non-empty */
+    uint64_t *lvmask;      /* per slot: bit v = some class of level v non-empty */
+    int broken;            /* an allocation failed: the index is incomplete */
+    uint32_t *next, *prev; /* per node */
+    uint32_t *cls, *bkt;   /* per node; cls NIL = not indexed */
+    int16_t *maxfree;      /* per node: largest free milli of a device */
+    struct bf_node *cn;    /* per node: compact copy of what a query reads */
 };
 
 static inline double node_b(const allot_node *n)
@@ -124,7 +124,7 @@ static void unlink_node(allot__bfidx *x, uint32_t i)
             x->summary[c] &= ~((uint64_t)1 << (b / 64));
             if (x->summary[c] == 0) {
                 uint32_t sl = c / NCPUL; /* slot * NLEVELS + level */
-                x->cpumask[sl] &= (uint8_t)~(1u << (c % NCPUL));
+                x->cpumask[sl] &= (uint8_t) ~(1u << (c % NCPUL));
                 if (x->cpumask[sl] == 0)
                     x->lvmask[sl / NLEVELS] &= ~((uint64_t)1 << (sl % NLEVELS));
             }
@@ -174,10 +174,11 @@ void allot__bfidx_update(allot_sched *s, uint32_t node)
         unlink_node(x, node);
         return;
     }
-    uint32_t c = (slot_of(x, n) * NLEVELS +
-                  (uint32_t)node_level(n, allot_cluster_dev_free(s->c) + n->dev0,
-                                       &x->maxfree[node])) * NCPUL +
-                 (uint32_t)cpu_level(n->cpu_free);
+    uint32_t c =
+        (slot_of(x, n) * NLEVELS +
+         (uint32_t)node_level(n, allot_cluster_dev_free(s->c) + n->dev0, &x->maxfree[node])) *
+            NCPUL +
+        (uint32_t)cpu_level(n->cpu_free);
     double bb = node_b(n) * x->scale;
     uint32_t b = bb >= NBUCKETS - 1 ? NBUCKETS - 1 : (bb <= 0 ? 0 : (uint32_t)bb);
     struct bf_node *cn = &x->cn[node];
@@ -237,7 +238,8 @@ int allot__bfidx_build(allot_sched *s)
     x->bkt = malloc((size_t)(nn ? nn : 1) * sizeof *x->bkt);
     x->maxfree = calloc((size_t)(nn ? nn : 1), sizeof *x->maxfree);
     x->cn = calloc((size_t)(nn ? nn : 1), sizeof *x->cn);
-    if (!x->head || !x->lvmask || !x->bits || !x->summary || !x->cpumask || !x->maxfree || !x->cn || !x->next || !x->prev || !x->cls || !x->bkt) {
+    if (!x->head || !x->lvmask || !x->bits || !x->summary || !x->cpumask || !x->maxfree || !x->cn ||
+        !x->next || !x->prev || !x->cls || !x->bkt) {
         allot__bfidx_free(x);
         return ALLOT_ENOMEM;
     }
@@ -274,8 +276,8 @@ int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out
     else
         lvl0 = sh->milli / PSTEP;
     /* the request's share of b: score = int((1 - (b - creq)) * 100) */
-    double creq = 0.5 * (double)sh->cpu / MAX_SPEC_CPU +
-                  0.5 * (double)sh->milli * sh->ndev / MAX_SPEC_GPU;
+    double creq =
+        0.5 * (double)sh->cpu / MAX_SPEC_CPU + 0.5 * (double)sh->milli * sh->ndev / MAX_SPEC_GPU;
     int cl0 = cpu_level(sh->cpu);
     int best_score = INT_MIN; /* scores go negative on nodes over 128 cores */
     uint32_t best = NIL;
@@ -287,47 +289,50 @@ int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out
             if (sh->chips && !((sh->chips >> slot) & 1)) continue;
         }
         for (uint64_t lm = x->lvmask[slot] & (~(uint64_t)0 << lvl0); lm; lm &= lm - 1)
-        for (int lv = __builtin_ctzll(lm), once = 1; once; once = 0)
-        for (unsigned cm = x->cpumask[slot * NLEVELS + (uint32_t)lv] & (0xFFu << cl0) & 0xFFu; cm;
-             cm &= cm - 1) {
-            uint32_t c = (slot * NLEVELS + (uint32_t)lv) * NCPUL + (uint32_t)__builtin_ctz(cm);
-            const uint64_t *bits = &x->bits[(size_t)c * (NBUCKETS / 64)];
-            for (uint64_t sum = x->summary[c]; sum; sum &= sum - 1) {
-                uint32_t w = (uint32_t)__builtin_ctzll(sum);
-                uint64_t word = bits[w];
-                int stop = 0;
-                while (word) {
-                    uint32_t b = w * 64 + (uint32_t)__builtin_ctzll(word);
-                    word &= word - 1;
-                    /* scores any node of this bucket can have: [lo, hi] */
-                    double blo = (double)b * bw - 1e-9, bhi = (double)(b + 1) * bw + 1e-9;
-                    int hi = (int)((1.0 - (blo - creq)) * 100.0);
-                    int lo = (int)((1.0 - (bhi - creq)) * 100.0);
-                    if (best != NIL && hi < best_score) {
-                        stop = 1; /* buckets further on have larger b: lower scores */
-                        break;
-                    }
-                    /* the list is in rank order: once no node here can beat the
-                     * best on score, only a smaller rank could still win */
-                    for (uint32_t i = x->head[c][b]; i != NIL; i = x->next[i]) {
-                        if (best != NIL && hi <= best_score && rank[i] > rank[best]) break;
-                        const struct bf_node *n = &x->cn[i];
-                        if (!feasible(n, sh)) continue;
-                        double left =
-                            0.5 * (double)(n->cpu_free - sh->cpu) / MAX_SPEC_CPU +
-                            0.5 * (double)(n->milli_free - (int64_t)sh->milli * sh->ndev) /
-                                MAX_SPEC_GPU;
-                        int sc = (int)((1.0 - left) * 100.0);
-                        if (best == NIL || sc > best_score || (sc == best_score && rank[i] < rank[best])) {
-                            best_score = sc;
-                            best = i;
+            for (int lv = __builtin_ctzll(lm), once = 1; once; once = 0)
+                for (unsigned cm =
+                         x->cpumask[slot * NLEVELS + (uint32_t)lv] & (0xFFu << cl0) & 0xFFu;
+                     cm; cm &= cm - 1) {
+                    uint32_t c =
+                        (slot * NLEVELS + (uint32_t)lv) * NCPUL + (uint32_t)__builtin_ctz(cm);
+                    const uint64_t *bits = &x->bits[(size_t)c * (NBUCKETS / 64)];
+                    for (uint64_t sum = x->summary[c]; sum; sum &= sum - 1) {
+                        uint32_t w = (uint32_t)__builtin_ctzll(sum);
+                        uint64_t word = bits[w];
+                        int stop = 0;
+                        while (word) {
+                            uint32_t b = w * 64 + (uint32_t)__builtin_ctzll(word);
+                            word &= word - 1;
+                            /* scores any node of this bucket can have: [lo, hi] */
+                            double blo = (double)b * bw - 1e-9, bhi = (double)(b + 1) * bw + 1e-9;
+                            int hi = (int)((1.0 - (blo - creq)) * 100.0);
+                            int lo = (int)((1.0 - (bhi - creq)) * 100.0);
+                            if (best != NIL && hi < best_score) {
+                                stop = 1; /* buckets further on have larger b: lower scores */
+                                break;
+                            }
+                            /* the list is in rank order: once no node here can beat the
+                             * best on score, only a smaller rank could still win */
+                            for (uint32_t i = x->head[c][b]; i != NIL; i = x->next[i]) {
+                                if (best != NIL && hi <= best_score && rank[i] > rank[best]) break;
+                                const struct bf_node *n = &x->cn[i];
+                                if (!feasible(n, sh)) continue;
+                                double left =
+                                    0.5 * (double)(n->cpu_free - sh->cpu) / MAX_SPEC_CPU +
+                                    0.5 * (double)(n->milli_free - (int64_t)sh->milli * sh->ndev) /
+                                        MAX_SPEC_GPU;
+                                int sc = (int)((1.0 - left) * 100.0);
+                                if (best == NIL || sc > best_score ||
+                                    (sc == best_score && rank[i] < rank[best])) {
+                                    best_score = sc;
+                                    best = i;
+                                }
+                                if (lo == hi) break; /* one score here: later nodes rank after */
+                            }
                         }
-                        if (lo == hi) break; /* one score here: later nodes rank after */
+                        if (stop) break;
                     }
                 }
-                if (stop) break;
-            }
-        }
     }
     if (best == NIL) return ALLOT_ENOFIT;
     *node_out = best;

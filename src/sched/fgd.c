@@ -23,8 +23,8 @@
 
 #include "internal.h"
 
-double allot_fgd_node_frag(const allot_typical *typ, size_t ntyp, uint16_t chip,
-                           int64_t cpu_free, const int16_t *dev_free, int ndev)
+double allot_fgd_node_frag(const allot_typical *typ, size_t ntyp, uint16_t chip, int64_t cpu_free,
+                           const int16_t *dev_free, int ndev)
 {
     int64_t total = 0;
     for (int i = 0; i < ndev; i++) total += dev_free[i];
@@ -216,8 +216,12 @@ int allot_typical_from_workload(const allot_workload *w, double coverage, int in
     for (size_t i = 0; i < w->njobs; i++) {
         const allot_shape *sh = &w->jobs[i].shape;
         if (!include_cpu_only && sh->ndev == 0) continue;
-        tkey k = {sh->cpu > 0 ? sh->cpu : 100, sh->ndev ? sh->chips : 0,
-                  sh->ndev ? sh->milli : 0, sh->ndev, 0, 1};
+        tkey k = {sh->cpu > 0 ? sh->cpu : 100,
+                  sh->ndev ? sh->chips : 0,
+                  sh->ndev ? sh->milli : 0,
+                  sh->ndev,
+                  0,
+                  1};
         int64_t key[4] = {k.cpu, (int64_t)k.chips, k.milli, k.ndev};
         uint64_t h = XXH3_64bits(key, sizeof key);
         size_t j = (size_t)h & (cap - 1);

@@ -18,15 +18,15 @@ typedef struct allot__task_alloc {
 } allot__task_alloc;
 
 typedef struct allot__job_rec {
-    allot_job desc;            /* copy of the submitted job */
-    uint64_t seq;              /* submission order */
-    int64_t submit_time;       /* s */
-    int64_t start_time;        /* s; ALLOT_TIME_NONE while pending */
-    uint32_t shape_id;         /* interned shape */
-    uint8_t state;             /* allot_job_state; 0xFF = slot unused */
+    allot_job desc;      /* copy of the submitted job */
+    uint64_t seq;        /* submission order */
+    int64_t submit_time; /* s */
+    int64_t start_time;  /* s; ALLOT_TIME_NONE while pending */
+    uint32_t shape_id;   /* interned shape */
+    uint8_t state;       /* allot_job_state; 0xFF = slot unused */
     uint8_t pad[3];
-    allot__task_alloc one;     /* the task when ntasks == 1 */
-    allot__task_alloc *many;   /* ntasks entries when ntasks > 1 */
+    allot__task_alloc one;   /* the task when ntasks == 1 */
+    allot__task_alloc *many; /* ntasks entries when ntasks > 1 */
 } allot__job_rec;
 
 #define ALLOT__JOB_UNUSED 0xFF
@@ -35,8 +35,8 @@ typedef struct allot__job_rec {
 typedef struct allot__shape_rec {
     allot_shape shape;
     uint64_t hash;
-    int8_t never_fits;         /* -1 unknown, 0 fits some node, 1 never */
-    uint32_t fail_pass;        /* retry pass in which it last failed */
+    int8_t never_fits;  /* -1 unknown, 0 fits some node, 1 never */
+    uint32_t fail_pass; /* retry pass in which it last failed */
 } allot__shape_rec;
 
 /* FGD target workload grouped for fast evaluation: typical shapes that share
@@ -46,16 +46,16 @@ typedef struct allot__shape_rec {
 typedef struct allot__fgd_group {
     int32_t milli, ndev;
     allot_chip_mask chips;
-    uint32_t first, count;     /* range in allot__fgd.cpu / .cum */
-    double weight;             /* total weight of the group */
+    uint32_t first, count; /* range in allot__fgd.cpu / .cum */
+    double weight;         /* total weight of the group */
 } allot__fgd_group;
 
 typedef struct allot__fgd {
     allot__fgd_group *groups;
     uint32_t ngroups;
-    int64_t *cpu;              /* CPU of each entry, ascending per group */
-    double *wsuffix;           /* weight of entries [i, group end) */
-    double cpu_only_weight;    /* weight of CPU-only typical shapes */
+    int64_t *cpu;           /* CPU of each entry, ascending per group */
+    double *wsuffix;        /* weight of entries [i, group end) */
+    double cpu_only_weight; /* weight of CPU-only typical shapes */
 } allot__fgd;
 
 int allot__fgd_build(allot__fgd *f, const allot_typical *typ, size_t n);
@@ -66,49 +66,48 @@ double allot__fgd_frag(const allot__fgd *f, uint16_t chip, int64_t cpu_free,
 struct allot_sched {
     allot_cluster *c;
     allot_sched_config cfg;
-    allot_typical *typical;    /* owned copy */
+    allot_typical *typical; /* owned copy */
     allot__fgd fgd;
     int have_fgd;
     allot_rng rng;
 
-    allot__job_rec *jobs;      /* indexed by job id */
+    allot__job_rec *jobs; /* indexed by job id */
     uint32_t jobs_cap;
     uint64_t next_seq;
-    uint32_t *pending;         /* job ids in queue order */
+    uint32_t *pending; /* job ids in queue order */
     size_t npending, pending_cap;
     size_t nrunning;
-    uint32_t pass;             /* retry-pass counter */
+    uint32_t pass; /* retry-pass counter */
 
     allot__shape_rec *shapes;
     uint32_t nshapes, shapes_cap;
-    uint32_t *shape_index;     /* open addressing: shape id or UINT32_MAX */
+    uint32_t *shape_index; /* open addressing: shape id or UINT32_MAX */
     uint32_t shape_index_cap;
 
     /* per-node FGD memo: fragmentation of the node's current state */
     double *node_frag;
-    uint32_t *node_frag_ver;   /* node version the value belongs to, +1 */
-    double frag_sum;           /* sum of node_frag over UP nodes */
+    uint32_t *node_frag_ver; /* node version the value belongs to, +1 */
+    double frag_sum;         /* sum of node_frag over UP nodes */
     /* per (shape, node) FGD score memo: version+1 << 32 | dev << 8 | score */
     uint64_t *score_memo;
-    uint32_t score_memo_shapes;/* shapes with a memo row */
+    uint32_t score_memo_shapes; /* shapes with a memo row */
 
     /* GPU clustering: per node, tasks per affinity tag (0 = shared device,
      * k = k whole devices, capped at 63) and the set of tags present */
-    uint16_t *tag_counts;      /* nnodes * 64 */
+    uint16_t *tag_counts; /* nnodes * 64 */
     uint64_t *node_tags;
 
-    uint32_t *node_rank;       /* ALLOT_TIE_RANK: node -> position */
-    struct allot__bfidx *bfidx;/* best-fit index (bestfit + rank only) */
+    uint32_t *node_rank;        /* ALLOT_TIE_RANK: node -> position */
+    struct allot__bfidx *bfidx; /* best-fit index (bestfit + rank only) */
 
     uint64_t decisions;
-    int raw_placements;        /* allot_sched_place committed capacity that
-                                  no job record accounts for */
+    int raw_placements; /* allot_sched_place committed capacity that
+                           no job record accounts for */
 };
 
 /* Placement (place.c): chooses a node and devices for one task under the
  * configured policy without changing anything. Returns 0 or ENOFIT. */
-int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh,
-                 allot__task_alloc *out);
+int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh, allot__task_alloc *out);
 /* Best-fit index (bfindex.c): same choice as the scan, found faster. */
 typedef struct allot__bfidx allot__bfidx;
 int allot__bfidx_build(allot_sched *s);

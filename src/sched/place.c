@@ -247,15 +247,11 @@ static int score_fgd_memo(allot_sched *s, uint32_t shape_id, uint32_t node, cons
 
 /* fgd-la secondary key among equal FGD scores: prefer nodes that already run
  * tasks (consolidate), so idle nodes stay whole for large tasks. */
-static inline double fgdla_key(const allot_node *n)
-{
-    return n->ntasks > 0 ? 1.0 : 0.0;
-}
+static inline double fgdla_key(const allot_node *n) { return n->ntasks > 0 ? 1.0 : 0.0; }
 
 /* ---- the scan ------------------------------------------------------------------- */
 
-int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh,
-                 allot__task_alloc *out)
+int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh, allot__task_alloc *out)
 {
     allot_cluster *c = s->c;
     const allot_node *nodes = allot_cluster_nodes(c);
@@ -285,25 +281,15 @@ int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh,
         case ALLOT_POLICY_RANDOM:
             sc = 0; /* every feasible node ties: uniform choice */
             break;
-        case ALLOT_POLICY_DOTPROD:
-            sc = score_dotprod(n, sh);
-            break;
-        case ALLOT_POLICY_GPUCLUSTER:
-            sc = gpu_task ? score_gpucluster(s, i, n, sh) : 0;
-            break;
-        case ALLOT_POLICY_GPUPACKING:
-            sc = score_gpupacking(n, df + n->dev0, sh);
-            break;
-        case ALLOT_POLICY_BESTFIT:
-            sc = score_bestfit(n, sh);
-            break;
+        case ALLOT_POLICY_DOTPROD: sc = score_dotprod(n, sh); break;
+        case ALLOT_POLICY_GPUCLUSTER: sc = gpu_task ? score_gpucluster(s, i, n, sh) : 0; break;
+        case ALLOT_POLICY_GPUPACKING: sc = score_gpupacking(n, df + n->dev0, sh); break;
+        case ALLOT_POLICY_BESTFIT: sc = score_bestfit(n, sh); break;
         case ALLOT_POLICY_FGD:
             sc = score_fgd_memo(s, shape_id, i, n, df + n->dev0, sh, &devs);
             break;
         case ALLOT_POLICY_FGDLA:
-        default:
-            sc = score_fgd_memo(s, shape_id, i, n, df + n->dev0, sh, &devs);
-            break;
+        default: sc = score_fgd_memo(s, shape_id, i, n, df + n->dev0, sh, &devs); break;
         }
         if (pol == ALLOT_POLICY_FGDLA) {
             /* ours: FGD's integer score first; among equal scores a
@@ -357,15 +343,10 @@ int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh,
     const allot_node *n = &nodes[best];
     const int16_t *d = df + n->dev0;
     switch (pol) {
-    case ALLOT_POLICY_RANDOM:
-        best_devs = dev_random(s, n, d, sh);
-        break;
+    case ALLOT_POLICY_RANDOM: best_devs = dev_random(s, n, d, sh); break;
     case ALLOT_POLICY_FGD:
-    case ALLOT_POLICY_FGDLA:
-        break; /* chosen with the score */
-    default:
-        best_devs = dev_best(n, d, sh);
-        break;
+    case ALLOT_POLICY_FGDLA: break; /* chosen with the score */
+    default: best_devs = dev_best(n, d, sh); break;
     }
     out->node = best;
     out->milli = sh->milli;

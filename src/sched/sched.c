@@ -36,8 +36,10 @@ int allot_policy_parse(const char *name)
         const char *alias;
         allot_policy p;
     } aliases[] = {
-        {"dot-product", ALLOT_POLICY_DOTPROD},   {"gpu-clustering", ALLOT_POLICY_GPUCLUSTER},
-        {"gpu-packing", ALLOT_POLICY_GPUPACKING}, {"best-fit", ALLOT_POLICY_BESTFIT},
+        {"dot-product", ALLOT_POLICY_DOTPROD},
+        {"gpu-clustering", ALLOT_POLICY_GPUCLUSTER},
+        {"gpu-packing", ALLOT_POLICY_GPUPACKING},
+        {"best-fit", ALLOT_POLICY_BESTFIT},
         {"fgdla", ALLOT_POLICY_FGDLA},
     };
     for (int i = 0; i < ALLOT_POLICY__COUNT; i++)
@@ -105,10 +107,7 @@ double allot__node_frag(allot_sched *s, uint32_t node)
     return s->node_frag[node];
 }
 
-double allot_sched_frag_milli(allot_sched *s)
-{
-    return s->have_fgd ? s->frag_sum : 0.0;
-}
+double allot_sched_frag_milli(allot_sched *s) { return s->have_fgd ? s->frag_sum : 0.0; }
 
 /* ---- shapes ------------------------------------------------------------------------- */
 
@@ -233,7 +232,7 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
         rc = ALLOT_ENOMEM;
         goto out;
     }
-    {   /* a seeded random permutation: rank[node] */
+    { /* a seeded random permutation: rank[node] */
         allot_rng r;
         allot_rng_seed(&r, cfg->seed ^ 0x7a4b3c2d1e0fULL);
         for (uint32_t i = 0; i < nn; i++) s->node_rank[i] = i;
@@ -355,7 +354,7 @@ static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisio
         if (rc == 0) rc = task_take(s, &j->desc.shape, &a[t]);
         if (rc) {
             a[t].node = UINT32_MAX;
-            s->decisions -= t; /* the rolled-back placements were not decisions */
+            s->decisions -= t;           /* the rolled-back placements were not decisions */
             int rc2 = job_release(s, j); /* roll back the tasks placed so far */
             return rc2 ? rc2 : rc;
         }
@@ -588,19 +587,18 @@ static int on_end(allot_sched *s, const allot_event *ev, allot_job_state final,
     if (j->state == ALLOT_JOB_PENDING) {
         if (final != ALLOT_JOB_CANCELLED) return ALLOT_ESTATE; /* cannot finish unstarted */
         queue_remove(s, ev->job);
-        j->state = (uint8_t)final;
+        j->state = (uint8_t) final;
         return 0;
     }
     if (j->state != ALLOT_JOB_RUNNING) return ALLOT_ESTATE;
     int rc = job_release(s, j);
     if (rc) return rc;
-    j->state = (uint8_t)final;
+    j->state = (uint8_t) final;
     s->nrunning--;
     free(j->many);
     j->many = NULL;
     return retry_pass(s, ev->time, out);
 }
-
 
 static int on_node_down(allot_sched *s, const allot_event *ev, allot_decisions *out)
 {
@@ -637,18 +635,10 @@ int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *o
     if (!s || !ev || !out) return ALLOT_EINVAL;
     int rc;
     switch (ev->kind) {
-    case ALLOT_EV_SUBMIT:
-        rc = on_submit(s, ev, out);
-        break;
-    case ALLOT_EV_FINISH:
-        rc = on_end(s, ev, ALLOT_JOB_SUCCEEDED, out);
-        break;
-    case ALLOT_EV_CANCEL:
-        rc = on_end(s, ev, ALLOT_JOB_CANCELLED, out);
-        break;
-    case ALLOT_EV_NODE_DOWN:
-        rc = on_node_down(s, ev, out);
-        break;
+    case ALLOT_EV_SUBMIT: rc = on_submit(s, ev, out); break;
+    case ALLOT_EV_FINISH: rc = on_end(s, ev, ALLOT_JOB_SUCCEEDED, out); break;
+    case ALLOT_EV_CANCEL: rc = on_end(s, ev, ALLOT_JOB_CANCELLED, out); break;
+    case ALLOT_EV_NODE_DOWN: rc = on_node_down(s, ev, out); break;
     case ALLOT_EV_NODE_UP:
         if (ev->node >= allot_cluster_nnodes(s->c)) return ALLOT_EINVAL;
         rc = allot_cluster_set_state(s->c, ev->node, ALLOT_NODE_UP);
@@ -657,11 +647,8 @@ int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *o
             rc = retry_pass(s, ev->time, out);
         }
         break;
-    case ALLOT_EV_TICK:
-        rc = retry_pass(s, ev->time, out);
-        break;
-    default:
-        return ALLOT_EINVAL;
+    case ALLOT_EV_TICK: rc = retry_pass(s, ev->time, out); break;
+    default: return ALLOT_EINVAL;
     }
     if (rc == 0 && s->cfg.check_invariants) rc = sched_check(s);
     return rc;
@@ -695,7 +682,8 @@ int allot_sched_place(allot_sched *s, const allot_shape *shape, allot_decision *
 
 int allot_sched_unplace(allot_sched *s, const allot_shape *shape, const allot_decision *d)
 {
-    if (!s || !shape || !d || d->node >= allot_cluster_nnodes(s->c) || d->ndev > ALLOT_MAX_DEVS_PER_NODE)
+    if (!s || !shape || !d || d->node >= allot_cluster_nnodes(s->c) ||
+        d->ndev > ALLOT_MAX_DEVS_PER_NODE)
         return ALLOT_EINVAL;
     allot__task_alloc a = {d->node, shape->milli, 0};
     for (int i = 0; i < d->ndev; i++) {

@@ -70,16 +70,16 @@ static void mean_sd(const double *v, int n, double *mean, double *sd)
 }
 
 int allot_fgd_experiment(const allot_cluster *c, const allot_workload *w,
-                         const allot_policy *policies, size_t npolicies, uint64_t seed0,
-                         int nseeds, int threads, const allot_sim_config *base,
-                         allot_experiment_row *rows, allot_diag *d)
+                         const allot_policy *policies, size_t npolicies, uint64_t seed0, int nseeds,
+                         int threads, const allot_sim_config *base, allot_experiment_row *rows,
+                         allot_diag *d)
 {
     if (!c || !w || !policies || !npolicies || nseeds < 1 || nseeds > 10000 || !base || !rows)
         return ALLOT_EINVAL;
     size_t total = npolicies * (size_t)nseeds;
     int rc = 0;
-    xjob x = {c, w, base, policies, npolicies, seed0, nseeds, NULL, NULL, NULL, 0,
-              PTHREAD_MUTEX_INITIALIZER};
+    xjob x = {c,      w,    base, policies, npolicies, seed0,
+              nseeds, NULL, NULL, NULL,     0,         PTHREAD_MUTEX_INITIALIZER};
     x.res = calloc(total, sizeof *x.res);
     x.rcs = calloc(total, sizeof *x.rcs);
     x.diags = calloc(total, sizeof *x.diags);

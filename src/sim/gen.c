@@ -51,10 +51,7 @@ typedef struct gen_params {
 
 /* ---- random variates ------------------------------------------------------ */
 
-static double uniform_open(allot_rng *r) /* (0, 1] */
-{
-    return 1.0 - allot_rng_double(r);
-}
+static double uniform_open(allot_rng *r) /* (0, 1] */ { return 1.0 - allot_rng_double(r); }
 
 static double normal(allot_rng *r) /* standard normal, Box-Muller */
 {
@@ -73,27 +70,21 @@ static double lognormal_mean(allot_rng *r, double mean, double sigma)
 static size_t pick(allot_rng *r, const int *w, size_t n)
 {
     int64_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += w[i];
+    for (size_t i = 0; i < n; i++) total += w[i];
     int64_t x = (int64_t)allot_rng_below(r, (uint64_t)total);
     for (size_t i = 0; i < n; i++) {
-        if (x < w[i])
-            return i;
+        if (x < w[i]) return i;
         x -= w[i];
     }
     return n - 1;
 }
 
-static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 static int64_t duration(allot_rng *r, double mean, double sigma)
 {
     double v = lognormal_mean(r, mean, sigma);
-    if (!(v < 1e9))
-        v = 1e9;
+    if (!(v < 1e9)) v = 1e9;
     return clamp64(llround(v), 1, 1000000000);
 }
 
@@ -102,14 +93,11 @@ static int64_t duration(allot_rng *r, double mean, double sigma)
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
-    if (!*s)
-        return -1;
+    if (!*s) return -1;
     for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return -1;
+        if (*s < '0' || *s > '9') return -1;
         unsigned dg = (unsigned)(*s - '0');
-        if (v > (max - dg) / 10)
-            return -1;
+        if (v > (max - dg) / 10) return -1;
         v = v * 10 + dg;
     }
     *out = v;
@@ -120,38 +108,29 @@ static int parse_f64(const char *s, double lo, double hi, double *out)
 {
     const char *p = s;
     int digits = 0;
-    while (*p >= '0' && *p <= '9')
-        p++, digits++;
+    while (*p >= '0' && *p <= '9') p++, digits++;
     if (*p == '.') {
         p++;
-        while (*p >= '0' && *p <= '9')
-            p++, digits++;
+        while (*p >= '0' && *p <= '9') p++, digits++;
     }
-    if (!digits)
-        return -1;
+    if (!digits) return -1;
     if (*p == 'e' || *p == 'E') {
         p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (*p < '0' || *p > '9')
-            return -1;
-        while (*p >= '0' && *p <= '9')
-            p++;
+        if (*p == '+' || *p == '-') p++;
+        if (*p < '0' || *p > '9') return -1;
+        while (*p >= '0' && *p <= '9') p++;
     }
-    if (*p)
-        return -1;
+    if (*p) return -1;
     char *end;
     double v = strtod(s, &end);
-    if (*end || !isfinite(v) || v < lo || v > hi)
-        return -1;
+    if (*end || !isfinite(v) || v < lo || v > hi) return -1;
     *out = v;
     return 0;
 }
 
 #define GEN_ERR(...) allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, __VA_ARGS__)
 
-static int parse_spec(const char *spec, allot_cluster *c, gen_params *g,
-                      allot_diag *d)
+static int parse_spec(const char *spec, allot_cluster *c, gen_params *g, allot_diag *d)
 {
     char buf[GEN_MAX_SPEC];
     size_t sl = strlen(spec);
@@ -159,13 +138,11 @@ static int parse_spec(const char *spec, allot_cluster *c, gen_params *g,
         return GEN_ERR("generator spec must start with 'gen:', e.g. "
                        "gen:mixed:n=1000");
     if (sl >= sizeof buf)
-        return GEN_ERR("generator spec is longer than %d bytes",
-                       GEN_MAX_SPEC - 1);
+        return GEN_ERR("generator spec is longer than %d bytes", GEN_MAX_SPEC - 1);
     memcpy(buf, spec + 4, sl - 3);
 
     char *name = buf, *params = strchr(buf, ':');
-    if (params)
-        *params++ = '\0';
+    if (params) *params++ = '\0';
     if (strcmp(name, "mixed") == 0) {
         g->kind = GEN_MIXED;
         g->rate = 60;
@@ -182,33 +159,26 @@ static int parse_spec(const char *spec, allot_cluster *c, gen_params *g,
     g->n = 2000;
     g->seed = 1;
     g->chips = 0;
-    if (!params)
-        return 0;
+    if (!params) return 0;
 
     unsigned seen = 0;
     char *p = params;
     for (;;) {
         char *item = p, *comma = strchr(p, ',');
-        if (comma)
-            *comma = '\0';
+        if (comma) *comma = '\0';
         char *eq = strchr(item, '=');
-        if (!eq || eq == item)
-            return GEN_ERR("'%s': expected key=value, got '%.40s'", spec,
-                           item);
+        if (!eq || eq == item) return GEN_ERR("'%s': expected key=value, got '%.40s'", spec, item);
         *eq = '\0';
         const char *key = item, *val = eq + 1;
-        static const char *const keys[] = {"n", "seed", "rate", "mean_s",
-                                           "chips"};
+        static const char *const keys[] = {"n", "seed", "rate", "mean_s", "chips"};
         int k = -1;
         for (int i = 0; i < 5; i++)
-            if (strcmp(key, keys[i]) == 0)
-                k = i;
+            if (strcmp(key, keys[i]) == 0) k = i;
         if (k < 0)
             return GEN_ERR("'%s': unknown key '%.40s' (expected n, seed, "
                            "rate, mean_s or chips)",
                            spec, key);
-        if (seen & (1u << k))
-            return GEN_ERR("'%s': key '%s' given twice", spec, key);
+        if (seen & (1u << k)) return GEN_ERR("'%s': key '%s' given twice", spec, key);
         seen |= 1u << k;
         uint64_t u;
         switch (k) {
@@ -255,8 +225,7 @@ static int parse_spec(const char *spec, allot_cluster *c, gen_params *g,
             break;
         }
         }
-        if (!comma)
-            break;
+        if (!comma) break;
         p = comma + 1;
     }
     return 0;
@@ -268,8 +237,7 @@ static int parse_spec(const char *spec, allot_cluster *c, gen_params *g,
  * (the first six as counted; the rest in the README's order, estimated). */
 static const int frac_milli[] = {810, 470, 320, 650, 230, 460, 590,
                                  160, 550, 220, 370, 110, 480, 50};
-static const int frac_weight[] = {1078, 750, 328, 253, 140, 128, 100,
-                                  90,   80,  70,  60,  50,  40,  30};
+static const int frac_weight[] = {1078, 750, 328, 253, 140, 128, 100, 90, 80, 70, 60, 50, 40, 30};
 
 static void gen_mixed_job(allot_rng *r, const gen_params *g, allot_job *j)
 {
@@ -291,12 +259,8 @@ static void gen_mixed_job(allot_rng *r, const gen_params *g, allot_job *j)
     /* CPU and memory grow with the device request g (in devices) */
     double gdev = ndev * milli / 1000.0;
     double base = ndev ? 2000.0 + 4000.0 * gdev : 4000.0;
-    int64_t cpu = clamp64(1000 * llround(base * lognormal_mean(r, 1, 0.5) /
-                                         1000.0),
-                          1000, 32000);
-    int64_t gib = clamp64(llround((double)cpu / 1000.0 * 4.0 *
-                                  lognormal_mean(r, 1, 0.4)),
-                          2, 128);
+    int64_t cpu = clamp64(1000 * llround(base * lognormal_mean(r, 1, 0.5) / 1000.0), 1000, 32000);
+    int64_t gib = clamp64(llround((double)cpu / 1000.0 * 4.0 * lognormal_mean(r, 1, 0.4)), 2, 128);
     j->shape.cpu = cpu;
     j->shape.mem = gib * 1024;
     j->shape.ndev = ndev;
@@ -308,8 +272,7 @@ static void gen_mixed_job(allot_rng *r, const gen_params *g, allot_job *j)
 }
 
 /* Returns the kind name of the job made. */
-static const char *gen_llm_job(allot_rng *r, const gen_params *g,
-                               allot_job *j)
+static const char *gen_llm_job(allot_rng *r, const gen_params *g, allot_job *j)
 {
     static const int gang_tasks[] = {1, 2, 4, 8, 16, 32, 64};
     static const int gang_w[] = {30, 22, 18, 13, 9, 5, 3};
@@ -350,16 +313,13 @@ static const char *gen_llm_job(allot_rng *r, const gen_params *g,
     return kind;
 }
 
-int allot_gen(const char *spec, allot_cluster *c, allot_workload *w,
-              allot_diag *d)
+int allot_gen(const char *spec, allot_cluster *c, allot_workload *w, allot_diag *d)
 {
     gen_params g;
-    if (!spec || !w)
-        return GEN_ERR("no generator spec");
+    if (!spec || !w) return GEN_ERR("no generator spec");
     memset(&g, 0, sizeof g);
     int rc = parse_spec(spec, c, &g, d);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
 
     size_t njobs0 = w->njobs, pool0 = w->pool_len;
     allot_rng r;
@@ -382,8 +342,7 @@ int allot_gen(const char *spec, allot_cluster *c, allot_workload *w,
         if (arc < 0) {
             w->njobs = njobs0;
             w->pool_len = pool0 < w->pool_len ? pool0 : w->pool_len;
-            return allot_diag_set(d, arc, NULL, 0, 0,
-                                  "'%s': cannot add job %lld: %s", spec,
+            return allot_diag_set(d, arc, NULL, 0, 0, "'%s': cannot add job %lld: %s", spec,
                                   (long long)i, allot_strerror(arc));
         }
     }

@@ -45,10 +45,7 @@ void allot_sim_result_free(allot_sim_result *r)
     r->nsamples = 0;
 }
 
-double allot_sim_unalloc_at_100(const allot_sim_result *r)
-{
-    return 100.0 - r->alloc_pct[100];
-}
+double allot_sim_unalloc_at_100(const allot_sim_result *r) { return 100.0 - r->alloc_pct[100]; }
 
 static double now_s(void)
 {
@@ -158,7 +155,8 @@ static int run_fgd(run *r, const allot_workload *w, allot_diag *d)
     double target = cfg->inflate * (double)r->cap_milli;
     double total = 0;
     for (size_t i = 0; i < n; i++) total += (double)allot_job_milli(&w->jobs[i]);
-    if (cfg->inflate > 0 && total < target && n > 0 && total > 0) { /* a CPU-only list never grows */
+    if (cfg->inflate > 0 && total < target && n > 0 &&
+        total > 0) { /* a CPU-only list never grows */
         for (;;) {
             uint32_t k = (uint32_t)allot_rng_below(&rng, n);
             double add = (double)allot_job_milli(&w->jobs[k]);
@@ -198,7 +196,8 @@ static int run_fgd(run *r, const allot_workload *w, allot_diag *d)
     size_t step = len / 100 + 1;
     for (size_t i = 0; i < len; i++) {
         const allot_job *j = &w->jobs[seq[i]];
-        allot_event ev = {.kind = ALLOT_EV_SUBMIT, .time = (int64_t)i, .job = (uint32_t)i, .desc = j};
+        allot_event ev = {
+            .kind = ALLOT_EV_SUBMIT, .time = (int64_t)i, .job = (uint32_t)i, .desc = j};
         allot_decisions_clear(&r->dec);
         rc = allot_sched_handle(r->s, &ev, &r->dec);
         if (rc) {
@@ -215,7 +214,8 @@ static int run_fgd(run *r, const allot_workload *w, allot_diag *d)
         arrived += allot_job_milli(j);
         rc = take_sample(r, (int64_t)i + 1, arrived);
         if (rc) goto out;
-        if (cfg->progress && i % step == 0) cfg->progress(cfg->progress_arg, (double)i / (double)len);
+        if (cfg->progress && i % step == 0)
+            cfg->progress(cfg->progress_arg, (double)i / (double)len);
     }
 out:
     free(seq);

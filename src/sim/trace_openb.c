@@ -28,18 +28,12 @@
 
 #include "allot/csv.h"
 
-#define MAX_CPU_MILLI 100000000LL    /* 100,000 cores */
-#define MAX_MEM_MIB 1073741824LL     /* 1 PiB */
-#define MAX_TIME_S 1000000000000LL   /* ~31,700 years; rejects garbage */
-#define MAX_NAME 255                 /* longest pod name kept */
+#define MAX_CPU_MILLI 100000000LL     /* 100,000 cores */
+#define MAX_MEM_MIB   1073741824LL    /* 1 PiB */
+#define MAX_TIME_S    1000000000000LL /* ~31,700 years; rejects garbage */
+#define MAX_NAME      255             /* longest pod name kept */
 
-static const char *fname(const char *file)
-{
-    return file && *file ? file : "<input>";
-}
-
-
-
+static const char *fname(const char *file) { return file && *file ? file : "<input>"; }
 
 /* Checks every name of a '|' list (empty entries are skipped). */
 static int check_chip_list(const allot_csv *r, int f, allot_diag *d)
@@ -51,8 +45,8 @@ static int check_chip_list(const allot_csv *r, int f, allot_diag *d)
         const char *why = n ? allot_name_problem(p, n) : NULL;
         if (why)
             return allot_diag_set(d, ALLOT_EINVAL, r->file, r->line, r->col[f],
-                                  "column 'gpu_spec': chip type '%.*s' %s",
-                                  (int)(n > 64 ? 64 : n), p, why);
+                                  "column 'gpu_spec': chip type '%.*s' %s", (int)(n > 64 ? 64 : n),
+                                  p, why);
         p += n + (e != NULL);
     }
     return 0;
@@ -60,22 +54,19 @@ static int check_chip_list(const allot_csv *r, int f, allot_diag *d)
 
 static int qos_code(const char *s)
 {
-    static const char *const names[] = {"LS", "BE", "Burstable",
-                                        "Guaranteed"};
+    static const char *const names[] = {"LS", "BE", "Burstable", "Guaranteed"};
     for (int i = 0; i < 4; i++)
-        if (strcmp(s, names[i]) == 0)
-            return i;
+        if (strcmp(s, names[i]) == 0) return i;
     return 4;
 }
 
-enum { C_NAME, C_CPU, C_MEM, C_NGPU, C_MILLI, C_SPEC, C_QOS, C_CREATE,
-       C_DELETE, C__N };
-static const char *const col_names[C__N] = {
-    "name",     "cpu_milli", "memory_mib",    "num_gpu",      "gpu_milli",
-    "gpu_spec", "qos",       "creation_time", "deletion_time"};
+enum { C_NAME, C_CPU, C_MEM, C_NGPU, C_MILLI, C_SPEC, C_QOS, C_CREATE, C_DELETE, C__N };
+static const char *const col_names[C__N] = {"name",    "cpu_milli",     "memory_mib",
+                                            "num_gpu", "gpu_milli",     "gpu_spec",
+                                            "qos",     "creation_time", "deletion_time"};
 
-int allot_trace_read_openb(const char *buf, size_t len, const char *file,
-                           allot_cluster *c, allot_workload *w, allot_diag *d)
+int allot_trace_read_openb(const char *buf, size_t len, const char *file, allot_cluster *c,
+                           allot_workload *w, allot_diag *d)
 {
     int rc = 0;
     allot_csv *r = malloc(sizeof *r);
@@ -83,15 +74,12 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file,
     size_t njobs0 = w->njobs, pool0 = w->pool_len;
 
     file = fname(file);
-    if (!r)
-        return allot_diag_set(d, ALLOT_ENOMEM, file, 0, 0, "out of memory");
+    if (!r) return allot_diag_set(d, ALLOT_ENOMEM, file, 0, 0, "out of memory");
     allot_csv_init(r, buf, len, file);
     rc = allot_csv_next(r, d);
-    if (rc < 0)
-        goto out;
+    if (rc < 0) goto out;
     if (rc == 0) {
-        rc = allot_diag_set(d, ALLOT_EPARSE, file, 1, 1,
-                            "empty pod list (no header)");
+        rc = allot_diag_set(d, ALLOT_EPARSE, file, 1, 1, "empty pod list (no header)");
         goto out;
     }
     int nf = r->nfields;
@@ -110,22 +98,19 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file,
 
     for (;;) {
         rc = allot_csv_next(r, d);
-        if (rc < 0)
-            goto out;
-        if (rc == 0)
-            break;
+        if (rc < 0) goto out;
+        if (rc == 0) break;
         if (r->nfields != nf) {
             int last = r->nfields - 1;
-            rc = allot_diag_set(
-                d, ALLOT_EPARSE, file, r->line,
-                r->nfields > nf ? r->col[nf]
-                                : r->col[last] + (int)strlen(r->field[last]),
-                "expected %d fields like the header, got %d", nf, r->nfields);
+            rc = allot_diag_set(d, ALLOT_EPARSE, file, r->line,
+                                r->nfields > nf ? r->col[nf]
+                                                : r->col[last] + (int)strlen(r->field[last]),
+                                "expected %d fields like the header, got %d", nf, r->nfields);
             goto out;
         }
         if (w->njobs - njobs0 >= ALLOT_TRACE_MAX_JOBS) {
-            rc = allot_diag_set(d, ALLOT_ELIMIT, file, r->line, 1,
-                                "more than %d jobs", ALLOT_TRACE_MAX_JOBS);
+            rc = allot_diag_set(d, ALLOT_ELIMIT, file, r->line, 1, "more than %d jobs",
+                                ALLOT_TRACE_MAX_JOBS);
             goto out;
         }
 
@@ -133,34 +118,27 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file,
         memset(&j, 0, sizeof j); /* shapes are hashed as bytes */
         const char *name = r->field[col[C_NAME]];
         if (name[0] == '\0' || strlen(name) > MAX_NAME) {
-            rc = allot_diag_set(d, ALLOT_EPARSE, file, r->line,
-                                r->col[col[C_NAME]],
-                                "column 'name': must be 1..%d bytes",
-                                MAX_NAME);
+            rc = allot_diag_set(d, ALLOT_EPARSE, file, r->line, r->col[col[C_NAME]],
+                                "column 'name': must be 1..%d bytes", MAX_NAME);
             goto out;
         }
         int64_t cpu, mem, ngpu, milli;
-        if ((rc = allot_csv_col_i64(r, col[C_CPU], "cpu_milli", 0, MAX_CPU_MILLI, &cpu,
-                          d)) < 0 ||
-            (rc = allot_csv_col_i64(r, col[C_MEM], "memory_mib", 0, MAX_MEM_MIB, &mem,
-                          d)) < 0 ||
-            (rc = allot_csv_col_i64(r, col[C_NGPU], "num_gpu", 0,
-                          ALLOT_MAX_DEVS_PER_NODE, &ngpu, d)) < 0 ||
-            (rc = allot_csv_col_i64(r, col[C_MILLI], "gpu_milli", 0, ALLOT_MILLI, &milli,
-                          d)) < 0)
+        if ((rc = allot_csv_col_i64(r, col[C_CPU], "cpu_milli", 0, MAX_CPU_MILLI, &cpu, d)) < 0 ||
+            (rc = allot_csv_col_i64(r, col[C_MEM], "memory_mib", 0, MAX_MEM_MIB, &mem, d)) < 0 ||
+            (rc = allot_csv_col_i64(r, col[C_NGPU], "num_gpu", 0, ALLOT_MAX_DEVS_PER_NODE, &ngpu,
+                                    d)) < 0 ||
+            (rc = allot_csv_col_i64(r, col[C_MILLI], "gpu_milli", 0, ALLOT_MILLI, &milli, d)) < 0)
             goto out;
         if (ngpu == 0) {
             milli = 0;
         } else if (milli == 0) {
-            rc = allot_diag_set(d, ALLOT_EINVAL, file, r->line,
-                                r->col[col[C_MILLI]],
+            rc = allot_diag_set(d, ALLOT_EINVAL, file, r->line, r->col[col[C_MILLI]],
                                 "column 'gpu_milli': must be 1..1000 when "
                                 "num_gpu is %d, got 0",
                                 (int)ngpu);
             goto out;
         } else if (ngpu > 1 && milli != ALLOT_MILLI) {
-            rc = allot_diag_set(d, ALLOT_EINVAL, file, r->line,
-                                r->col[col[C_MILLI]],
+            rc = allot_diag_set(d, ALLOT_EINVAL, file, r->line, r->col[col[C_MILLI]],
                                 "column 'gpu_milli': must be 1000 when "
                                 "num_gpu is %d (only a single device can be "
                                 "shared), got %d",
@@ -174,12 +152,10 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file,
 
         if (col[C_SPEC] >= 0 && r->field[col[C_SPEC]][0]) {
             const char *spec = r->field[col[C_SPEC]];
-            if ((rc = check_chip_list(r, col[C_SPEC], d)) < 0)
-                goto out;
+            if ((rc = check_chip_list(r, col[C_SPEC], d)) < 0) goto out;
             int mrc = allot_cluster_chip_mask(c, spec, &j.shape.chips, 1);
             if (mrc < 0) {
-                rc = allot_diag_set(d, mrc, file, r->line,
-                                    r->col[col[C_SPEC]],
+                rc = allot_diag_set(d, mrc, file, r->line, r->col[col[C_SPEC]],
                                     "column 'gpu_spec': cannot use the chip "
                                     "list '%.80s': %s",
                                     spec, allot_strerror(mrc));
@@ -192,20 +168,19 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file,
         j.duration = ALLOT_TIME_NONE;
         if (has_times) {
             int64_t t0, t1;
-            if ((rc = allot_csv_col_i64(r, col[C_CREATE], "creation_time", 0, MAX_TIME_S,
-                              &t0, d)) < 0)
+            if ((rc = allot_csv_col_i64(r, col[C_CREATE], "creation_time", 0, MAX_TIME_S, &t0, d)) <
+                0)
                 goto out;
             j.submit = t0;
             if (r->field[col[C_DELETE]][0]) {
-                if ((rc = allot_csv_col_i64(r, col[C_DELETE], "deletion_time", 0,
-                                  MAX_TIME_S, &t1, d)) < 0)
+                if ((rc = allot_csv_col_i64(r, col[C_DELETE], "deletion_time", 0, MAX_TIME_S, &t1,
+                                            d)) < 0)
                     goto out;
                 if (t1 < t0) {
-                    rc = allot_diag_set(
-                        d, ALLOT_ERANGE, file, r->line, r->col[col[C_DELETE]],
-                        "column 'deletion_time': %lld is before "
-                        "creation_time %lld",
-                        (long long)t1, (long long)t0);
+                    rc = allot_diag_set(d, ALLOT_ERANGE, file, r->line, r->col[col[C_DELETE]],
+                                        "column 'deletion_time': %lld is before "
+                                        "creation_time %lld",
+                                        (long long)t1, (long long)t0);
                     goto out;
                 }
                 j.duration = t1 - t0;
@@ -215,15 +190,14 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file,
 
         char why[200];
         if (allot_shape_check(&j.shape, why, sizeof why) < 0) {
-            rc = allot_diag_set(d, ALLOT_EINVAL, file, r->line,
-                                r->col[col[C_NGPU]], "invalid request: %s",
-                                why);
+            rc = allot_diag_set(d, ALLOT_EINVAL, file, r->line, r->col[col[C_NGPU]],
+                                "invalid request: %s", why);
             goto out;
         }
         int arc = allot_workload_add(w, &j, name);
         if (arc < 0) {
-            rc = allot_diag_set(d, arc, file, r->line, 1,
-                                "cannot add job: %s", allot_strerror(arc));
+            rc =
+                allot_diag_set(d, arc, file, r->line, 1, "cannot add job: %s", allot_strerror(arc));
             goto out;
         }
     }
@@ -232,8 +206,7 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file,
 out:
     if (rc < 0) { /* leave w as it was */
         w->njobs = njobs0;
-        if (w->pool_len > pool0)
-            w->pool_len = pool0;
+        if (w->pool_len > pool0) w->pool_len = pool0;
     }
     free(r);
     return rc;
@@ -244,33 +217,26 @@ static int looks_like_openb_pods(const char *buf, size_t len)
 {
     allot_csv *r = malloc(sizeof *r);
     int yes = 0;
-    if (!r)
-        return 0;
+    if (!r) return 0;
     allot_csv_init(r, buf, len, NULL);
     if (allot_csv_next(r, NULL) == 1) {
         yes = 1;
         for (int k = 0; k <= C_MILLI; k++)
-            if (allot_csv_find(r, col_names[k]) < 0)
-                yes = 0;
+            if (allot_csv_find(r, col_names[k]) < 0) yes = 0;
     }
     free(r);
     return yes;
 }
 
-int allot_workload_load(const char *path, allot_cluster *c, allot_workload *w,
-                        allot_diag *d)
+int allot_workload_load(const char *path, allot_cluster *c, allot_workload *w, allot_diag *d)
 {
-    if (!path || !*path)
-        return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
-                              "no workload given");
-    if (strncmp(path, "gen:", 4) == 0)
-        return allot_gen(path, c, w, d);
+    if (!path || !*path) return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "no workload given");
+    if (strncmp(path, "gen:", 4) == 0) return allot_gen(path, c, w, d);
 
     char *buf = NULL;
     size_t len = 0;
     int rc = allot_read_file(path, ALLOT_TRACE_MAX_BYTES, &buf, &len, d);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     if (looks_like_openb_pods(buf, len))
         rc = allot_trace_read_openb(buf, len, path, c, w, d);
     else

@@ -13,8 +13,8 @@
 #include "allot/csv.h"
 #include "allot/trace.h"
 
-#define HDR                                                                    \
-    "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,"      \
+#define HDR                                                                                        \
+    "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,"                          \
     "creation_time,deletion_time,scheduled_time\n"
 
 static allot_csv reader; /* 64 KiB scratch: keep it off the stack */
@@ -23,8 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
-        return 0;
+    if (size == 0) return 0;
     int mode = data[0];
     data++, size--;
 
@@ -33,14 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     allot_csv_init(&reader, (const char *)data, size, "fuzz.csv");
     int rc, records = 0, prev_line = 0;
     while ((rc = allot_csv_next(&reader, &d)) == 1) {
-        if (reader.nfields < 1 || reader.nfields > ALLOT_CSV_MAX_FIELDS ||
-            reader.line <= prev_line)
+        if (reader.nfields < 1 || reader.nfields > ALLOT_CSV_MAX_FIELDS || reader.line <= prev_line)
             abort();
         prev_line = reader.line;
         for (int f = 0; f < reader.nfields; f++) {
-            if (strlen(reader.field[f]) > ALLOT_CSV_MAX_LINE ||
-                reader.col[f] < 1)
-                abort();
+            if (strlen(reader.field[f]) > ALLOT_CSV_MAX_LINE || reader.col[f] < 1) abort();
             int64_t i;
             double x;
             (void)allot_csv_i64(&reader, f, -1000000, 1000000, &i, &d);
@@ -49,10 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)allot_csv_find(&reader, "name");
         records++;
     }
-    if (rc != 0 && rc != ALLOT_EPARSE && rc != ALLOT_ELIMIT)
-        abort();
-    if (rc < 0 && (d.line < 1 || d.col < 1))
-        abort();
+    if (rc != 0 && rc != ALLOT_EPARSE && rc != ALLOT_ELIMIT) abort();
+    if (rc < 0 && (d.line < 1 || d.col < 1)) abort();
 
     /* the openb pod reader */
     char *buf = NULL;
@@ -60,8 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size;
     if (mode & 1) {
         buf = malloc(sizeof HDR - 1 + size);
-        if (!buf)
-            return 0;
+        if (!buf) return 0;
         memcpy(buf, HDR, sizeof HDR - 1);
         memcpy(buf + sizeof HDR - 1, data, size);
         in = buf;
@@ -74,8 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         char msg[200];
         for (size_t k = 0; k < w.njobs; k++)
-            if (allot_shape_check(&w.jobs[k].shape, msg, sizeof msg) != 0 ||
-                w.jobs[k].ntasks != 1)
+            if (allot_shape_check(&w.jobs[k].shape, msg, sizeof msg) != 0 || w.jobs[k].ntasks != 1)
                 abort();
     } else if (w.njobs != 0) {
         abort(); /* a failed read leaves the workload as it was */
