@@ -56,8 +56,8 @@ static const char sim_usage[] =
     "\n"
     "output:\n"
     "  --out DIR           write summary.json, series.csv (per arrived percent in\n"
-    "                      fgd mode, per event in replay mode) and a\n"
-    "                      self-contained report.html into DIR\n"
+    "                      fgd mode, per event in replay mode), samples.csv (fgd\n"
+    "                      mode: per arrival) and a self-contained report.html\n"
     "  --json              print the summary as JSON instead of a table\n"
     "  --quiet             no progress bar\n"
     "  -h, --help          this help\n"
@@ -200,29 +200,53 @@ static int write_json_file(json_t *j, const char *path)
     return rc;
 }
 
+/* series.csv: FGD mode, one row per arrived percent (the authors' discrete
+ * series); replay mode, one row per event. FGD mode also writes samples.csv,
+ * one row per arrival (the per-step series the discrete one is made from). */
+static int write_samples(const allot_sim_result *r, const char *path)
+{
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return ALLOT_EIO;
+    if (r->mode == ALLOT_SIM_FGD)
+        fprintf(f, "arrival,arrived_milli,alloc_milli,frag_milli\n");
+    else
+        fprintf(f, "time_s,arrived_milli,alloc_milli,frag_milli,pending,running\n");
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const allot_sample *s = &r->samples[i];
+        if (r->mode == ALLOT_SIM_FGD)
+            fprintf(f, "%lld,%lld,%lld,%.1f\n", (long long)s->time, (long long)s->arrived_milli,
+                    (long long)s->alloc_milli, s->frag_milli);
+        else
+            fprintf(f, "%lld,%lld,%lld,%.1f,%u,%u\n", (long long)s->time,
+                    (long long)s->arrived_milli, (long long)s->alloc_milli, s->frag_milli,
+                    s->pending, s->running);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        remove(tmp);
+        return ALLOT_EIO;
+    }
+    return 0;
+}
+
 static int write_series(const allot_sim_result *r, const char *dir)
 {
     char path[4200], tmp[4400];
     snprintf(path, sizeof path, "%s/series.csv", dir);
+    if (r->mode != ALLOT_SIM_FGD) return write_samples(r, path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) return ALLOT_EIO;
-    if (r->mode == ALLOT_SIM_FGD) {
-        fprintf(f, "arrived_pct,alloc_pct,frag_pct,frag_ratio_pct\n");
-        for (int k = 0; k <= ALLOT_FGD_MAX_PCT; k++)
-            fprintf(f, "%d,%.2f,%.2f,%.2f\n", k, r->alloc_pct[k], r->frag_pct[k],
-                    r->frag_ratio_pct[k]);
-    } else {
-        fprintf(f, "time_s,arrived_milli,alloc_milli,frag_milli,pending,running\n");
-        for (size_t i = 0; i < r->nsamples; i++) {
-            const allot_sample *s = &r->samples[i];
-            fprintf(f, "%lld,%lld,%lld,%.1f,%u,%u\n", (long long)s->time,
-                    (long long)s->arrived_milli, (long long)s->alloc_milli, s->frag_milli,
-                    s->pending, s->running);
-        }
+    fprintf(f, "arrived_pct,alloc_pct,frag_pct,frag_ratio_pct\n");
+    for (int k = 0; k <= ALLOT_FGD_MAX_PCT; k++)
+        fprintf(f, "%d,%.2f,%.2f,%.2f\n", k, r->alloc_pct[k], r->frag_pct[k], r->frag_ratio_pct[k]);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        remove(tmp);
+        return ALLOT_EIO;
     }
-    if (fclose(f) != 0 || rename(tmp, path) != 0) return ALLOT_EIO;
-    return 0;
+    snprintf(path, sizeof path, "%s/samples.csv", dir);
+    return write_samples(r, path);
 }
 
 static int write_report(const sim_opts *o, const allot_cluster *c, const allot_workload *w,
@@ -744,8 +768,8 @@ int allot_cmd_sim(int argc, char **argv)
             fprintf(stderr, "allot sim: cannot write into %s: %s\n", o.out, allot_strerror(rc));
             ret = CLI_EXIT_FAIL;
         } else if (!o.json) {
-            printf("\nwrote %s/summary.json, %s/series.csv and %s/report.html\n", o.out, o.out,
-                   o.out);
+            printf("\nwrote summary.json, series.csv%s and report.html into %s\n",
+                   r.mode == ALLOT_SIM_FGD ? ", samples.csv" : "", o.out);
         }
     }
     json_decref(j);

@@ -6,8 +6,10 @@ set -eu
 
 files="summary.json series.csv report.html"
 
-same_files() { # dir1 dir2 label
-    for f in $files; do
+same_files() { # dir1 dir2 label (samples.csv too where the run wrote one: fgd mode)
+    extra=""
+    [ -e "$1/samples.csv" ] && extra="samples.csv"
+    for f in $files $extra; do
         [ -s "$1/$f" ] || fail "$3: $1/$f missing or empty"
         cmp -s "$1/$f" "$2/$f" || fail "$3: $f differs between two runs with the same seed ($(cmp "$1/$f" "$2/$f" 2>&1 | head -n 1))"
     done
