@@ -37,24 +37,41 @@ typedef enum allot_job_state {
     ALLOT_JOB_CANCELLED,
 } allot_job_state;
 
+/* Topology requirement of a multi-task job (gang): the smallest domain all
+ * its tasks must share. ALLOT_TOPO_ANY lets the scheduler choose (it still
+ * prefers the smallest domain that fits). */
+typedef enum allot_topo {
+    ALLOT_TOPO_ANY = 0,
+    ALLOT_TOPO_NODE, /* all tasks on one node */
+    ALLOT_TOPO_RACK,
+    ALLOT_TOPO_BLOCK,
+    ALLOT_TOPO_ZONE,
+} allot_topo;
+
 typedef struct allot_job {
-    allot_shape shape; /* per task */
-    int64_t submit;    /* s from trace start; ALLOT_TIME_NONE if unknown */
-    int64_t duration;  /* s of running; ALLOT_TIME_NONE = runs forever */
-    uint32_t name;     /* offset of the name in the workload's pool */
-    uint32_t ntasks;   /* >= 1 */
-    uint16_t tenant;   /* tenant id (0 = default) */
-    int16_t priority;  /* larger runs first under the priority order */
-    uint8_t qos;       /* trace QoS class, informative */
-    uint8_t pad[3];
+    allot_shape shape;  /* per task */
+    int64_t submit;     /* s from trace start; ALLOT_TIME_NONE if unknown */
+    int64_t duration;   /* s of running; ALLOT_TIME_NONE = runs forever */
+    uint32_t name;      /* offset of the name in the workload's pool */
+    uint32_t ntasks;    /* >= 1 */
+    uint16_t tenant;    /* tenant id: index into the workload's tenants */
+    int16_t priority;   /* larger runs first under the priority order */
+    uint8_t qos;        /* trace QoS class, informative */
+    uint8_t topo;       /* allot_topo: the domain the gang must share */
+    uint16_t topo_wait; /* minutes to wait for topo before any domain will
+                           do; 0 = the requirement is hard */
 } allot_job;
+
+#define ALLOT_MAX_TENANTS 4096
 
 typedef struct allot_workload {
     allot_job *jobs;
     size_t njobs, cap;
     char *pool; /* NUL-separated names */
     size_t pool_len, pool_cap;
-    int has_times; /* jobs carry submit/duration */
+    int has_times;         /* jobs carry submit/duration */
+    uint32_t *tenant_name; /* pool offset of each tenant's name */
+    size_t ntenants;       /* 0: every job is tenant 0, "default" */
 } allot_workload;
 
 void allot_workload_init(allot_workload *w);
@@ -62,6 +79,11 @@ void allot_workload_free(allot_workload *w); /* frees members, not w */
 /* Appends a job (copied); name may be NULL. Returns index or error. */
 int allot_workload_add(allot_workload *w, const allot_job *j, const char *name);
 const char *allot_workload_name(const allot_workload *w, size_t i);
+/* Tenant id for a name, adding it if new (at most ALLOT_MAX_TENANTS).
+ * Returns the id or a negative error. */
+int allot_workload_tenant(allot_workload *w, const char *name);
+/* Name of tenant id ("default" for id 0 of a workload without tenants). */
+const char *allot_workload_tenant_name(const allot_workload *w, uint16_t id);
 
 /* Sum of device milli requested by a job (ntasks * ndev * milli). */
 static inline int64_t allot_job_milli(const allot_job *j)

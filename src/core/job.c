@@ -12,6 +12,7 @@ void allot_workload_free(allot_workload *w)
     if (!w) return;
     free(w->jobs);
     free(w->pool);
+    free(w->tenant_name);
     memset(w, 0, sizeof *w);
 }
 
@@ -63,6 +64,28 @@ const char *allot_workload_name(const allot_workload *w, size_t i)
 {
     if (i >= w->njobs || !w->pool || w->jobs[i].name == 0) return "";
     return w->pool + w->jobs[i].name;
+}
+
+int allot_workload_tenant(allot_workload *w, const char *name)
+{
+    if (!w || !name || !name[0]) return ALLOT_EINVAL;
+    for (size_t i = 0; i < w->ntenants; i++)
+        if (strcmp(w->pool + w->tenant_name[i], name) == 0) return (int)i;
+    if (w->ntenants >= ALLOT_MAX_TENANTS) return ALLOT_ELIMIT;
+    uint32_t *v = realloc(w->tenant_name, (w->ntenants + 1) * sizeof *v);
+    if (!v) return ALLOT_ENOMEM;
+    w->tenant_name = v;
+    uint32_t off;
+    int rc = pool_add(w, name, &off);
+    if (rc) return rc;
+    w->tenant_name[w->ntenants] = off;
+    return (int)w->ntenants++;
+}
+
+const char *allot_workload_tenant_name(const allot_workload *w, uint16_t id)
+{
+    if (!w || id >= w->ntenants) return "default";
+    return w->pool + w->tenant_name[id];
 }
 
 int allot_shape_check(const allot_shape *s, char *msg, size_t msglen)
