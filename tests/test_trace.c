@@ -293,8 +293,9 @@ static void check_valid(const allot_workload *w)
         assert_true(j->duration >= 1);
         assert_true(j->shape.cpu >= 1000);
         assert_true(j->shape.mem >= 1024);
-        /* zero-initialised padding */
-        assert_int_equal(j->pad[0] | j->pad[1] | j->pad[2], 0);
+        /* zero-initialised: no topology requirement */
+        assert_int_equal(j->topo, ALLOT_TOPO_ANY);
+        assert_int_equal(j->topo_wait, 0);
         assert_int_equal(j->tenant, 0);
     }
 }
