@@ -160,6 +160,10 @@ size_t allot_sched_pending(const allot_sched *s);
 size_t allot_sched_running(const allot_sched *s);
 allot_job_state allot_sched_job_state(const allot_sched *s, uint32_t job);
 const allot_cluster *allot_sched_cluster(const allot_sched *s);
+/* Where a started job's tasks landed: *level is the smallest domain holding
+ * all of them (0 node, 1 rack, 2 block, 3 zone, 4 the whole fleet) and
+ * *racks the number of racks they occupy. ENOENT if the job never started. */
+int allot_sched_job_span(const allot_sched *s, uint32_t job, int *level, int *racks);
 /* Fragmented milli of the whole cluster under the FGD definition (expected
  * free milli that the target workload cannot use). Maintained incrementally.
  * Requires typical shapes; returns 0 without them. */

@@ -18,13 +18,15 @@ typedef struct allot__task_alloc {
 } allot__task_alloc;
 
 typedef struct allot__job_rec {
-    allot_job desc;      /* copy of the submitted job */
-    uint64_t seq;        /* submission order */
-    int64_t submit_time; /* s */
-    int64_t start_time;  /* s; ALLOT_TIME_NONE while pending */
-    uint32_t shape_id;   /* interned shape */
-    uint8_t state;       /* allot_job_state; 0xFF = slot unused */
-    uint8_t pad[3];
+    allot_job desc;          /* copy of the submitted job */
+    uint64_t seq;            /* submission order */
+    int64_t submit_time;     /* s */
+    int64_t start_time;      /* s; ALLOT_TIME_NONE while pending */
+    uint32_t shape_id;       /* interned shape */
+    uint8_t state;           /* allot_job_state; 0xFF = slot unused */
+    uint8_t span_level;      /* smallest domain holding all tasks: 0 node, 1 rack,
+                                2 block, 3 zone, 4 fleet */
+    uint16_t span_racks;     /* racks the tasks occupy */
     allot__task_alloc one;   /* the task when ntasks == 1 */
     allot__task_alloc *many; /* ntasks entries when ntasks > 1 */
 } allot__job_rec;
@@ -100,6 +102,9 @@ struct allot_sched {
     uint32_t *node_rank;        /* ALLOT_TIE_RANK: node -> position */
     struct allot__bfidx *bfidx; /* best-fit index (bestfit + rank only) */
 
+    /* topology: the nodes below each domain (CSR) */
+    uint32_t *dom_first, *dom_count, *dom_nodes;
+
     uint64_t decisions;
     int raw_placements; /* allot_sched_place committed capacity that
                            no job record accounts for */
@@ -107,7 +112,8 @@ struct allot_sched {
 
 /* Placement (place.c): chooses a node and devices for one task under the
  * configured policy without changing anything. Returns 0 or ENOFIT. */
-int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh, allot__task_alloc *out);
+int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh, const uint32_t *subset,
+                 uint32_t nsubset, allot__task_alloc *out);
 /* Best-fit index (bfindex.c): same choice as the scan, found faster. */
 typedef struct allot__bfidx allot__bfidx;
 int allot__bfidx_build(allot_sched *s);

@@ -251,12 +251,13 @@ static inline double fgdla_key(const allot_node *n) { return n->ntasks > 0 ? 1.0
 
 /* ---- the scan ------------------------------------------------------------------- */
 
-int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh, allot__task_alloc *out)
+int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh, const uint32_t *subset,
+                 uint32_t nsubset, allot__task_alloc *out)
 {
     allot_cluster *c = s->c;
     const allot_node *nodes = allot_cluster_nodes(c);
     const int16_t *df = allot_cluster_dev_free(c);
-    uint32_t nn = allot_cluster_nnodes(c);
+    uint32_t nn = subset ? nsubset : allot_cluster_nnodes(c);
     allot_policy pol = s->cfg.policy;
     int best_score = INT_MIN; /* scores can be negative (best-fit on nodes over 128 cores) */
     uint32_t best = UINT32_MAX;
@@ -268,11 +269,12 @@ int allot__place(allot_sched *s, uint32_t shape_id, const allot_shape *sh, allot
     const uint32_t *rank =
         s->cfg.tiebreak == ALLOT_TIE_RANK && pol != ALLOT_POLICY_RANDOM ? s->node_rank : NULL;
 
-    if (pol == ALLOT_POLICY_BESTFIT && s->bfidx) {
+    if (pol == ALLOT_POLICY_BESTFIT && s->bfidx && !subset) {
         if (allot__bfidx_place(s, sh, &best) != 0) return ALLOT_ENOFIT;
         nn = 0; /* skip the scan: the index found the scan's answer */
     }
-    for (uint32_t i = 0; i < nn; i++) {
+    for (uint32_t k = 0; k < nn; k++) {
+        uint32_t i = subset ? subset[k] : k;
         const allot_node *n = &nodes[i];
         if (!feasible(n, df, sh)) continue;
         int sc;

@@ -177,6 +177,33 @@ static int64_t fleet_capacity(const allot_sched *s, const allot_shape *sh)
     return total;
 }
 
+/* ---- topology ----------------------------------------------------------------------------- */
+
+/* Lists the nodes below every domain (rack, block, zone) in node-id order. */
+static int build_domain_nodes(allot_sched *s)
+{
+    uint32_t nd = allot_cluster_ndomains(s->c), nn = allot_cluster_nnodes(s->c);
+    s->dom_first = calloc(nd + 1, sizeof *s->dom_first);
+    s->dom_count = calloc(nd + 1, sizeof *s->dom_count);
+    s->dom_nodes = malloc(((size_t)nn * 3 + 1) * sizeof *s->dom_nodes);
+    if (!s->dom_first || !s->dom_count || !s->dom_nodes) return ALLOT_ENOMEM;
+    for (uint32_t i = 0; i < nn; i++)
+        for (uint32_t d = allot_cluster_node(s->c, i)->rack; d != UINT32_MAX;
+             d = allot_cluster_domain(s->c, d)->parent)
+            s->dom_count[d]++;
+    uint32_t acc = 0;
+    for (uint32_t d = 0; d < nd; d++) {
+        s->dom_first[d] = acc;
+        acc += s->dom_count[d];
+        s->dom_count[d] = 0;
+    }
+    for (uint32_t i = 0; i < nn; i++)
+        for (uint32_t d = allot_cluster_node(s->c, i)->rack; d != UINT32_MAX;
+             d = allot_cluster_domain(s->c, d)->parent)
+            s->dom_nodes[s->dom_first[d] + s->dom_count[d]++] = i;
+    return 0;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
 int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_config *cfg)
@@ -227,6 +254,10 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
             s->score_memo_shapes = rows;
         }
     }
+    rc = build_domain_nodes(s);
+    if (rc) goto out;
+    for (uint32_t i = 0; i < nn; i++) /* capacity in use that no job of ours explains */
+        if (allot_cluster_node(c, i)->ntasks > 0) s->raw_placements = 1;
     s->node_rank = malloc((size_t)(nn ? nn : 1) * sizeof *s->node_rank);
     if (!s->node_rank) {
         rc = ALLOT_ENOMEM;
@@ -280,6 +311,9 @@ void allot_sched_free(allot_sched *s)
     free(s->tag_counts);
     free(s->node_tags);
     free(s->node_rank);
+    free(s->dom_first);
+    free(s->dom_count);
+    free(s->dom_nodes);
     allot__bfidx_free(s->bfidx);
     free(s);
 }
@@ -339,6 +373,174 @@ static int job_release(allot_sched *s, allot__job_rec *j)
     return 0;
 }
 
+/* Places every task of the job on the given nodes (NULL = any node), all or
+ * nothing: on failure the tasks placed so far are given back. */
+static int place_all(allot_sched *s, allot__job_rec *j, const uint32_t *subset, uint32_t nsub)
+{
+    allot__task_alloc *a = job_allocs(j);
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) a[t].node = UINT32_MAX;
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        int rc = allot__place(s, j->shape_id, &j->desc.shape, subset, nsub, &a[t]);
+        if (rc == 0) rc = task_take(s, &j->desc.shape, &a[t]);
+        if (rc) {
+            a[t].node = UINT32_MAX;
+            s->decisions -= t; /* the rolled-back placements were not decisions */
+            int rc2 = job_release(s, j);
+            return rc2 ? rc2 : rc;
+        }
+    }
+    return 0;
+}
+
+/* Free capacity of a domain for the job's device type: whole free devices
+ * (whole-device tasks) or free milli (fractional), over the allowed chips. */
+static int64_t domain_free(const allot_sched *s, uint32_t d, const allot_shape *sh)
+{
+    int64_t f = 0;
+    for (uint32_t k = 0; k < allot_cluster_nchips(s->c); k++) {
+        if (sh->chips && !((sh->chips >> k) & 1)) continue;
+        const allot_agg *a = allot_cluster_agg(s->c, d, k);
+        f += sh->milli >= ALLOT_MILLI ? a->free_whole : a->free_milli;
+    }
+    return f;
+}
+
+/* A candidate domain and its packing key: its own free capacity, then its
+ * parent's, then its grandparent's (hierarchical best-fit: among equally
+ * full racks prefer the one in the fuller block, keeping empty blocks whole
+ * for large gangs). */
+typedef struct dom_cand {
+    int64_t key[3];
+    uint32_t d;
+} dom_cand;
+
+static int cand_cmp(const void *x, const void *y)
+{
+    const dom_cand *a = x, *b = y;
+    for (int i = 0; i < 3; i++)
+        if (a->key[i] != b->key[i]) return a->key[i] < b->key[i] ? -1 : 1;
+    return a->d < b->d ? -1 : (a->d > b->d);
+}
+
+static void cand_key(const allot_sched *s, uint32_t d, const allot_shape *sh, int64_t own,
+                     int64_t key[3])
+{
+    key[0] = own;
+    uint32_t p = allot_cluster_domain(s->c, d)->parent;
+    for (int i = 1; i < 3; i++) {
+        key[i] = p == UINT32_MAX ? 0 : (sh->ndev > 0 ? domain_free(s, p, sh) : 0);
+        if (p != UINT32_MAX) p = allot_cluster_domain(s->c, p)->parent;
+    }
+}
+
+#define GANG_TRIES_PER_LEVEL 4
+
+/* Places a gang in the smallest domain that fits: one node, else a rack,
+ * a block, a zone, else anywhere - as far as the job's topology requirement
+ * allows (a requirement with a wait relaxes to "anywhere" once the job has
+ * waited that long). Within a level the domain with the least free capacity
+ * that passes the aggregate check is tried first (packing), then the next,
+ * up to GANG_TRIES_PER_LEVEL. */
+static int place_gang(allot_sched *s, allot__job_rec *j, int64_t now)
+{
+    const allot_shape *sh = &j->desc.shape;
+    uint32_t n = j->desc.ntasks;
+    int widest = 4;
+    if (j->desc.topo != ALLOT_TOPO_ANY) {
+        int relaxed = j->desc.topo_wait > 0 && j->submit_time != ALLOT_TIME_NONE &&
+                      now - j->submit_time >= (int64_t)j->desc.topo_wait * 60;
+        if (!relaxed) widest = j->desc.topo - 1; /* NODE 0, RACK 1, BLOCK 2, ZONE 3 */
+    }
+    int64_t need =
+        sh->milli >= ALLOT_MILLI ? (int64_t)n * sh->ndev : (int64_t)n * sh->ndev * sh->milli;
+    /* level 0: one node that holds every task */
+    uint32_t nn = allot_cluster_nnodes(s->c), best = UINT32_MAX;
+    const allot_node *nodes = allot_cluster_nodes(s->c);
+    for (uint32_t i = 0; i < nn; i++) {
+        const allot_node *x = &nodes[i];
+        if (x->state != ALLOT_NODE_UP) continue;
+        if (x->cpu_free < (int64_t)n * sh->cpu || x->mem_free < (int64_t)n * sh->mem) continue;
+        if (sh->ndev > 0) {
+            if (x->chip == ALLOT_NO_CHIP || (sh->chips && !((sh->chips >> x->chip) & 1))) continue;
+            if ((sh->milli >= ALLOT_MILLI ? x->whole_free : x->milli_free) < need) continue;
+        }
+        /* least free node first; then the fuller rack and block; then rank */
+        if (best == UINT32_MAX) {
+            best = i;
+            continue;
+        }
+        int64_t kx[3], kb[3];
+        cand_key(s, x->rack, sh, x->milli_free, kx); /* node, rack's parent, ... */
+        cand_key(s, nodes[best].rack, sh, nodes[best].milli_free, kb);
+        /* key: the node's free milli, then its rack's free, then its block's */
+        kx[2] = kx[1], kb[2] = kb[1];
+        kx[1] = sh->ndev > 0 ? domain_free(s, x->rack, sh) : 0;
+        kb[1] = sh->ndev > 0 ? domain_free(s, nodes[best].rack, sh) : 0;
+        int cmp = 0;
+        for (int q = 0; q < 3 && !cmp; q++) cmp = kx[q] < kb[q] ? -1 : kx[q] > kb[q];
+        if (cmp < 0 || (cmp == 0 && s->node_rank[i] < s->node_rank[best])) best = i;
+    }
+    if (best != UINT32_MAX && place_all(s, j, &best, 1) == 0) return 0;
+    if (widest == 0) return ALLOT_ENOFIT;
+    /* levels 1..3: rack, block, zone */
+    static const allot_level lv_of[4] = {0, ALLOT_LEVEL_RACK, ALLOT_LEVEL_BLOCK, ALLOT_LEVEL_ZONE};
+    uint32_t nd = allot_cluster_ndomains(s->c);
+    dom_cand *cand = malloc((size_t)(nd ? nd : 1) * sizeof *cand);
+    if (!cand) return ALLOT_ENOMEM;
+    int rc = ALLOT_ENOFIT;
+    for (int L = 1; L <= widest && L <= 3 && rc == ALLOT_ENOFIT; L++) {
+        uint32_t m = 0;
+        for (uint32_t d = 0; d < nd; d++) {
+            if (allot_cluster_domain(s->c, d)->level != lv_of[L]) continue;
+            int64_t f = sh->ndev > 0 ? domain_free(s, d, sh) : INT64_MAX;
+            if (f < need) continue;
+            cand[m].d = d;
+            cand_key(s, d, sh, f, cand[m].key);
+            m++;
+        }
+        qsort(cand, m, sizeof *cand, cand_cmp);
+        for (uint32_t k = 0; k < m && k < GANG_TRIES_PER_LEVEL; k++) {
+            uint32_t d = cand[k].d;
+            int r = place_all(s, j, &s->dom_nodes[s->dom_first[d]], s->dom_count[d]);
+            if (r != ALLOT_ENOFIT) {
+                rc = r;
+                break;
+            }
+        }
+    }
+    free(cand);
+    if (rc != ALLOT_ENOFIT || widest < 4) return rc;
+    return place_all(s, j, NULL, 0); /* anywhere */
+}
+
+/* Records how widely a started job's tasks spread. */
+static void record_span(allot_sched *s, allot__job_rec *j)
+{
+    allot__task_alloc *a = job_allocs(j);
+    uint32_t n0 = a[0].node, r0 = allot_cluster_node(s->c, n0)->rack;
+    int level = 0, racks = 1;
+    for (uint32_t t = 1; t < j->desc.ntasks; t++) {
+        uint32_t r = allot_cluster_node(s->c, a[t].node)->rack;
+        if (a[t].node != n0 && level < 1) level = 1;
+        int seen = 0;
+        for (uint32_t u = 0; u < t && !seen; u++)
+            seen = allot_cluster_node(s->c, a[u].node)->rack == r;
+        racks += !seen;
+        /* lowest common ancestor of r and r0 */
+        uint32_t x = r, y = r0;
+        int l = 1;
+        while (x != y && x != UINT32_MAX && y != UINT32_MAX) {
+            x = allot_cluster_domain(s->c, x)->parent;
+            y = allot_cluster_domain(s->c, y)->parent;
+            l++;
+        }
+        if (x == UINT32_MAX || y == UINT32_MAX) l = 4;
+        if (r != r0 && l > level) level = l;
+    }
+    j->span_level = (uint8_t)level;
+    j->span_racks = (uint16_t)(racks > 65535 ? 65535 : racks);
+}
+
 /* Places every task of job id (all or nothing). Returns 0 or ENOFIT. */
 static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
 {
@@ -347,18 +549,10 @@ static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisio
         j->many = calloc(j->desc.ntasks, sizeof *j->many);
         if (!j->many) return ALLOT_ENOMEM;
     }
+    int rc = j->desc.ntasks > 1 ? place_gang(s, j, now) : place_all(s, j, NULL, 0);
+    if (rc) return rc;
     allot__task_alloc *a = job_allocs(j);
-    for (uint32_t t = 0; t < j->desc.ntasks; t++) a[t].node = UINT32_MAX;
-    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
-        int rc = allot__place(s, j->shape_id, &j->desc.shape, &a[t]);
-        if (rc == 0) rc = task_take(s, &j->desc.shape, &a[t]);
-        if (rc) {
-            a[t].node = UINT32_MAX;
-            s->decisions -= t;           /* the rolled-back placements were not decisions */
-            int rc2 = job_release(s, j); /* roll back the tasks placed so far */
-            return rc2 ? rc2 : rc;
-        }
-    }
+    record_span(s, j);
     j->state = ALLOT_JOB_RUNNING;
     j->start_time = now;
     s->nrunning++;
@@ -665,7 +859,7 @@ int allot_sched_place(allot_sched *s, const allot_shape *shape, allot_decision *
         if (rc) return rc;
     }
     allot__task_alloc a;
-    rc = allot__place(s, sid, shape, &a);
+    rc = allot__place(s, sid, shape, NULL, 0, &a);
     if (rc) return rc;
     if (commit) {
         rc = task_take(s, shape, &a);
@@ -697,6 +891,16 @@ size_t allot_sched_pending(const allot_sched *s) { return s->npending; }
 size_t allot_sched_running(const allot_sched *s) { return s->nrunning; }
 const allot_cluster *allot_sched_cluster(const allot_sched *s) { return s->c; }
 uint64_t allot_sched_decisions(const allot_sched *s) { return s->decisions; }
+
+int allot_sched_job_span(const allot_sched *s, uint32_t job, int *level, int *racks)
+{
+    if (job >= s->jobs_cap || s->jobs[job].state == ALLOT__JOB_UNUSED ||
+        s->jobs[job].start_time == ALLOT_TIME_NONE)
+        return ALLOT_ENOENT;
+    if (level) *level = s->jobs[job].span_level;
+    if (racks) *racks = s->jobs[job].span_racks;
+    return 0;
+}
 
 allot_job_state allot_sched_job_state(const allot_sched *s, uint32_t job)
 {
