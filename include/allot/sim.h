@@ -81,7 +81,14 @@ typedef struct allot_sim_result {
     double alloc_time_avg_pct; /* time-weighted allocation, % */
     double wait_mean_s;        /* mean queueing delay of started jobs */
     double wait_p99_s;
+    double jct_mean_s; /* job completion time (finish - submit), finished jobs */
+    double jct_p50_s;
+    double jct_p99_s;
     int64_t makespan_s;
+    uint64_t gangs;         /* started jobs with more than one task */
+    uint64_t gang_span[5];  /* gangs by smallest shared domain: node, rack,
+                               block, zone, fleet */
+    double gang_racks_mean; /* racks a gang occupies, mean */
     /* per-event samples (if record_samples) */
     allot_sample *samples;
     size_t nsamples;

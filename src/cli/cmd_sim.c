@@ -141,6 +141,18 @@ static json_t *summary_json(const sim_opts *o, const allot_cluster *c, const all
         json_object_set_new(j, "utilisation", jnum(r->alloc_time_avg_pct / 100.0));
         json_object_set_new(j, "wait_mean_s", jnum(r->wait_mean_s));
         json_object_set_new(j, "wait_p99_s", jnum(r->wait_p99_s));
+        json_object_set_new(j, "jct_mean_s", jnum(r->jct_mean_s));
+        json_object_set_new(j, "jct_p50_s", jnum(r->jct_p50_s));
+        json_object_set_new(j, "jct_p99_s", jnum(r->jct_p99_s));
+        json_object_set_new(j, "gangs", json_integer((json_int_t)r->gangs));
+        if (r->gangs) {
+            json_t *sp = json_object();
+            static const char *lv[5] = {"node", "rack", "block", "zone", "fleet"};
+            for (int k = 0; k < 5; k++)
+                json_object_set_new(sp, lv[k], json_integer((json_int_t)r->gang_span[k]));
+            json_object_set_new(j, "gang_span", sp);
+            json_object_set_new(j, "gang_racks_mean", jnum(r->gang_racks_mean));
+        }
         json_object_set_new(j, "makespan_s", json_integer((json_int_t)r->makespan_s));
     }
     return j;
@@ -172,6 +184,11 @@ static void print_table(const sim_opts *o, const allot_cluster *c, const allot_w
         printf("  %-34s %10.2f %%\n", "time-averaged allocation", r->alloc_time_avg_pct);
         printf("  %-34s %12.1f\n", "mean queueing delay (s)", r->wait_mean_s);
         printf("  %-34s %12.1f\n", "p99 queueing delay (s)", r->wait_p99_s);
+        printf("  %-34s %12.1f\n", "mean job completion time (s)", r->jct_mean_s);
+        printf("  %-34s %12.1f\n", "p99 job completion time (s)", r->jct_p99_s);
+        if (r->gangs)
+            printf("  %-34s %12llu  (%.1f racks each on average)\n", "gangs (multi-task jobs)",
+                   (unsigned long long)r->gangs, r->gang_racks_mean);
         printf("  %-34s %12lld\n", "makespan (s)", (long long)r->makespan_s);
         printf("  %-34s %12llu\n", "jobs finished", (unsigned long long)r->finished);
     }

@@ -291,8 +291,9 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
     allot_sim_result *res = r->res;
     heap h = {0};
     int rc = 0;
-    double *waits = NULL;
-    size_t nwaits = 0;
+    double *waits = NULL, *jcts = NULL;
+    size_t nwaits = 0, njcts = 0;
+    double racks_sum = 0;
     uint64_t seq = 0;
     double scale = cfg->time_scale >= 1.0 ? cfg->time_scale : 1.0;
     if (!w->has_times) {
@@ -301,7 +302,12 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
                               "FGD protocol, --mode fgd, for untimed pod lists)");
     }
     waits = malloc((w->njobs ? w->njobs : 1) * sizeof *waits);
-    if (!waits) return ALLOT_ENOMEM;
+    jcts = malloc((w->njobs ? w->njobs : 1) * sizeof *jcts);
+    if (!waits || !jcts) {
+        free(waits);
+        free(jcts);
+        return ALLOT_ENOMEM;
+    }
     for (size_t i = 0; i < w->njobs; i++) {
         const allot_job *j = &w->jobs[i];
         int64_t t = j->submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)j->submit / scale);
@@ -328,6 +334,8 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
         } else {
             ev.kind = ALLOT_EV_FINISH;
             res->finished++;
+            int64_t sub = j->submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)j->submit / scale);
+            jcts[njcts++] = (double)(e.time - sub);
         }
         allot_decisions_clear(&r->dec);
         rc = allot_sched_handle(r->s, &ev, &r->dec);
@@ -346,6 +354,15 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
             if (dc->kind != ALLOT_DEC_START || dc->task != 0) continue;
             res->placed++;
             const allot_job *sj = &w->jobs[dc->job];
+            if (sj->ntasks > 1) {
+                int level = 0, racks = 1;
+                if (allot_sched_job_span(r->s, dc->job, &level, &racks) == 0 && level >= 0 &&
+                    level <= 4) {
+                    res->gangs++;
+                    res->gang_span[level]++;
+                    racks_sum += racks;
+                }
+            }
             int64_t sub = sj->submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)sj->submit / scale);
             waits[nwaits++] = (double)(e.time - sub);
             if (sj->duration != ALLOT_TIME_NONE) {
@@ -372,9 +389,20 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
         size_t idx = (size_t)ceil(0.99 * (double)nwaits);
         res->wait_p99_s = waits[idx ? idx - 1 : 0];
     }
+    if (njcts) {
+        double sum = 0;
+        for (size_t i = 0; i < njcts; i++) sum += jcts[i];
+        res->jct_mean_s = sum / (double)njcts;
+        qsort(jcts, njcts, sizeof *jcts, cmp_double);
+        size_t i50 = (size_t)ceil(0.50 * (double)njcts), i99 = (size_t)ceil(0.99 * (double)njcts);
+        res->jct_p50_s = jcts[i50 ? i50 - 1 : 0];
+        res->jct_p99_s = jcts[i99 ? i99 - 1 : 0];
+    }
+    if (res->gangs) res->gang_racks_mean = racks_sum / (double)res->gangs;
 out:
     free(h.v);
     free(waits);
+    free(jcts);
     return rc;
 }
 
