@@ -46,6 +46,18 @@ typedef enum allot_queue_order {
     ALLOT_ORDER_PRIORITY, /* priority (high first), then submission */
 } allot_queue_order;
 
+/* How the queue is served when its head does not fit. */
+typedef enum allot_backfill {
+    ALLOT_BACKFILL_GREEDY = 0, /* try every pending job in order; any that fits
+                                  starts (Kubernetes-like; may starve large
+                                  jobs) */
+    ALLOT_BACKFILL_NONE,       /* strict order: nothing starts while the head
+                                  waits (head-of-line blocking) */
+    ALLOT_BACKFILL_EASY,       /* the head gets a device-level reservation at
+                                  the earliest estimated time; others start
+                                  only if they cannot delay it */
+} allot_backfill;
+
 /* What happens to a job that does not fit when it is tried. */
 typedef enum allot_nofit {
     ALLOT_NOFIT_QUEUE = 0, /* stays pending; retried on capacity change */
@@ -73,12 +85,13 @@ typedef struct allot_sched_config {
     allot_tiebreak tiebreak;
     allot_queue_order order;
     allot_nofit nofit;
-    uint64_t seed;        /* tie-breaking randomness */
-    int check_invariants; /* verify every invariant after each event
-                             (always on in ALLOT_DEBUG builds, e.g.
-                             the sanitizer build) */
-    int scan_only;        /* never use placement indexes (tests compare
-                             the indexed and the scanning paths) */
+    allot_backfill backfill; /* estimated run time = the job's duration */
+    uint64_t seed;           /* tie-breaking randomness */
+    int check_invariants;    /* verify every invariant after each event
+                                (always on in ALLOT_DEBUG builds, e.g.
+                                the sanitizer build) */
+    int scan_only;           /* never use placement indexes (tests compare
+                                the indexed and the scanning paths) */
     /* Target workload for FGD scores and the fragmentation metric. Copied.
      * FGD policies need it (allot_sched_new fails with EINVAL without). */
     const allot_typical *typical;
@@ -160,6 +173,9 @@ size_t allot_sched_pending(const allot_sched *s);
 size_t allot_sched_running(const allot_sched *s);
 allot_job_state allot_sched_job_state(const allot_sched *s, uint32_t job);
 const allot_cluster *allot_sched_cluster(const allot_sched *s);
+/* The current EASY reservation: which pending job holds it and the latest
+ * time it will start (T*). ENOENT if there is none. */
+int allot_sched_reservation(const allot_sched *s, uint32_t *job, int64_t *t);
 /* Where a started job's tasks landed: *level is the smallest domain holding
  * all of them (0 node, 1 rack, 2 block, 3 zone, 4 the whole fleet) and
  * *racks the number of racks they occupy. ENOENT if the job never started. */

@@ -35,6 +35,7 @@ typedef struct allot_sim_config {
     allot_policy policy;
     allot_queue_order order;
     allot_tiebreak tiebreak; /* default ALLOT_TIE_RANK (the FGD simulator) */
+    allot_backfill backfill; /* replay: queue service when the head waits */
     uint64_t seed;
     double inflate;       /* FGD: target request / capacity (1.3) */
     double coverage;      /* FGD: typical-shape coverage (0.95) */

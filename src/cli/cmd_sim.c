@@ -39,6 +39,10 @@ static const char sim_usage[] =
     "  --coverage X        share of jobs the FGD target workload covers (default 0.95)\n"
     "  --time-scale X      replay mode: divide trace times by X (default 1)\n"
     "  --order ORDER       queue order: fifo (default) or priority\n"
+    "  --backfill MODE     replay: when the queue's head waits - greedy (try every\n"
+    "                      job, default), none (strict order: nothing passes the\n"
+    "                      head) or easy (the head reserves devices at its earliest\n"
+    "                      estimated start; others run only if they cannot delay it)\n"
     "  --tiebreak MODE     equal scores: rank (a seeded node order, as the FGD\n"
     "                      simulator; default) or random (uniform per decision)\n"
     "  --check             verify every invariant after every event (slow)\n"
@@ -564,6 +568,7 @@ enum {
     OPT_COVERAGE,
     OPT_TIMESCALE,
     OPT_ORDER,
+    OPT_BACKFILL,
     OPT_TIEBREAK,
     OPT_CHECK,
     OPT_EXPERIMENT,
@@ -587,6 +592,7 @@ static const struct option long_opts[] = {
     {"coverage", required_argument, 0, OPT_COVERAGE},
     {"time-scale", required_argument, 0, OPT_TIMESCALE},
     {"order", required_argument, 0, OPT_ORDER},
+    {"backfill", required_argument, 0, OPT_BACKFILL},
     {"tiebreak", required_argument, 0, OPT_TIEBREAK},
     {"check", no_argument, 0, OPT_CHECK},
     {"experiment", required_argument, 0, OPT_EXPERIMENT},
@@ -668,6 +674,16 @@ int allot_cmd_sim(int argc, char **argv)
                 o.cfg.order = ALLOT_ORDER_PRIORITY;
             else
                 return usage_error("unknown queue order '%s' (fifo or priority)", optarg);
+            break;
+        case OPT_BACKFILL:
+            if (strcmp(optarg, "greedy") == 0)
+                o.cfg.backfill = ALLOT_BACKFILL_GREEDY;
+            else if (strcmp(optarg, "none") == 0)
+                o.cfg.backfill = ALLOT_BACKFILL_NONE;
+            else if (strcmp(optarg, "easy") == 0)
+                o.cfg.backfill = ALLOT_BACKFILL_EASY;
+            else
+                return usage_error("unknown backfill mode '%s' (greedy, none or easy)", optarg);
             break;
         case OPT_TIEBREAK:
             if (strcmp(optarg, "rank") == 0)

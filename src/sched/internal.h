@@ -105,6 +105,17 @@ struct allot_sched {
     /* topology: the nodes below each domain (CSR) */
     uint32_t *dom_first, *dom_count, *dom_nodes;
 
+    /* EASY backfill (backfill.c): scratch capacity and the head's reservation */
+    int16_t *bf_dev, *bf_hidden;
+    int64_t *bf_cpu, *bf_mem;
+    struct {
+        int active;
+        uint32_t job;       /* the head job holding it */
+        int64_t t;          /* T*: when it starts at the latest */
+        uint64_t *devs;     /* per node: reserved devices */
+        int64_t *cpu, *mem; /* per node: reserved CPU and memory */
+    } resv;
+
     uint64_t decisions;
     int raw_placements; /* allot_sched_place committed capacity that
                            no job record accounts for */
@@ -120,6 +131,20 @@ int allot__bfidx_build(allot_sched *s);
 void allot__bfidx_free(allot__bfidx *x);
 void allot__bfidx_update(allot_sched *s, uint32_t node);
 int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out);
+
+/* EASY backfill (backfill.c). */
+int allot__bf_alloc(allot_sched *s);
+void allot__bf_free(allot_sched *s);
+void allot__resv_clear(allot_sched *s);
+/* Computes the reservation of pending job `head` (none if it can never fit
+ * with the known end times). */
+int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now);
+/* Whether a just-placed (not yet started) job leaves the reservation whole. */
+int allot__resv_allows(allot_sched *s, const allot__job_rec *j, int64_t now);
+/* Hides/restores the free capacity of reserved devices during a placement. */
+void allot__resv_hide(allot_sched *s, int hide);
+/* Books a started backfill job against the capacity left at T*. */
+void allot__resv_account(allot_sched *s, const allot__job_rec *j, int64_t now);
 
 /* Keeps the GPU-clustering tag counts in step with placements (delta +-1). */
 void allot__cluster_tag_update(allot_sched *s, uint32_t node, const allot_shape *sh, int delta);

@@ -278,6 +278,12 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
         rc = allot__bfidx_build(s);
         if (rc) goto out;
     }
+    if (cfg->backfill == ALLOT_BACKFILL_EASY) {
+        rc = allot__bf_alloc(s);
+        if (rc) goto out;
+    } else {
+        allot__resv_clear(s);
+    }
     if (cfg->policy == ALLOT_POLICY_GPUCLUSTER) {
         s->tag_counts = calloc((size_t)(nn ? nn : 1) * 64, sizeof *s->tag_counts);
         s->node_tags = calloc(nn ? nn : 1, sizeof *s->node_tags);
@@ -314,6 +320,7 @@ void allot_sched_free(allot_sched *s)
     free(s->dom_first);
     free(s->dom_count);
     free(s->dom_nodes);
+    allot__bf_free(s);
     allot__bfidx_free(s->bfidx);
     free(s);
 }
@@ -541,7 +548,10 @@ static void record_span(allot_sched *s, allot__job_rec *j)
     j->span_racks = (uint16_t)(racks > 65535 ? 65535 : racks);
 }
 
-/* Places every task of job id (all or nothing). Returns 0 or ENOFIT. */
+#define JOB_BLOCKED 1 /* job_try_start: it fits but would delay the reservation */
+
+/* Places every task of job id (all or nothing) and starts it. Returns 0,
+ * ENOFIT, or JOB_BLOCKED under EASY backfill. */
 static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
 {
     allot__job_rec *j = &s->jobs[id];
@@ -549,8 +559,23 @@ static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisio
         j->many = calloc(j->desc.ntasks, sizeof *j->many);
         if (!j->many) return ALLOT_ENOMEM;
     }
+    /* a backfill job that would still run at T* is placed around the
+     * reserved devices */
+    int hide = s->resv.active && s->resv.job != id &&
+               (j->desc.duration == ALLOT_TIME_NONE || now + j->desc.duration > s->resv.t);
+    if (hide) allot__resv_hide(s, 1);
     int rc = j->desc.ntasks > 1 ? place_gang(s, j, now) : place_all(s, j, NULL, 0);
+    if (hide) allot__resv_hide(s, 0);
+    if (rc == ALLOT_ENOFIT && hide) return JOB_BLOCKED; /* a shorter twin may still fit */
     if (rc) return rc;
+    if (s->resv.active && s->resv.job != id) {
+        if (!allot__resv_allows(s, j, now)) { /* it would delay the head: undo */
+            s->decisions -= j->desc.ntasks;
+            rc = job_release(s, j);
+            return rc ? rc : JOB_BLOCKED;
+        }
+        allot__resv_account(s, j, now);
+    }
     allot__task_alloc *a = job_allocs(j);
     record_span(s, j);
     j->state = ALLOT_JOB_RUNNING;
@@ -627,26 +652,38 @@ static void queue_remove(allot_sched *s, uint32_t id)
     }
 }
 
-/* Tries every pending job once in queue order. */
+/* Tries the pending jobs in queue order. GREEDY: each once. NONE: until the
+ * first that does not fit. EASY: the first that does not fit becomes the
+ * head and gets a reservation; the rest start only if they leave it whole. */
 static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
 {
+    allot__resv_clear(s);
     if (s->npending == 0) return 0;
     s->pass++;
     size_t w = 0;
-    int rc = 0;
+    int rc = 0, blocked = 0;
     for (size_t i = 0; i < s->npending; i++) {
         uint32_t id = s->pending[i];
         allot__job_rec *j = &s->jobs[id];
         allot__shape_rec *sr = &s->shapes[j->shape_id];
         int started = 0;
-        if (rc == 0 && sr->fail_pass != s->pass) {
+        if (rc == 0 && !blocked && sr->fail_pass != s->pass) {
             int r = job_try_start(s, id, now, out);
-            if (r == 0)
+            if (r == 0) {
                 started = 1;
-            else if (r == ALLOT_ENOFIT)
+            } else if (r == ALLOT_ENOFIT) {
                 sr->fail_pass = j->desc.ntasks == 1 ? s->pass : sr->fail_pass;
-            else
+                if (s->cfg.backfill == ALLOT_BACKFILL_NONE) {
+                    blocked = 1; /* head-of-line blocking */
+                } else if (s->cfg.backfill == ALLOT_BACKFILL_EASY && !s->resv.active &&
+                           s->resv.job == UINT32_MAX) {
+                    rc = allot__resv_compute(s, id, now);
+                    s->resv.job = id;  /* the head, even without a reservation */
+                    sr->fail_pass = 0; /* same-shape jobs behind may be shorter */
+                }
+            } else if (r != JOB_BLOCKED) {
                 rc = r;
+            }
         }
         if (!started) s->pending[w++] = id;
     }
@@ -756,6 +793,17 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     if (sr->never_fits || (j->desc.ntasks > 1 && fleet_capacity(s, &sr->shape) < j->desc.ntasks)) {
         j->state = ALLOT_JOB_FAILED; /* can never fit this fleet: reject now */
         return push_fail(out, ev->job);
+    }
+    if (s->cfg.backfill != ALLOT_BACKFILL_GREEDY && s->npending > 0) {
+        /* jobs wait their turn: queue it, then serve the queue in order */
+        if (s->cfg.nofit == ALLOT_NOFIT_FAIL) {
+            rc = job_try_start(s, ev->job, ev->time, out);
+            if (rc == 0) return 0;
+            j->state = ALLOT_JOB_FAILED;
+            return rc == ALLOT_ENOFIT || rc == JOB_BLOCKED ? push_fail(out, ev->job) : rc;
+        }
+        rc = queue_push(s, ev->job);
+        return rc ? rc : retry_pass(s, ev->time, out);
     }
     rc = job_try_start(s, ev->job, ev->time, out);
     if (rc == 0) return 0;
@@ -891,6 +939,14 @@ size_t allot_sched_pending(const allot_sched *s) { return s->npending; }
 size_t allot_sched_running(const allot_sched *s) { return s->nrunning; }
 const allot_cluster *allot_sched_cluster(const allot_sched *s) { return s->c; }
 uint64_t allot_sched_decisions(const allot_sched *s) { return s->decisions; }
+
+int allot_sched_reservation(const allot_sched *s, uint32_t *job, int64_t *t)
+{
+    if (!s->resv.active) return ALLOT_ENOENT;
+    if (job) *job = s->resv.job;
+    if (t) *t = s->resv.t;
+    return 0;
+}
 
 int allot_sched_job_span(const allot_sched *s, uint32_t job, int *level, int *racks)
 {

@@ -440,6 +440,7 @@ int allot_sim_run(const allot_cluster *c0, const allot_workload *w, const allot_
     sc.policy = cfg->policy;
     sc.order = cfg->order;
     sc.tiebreak = cfg->tiebreak;
+    sc.backfill = cfg->mode == ALLOT_SIM_REPLAY ? cfg->backfill : ALLOT_BACKFILL_GREEDY;
     sc.nofit = cfg->mode == ALLOT_SIM_FGD ? ALLOT_NOFIT_FAIL : ALLOT_NOFIT_QUEUE;
     sc.seed = cfg->seed;
     sc.check_invariants = cfg->check_invariants;

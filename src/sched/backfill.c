@@ -1,0 +1,267 @@
+/* backfill.c - EASY backfill with reservations at device granularity.
+ *
+ * When the job at the head of the queue does not fit, it gets a reservation:
+ * the earliest time T* at which it would fit if the running jobs ended at
+ * their estimated times (start + duration), and the exact devices, CPU and
+ * memory it would take then. Other pending jobs may start now ("backfill")
+ * only if they cannot delay that: either they are expected to end by T*, or
+ * they use none of the reserved devices and leave the reserved CPU and memory
+ * free at T*. Slurm reserves whole nodes; we reserve devices, so a small job
+ * can still use the other devices of a node the head will need.
+ *
+ * Worked example. One node, 8 devices. Running: J1 holds 6 devices until
+ * t = 100. Head H wants 4 devices: it does not fit now (2 free); at t = 100
+ * J1's 6 return, so T* = 100 and H reserves, say, devices 0..3. A pending J2
+ * wanting 1 device for 500 s may start now only on device 6 or 7 (free now,
+ * not reserved); a J3 wanting 2 devices for 50 s may start anywhere (it ends
+ * at 50 <= 100).
+ *
+ * Estimates can be wrong: a job that overruns is treated as ending "now", so
+ * T* moves later, as in Slurm; the scheduler never kills it (walltimes are
+ * the caller's business).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct ending {
+    int64_t t;
+    uint32_t id;
+} ending;
+
+static int ending_cmp(const void *x, const void *y)
+{
+    const ending *a = x, *b = y;
+    if (a->t != b->t) return a->t < b->t ? -1 : 1;
+    return a->id < b->id ? -1 : (a->id > b->id);
+}
+
+void allot__resv_clear(allot_sched *s)
+{
+    s->resv.active = 0;
+    s->resv.job = UINT32_MAX;
+}
+
+int allot__bf_alloc(allot_sched *s)
+{
+    uint32_t nn = allot_cluster_nnodes(s->c), nd = allot_cluster_ndevices(s->c);
+    s->bf_dev = malloc((size_t)(nd ? nd : 1) * sizeof *s->bf_dev);
+    s->bf_hidden = calloc((size_t)(nd ? nd : 1), sizeof *s->bf_hidden);
+    s->bf_cpu = malloc((size_t)(nn ? nn : 1) * sizeof *s->bf_cpu);
+    s->bf_mem = malloc((size_t)(nn ? nn : 1) * sizeof *s->bf_mem);
+    s->resv.devs = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.devs);
+    s->resv.cpu = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.cpu);
+    s->resv.mem = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.mem);
+    if (!s->bf_dev || !s->bf_hidden || !s->bf_cpu || !s->bf_mem || !s->resv.devs || !s->resv.cpu ||
+        !s->resv.mem)
+        return ALLOT_ENOMEM;
+    allot__resv_clear(s);
+    return 0;
+}
+
+void allot__bf_free(allot_sched *s)
+{
+    free(s->bf_dev);
+    free(s->bf_hidden);
+    free(s->bf_cpu);
+    free(s->bf_mem);
+    free(s->resv.devs);
+    free(s->resv.cpu);
+    free(s->resv.mem);
+}
+
+/* Greedy fit of every task of shape sh (n tasks) on the scratch state:
+ * for each task the feasible node with the fewest free device milli, its
+ * least-free fitting devices. Fills the reservation arrays when it fits. */
+static int scratch_fit(allot_sched *s, const allot_shape *sh, uint32_t n, int commit)
+{
+    uint32_t nn = allot_cluster_nnodes(s->c);
+    const allot_node *nodes = allot_cluster_nodes(s->c);
+    int16_t *dev = s->bf_dev;
+    for (uint32_t t = 0; t < n; t++) {
+        uint32_t best = UINT32_MAX;
+        int64_t best_free = INT64_MAX;
+        for (uint32_t i = 0; i < nn; i++) {
+            const allot_node *x = &nodes[i];
+            if (x->state != ALLOT_NODE_UP) continue;
+            if (s->bf_cpu[i] < sh->cpu || s->bf_mem[i] < sh->mem) continue;
+            int64_t fr = 0;
+            int fit = 0;
+            if (sh->ndev > 0) {
+                if (x->chip == ALLOT_NO_CHIP || (sh->chips && !((sh->chips >> x->chip) & 1)))
+                    continue;
+                for (int k = 0; k < x->ndev; k++) {
+                    fr += dev[x->dev0 + (uint32_t)k];
+                    fit += dev[x->dev0 + (uint32_t)k] >= sh->milli;
+                }
+                if (fit < sh->ndev) continue;
+            }
+            if (fr < best_free) {
+                best_free = fr;
+                best = i;
+            }
+        }
+        if (best == UINT32_MAX) return ALLOT_ENOFIT;
+        const allot_node *x = &nodes[best];
+        /* take the devices with the least free that fit */
+        for (int k = 0; k < sh->ndev; k++) {
+            int pick = -1;
+            for (int q = 0; q < x->ndev; q++) {
+                int16_t f = dev[x->dev0 + (uint32_t)q];
+                if (f < sh->milli) continue;
+                if (pick < 0 || f < dev[x->dev0 + (uint32_t)pick]) pick = q;
+            }
+            dev[x->dev0 + (uint32_t)pick] = (int16_t)(dev[x->dev0 + (uint32_t)pick] - sh->milli);
+            if (commit) s->resv.devs[best] |= (uint64_t)1 << pick;
+        }
+        s->bf_cpu[best] -= sh->cpu;
+        s->bf_mem[best] -= sh->mem;
+        if (commit) {
+            s->resv.cpu[best] += sh->cpu;
+            s->resv.mem[best] += sh->mem;
+        }
+    }
+    return 0;
+}
+
+static void scratch_load(allot_sched *s)
+{
+    uint32_t nn = allot_cluster_nnodes(s->c);
+    memcpy(s->bf_dev, allot_cluster_dev_free(s->c),
+           (size_t)allot_cluster_ndevices(s->c) * sizeof *s->bf_dev);
+    for (uint32_t i = 0; i < nn; i++) {
+        const allot_node *x = allot_cluster_node(s->c, i);
+        s->bf_cpu[i] = x->cpu_free;
+        s->bf_mem[i] = x->mem_free;
+    }
+}
+
+static void scratch_release(allot_sched *s, const allot__job_rec *j)
+{
+    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        if (a[t].node == UINT32_MAX) continue;
+        const allot_node *x = allot_cluster_node(s->c, a[t].node);
+        for (uint64_t m = a[t].devs; m; m &= m - 1)
+            s->bf_dev[x->dev0 + (uint32_t)__builtin_ctzll(m)] += (int16_t)j->desc.shape.milli;
+        s->bf_cpu[a[t].node] += j->desc.shape.cpu;
+        s->bf_mem[a[t].node] += j->desc.shape.mem;
+    }
+}
+
+int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
+{
+    allot__resv_clear(s);
+    uint32_t nn = allot_cluster_nnodes(s->c);
+    memset(s->resv.devs, 0, (size_t)nn * sizeof *s->resv.devs);
+    memset(s->resv.cpu, 0, (size_t)nn * sizeof *s->resv.cpu);
+    memset(s->resv.mem, 0, (size_t)nn * sizeof *s->resv.mem);
+    const allot__job_rec *h = &s->jobs[head];
+    ending *e = malloc((s->nrunning ? s->nrunning : 1) * sizeof *e);
+    if (!e) return ALLOT_ENOMEM;
+    size_t ne = 0;
+    for (uint32_t id = 0; id < s->jobs_cap && ne < s->nrunning; id++) {
+        const allot__job_rec *j = &s->jobs[id];
+        if (j->state != ALLOT_JOB_RUNNING) continue;
+        if (j->desc.duration == ALLOT_TIME_NONE) continue; /* no estimate: never frees */
+        int64_t end = j->start_time + j->desc.duration;
+        e[ne++] = (ending){end > now ? end : now, id};
+    }
+    qsort(e, ne, sizeof *e, ending_cmp);
+    scratch_load(s);
+    int rc = ALLOT_ENOFIT;
+    size_t k = 0;
+    int64_t t = now;
+    for (;;) {
+        /* every release at the same time, then try */
+        while (k < ne && e[k].t <= t) scratch_release(s, &s->jobs[e[k++].id]);
+        /* a trial fit on a copy of the device state (the fit writes into it) */
+        int16_t *save = malloc((size_t)allot_cluster_ndevices(s->c) * sizeof *save + 1);
+        int64_t *scpu = malloc((size_t)(nn ? nn : 1) * sizeof *scpu);
+        int64_t *smem = malloc((size_t)(nn ? nn : 1) * sizeof *smem);
+        if (!save || !scpu || !smem) {
+            free(save);
+            free(scpu);
+            free(smem);
+            rc = ALLOT_ENOMEM;
+            break;
+        }
+        memcpy(save, s->bf_dev, (size_t)allot_cluster_ndevices(s->c) * sizeof *save);
+        memcpy(scpu, s->bf_cpu, (size_t)nn * sizeof *scpu);
+        memcpy(smem, s->bf_mem, (size_t)nn * sizeof *smem);
+        int fit = scratch_fit(s, &h->desc.shape, h->desc.ntasks, 0) == 0;
+        memcpy(s->bf_dev, save, (size_t)allot_cluster_ndevices(s->c) * sizeof *save);
+        memcpy(s->bf_cpu, scpu, (size_t)nn * sizeof *scpu);
+        memcpy(s->bf_mem, smem, (size_t)nn * sizeof *smem);
+        free(save);
+        free(scpu);
+        free(smem);
+        if (fit) {
+            /* commit the reservation; the scratch state stays "at T*" minus
+             * the reserved amounts, i.e. what backfilled jobs may still use */
+            scratch_fit(s, &h->desc.shape, h->desc.ntasks, 1);
+            s->resv.active = 1;
+            s->resv.job = head;
+            s->resv.t = t;
+            rc = 0;
+            break;
+        }
+        if (k >= ne) break; /* nothing more will end: no reservation */
+        t = e[k].t;
+    }
+    free(e);
+    return rc == ALLOT_ENOFIT ? 0 : rc;
+}
+
+int allot__resv_allows(allot_sched *s, const allot__job_rec *j, int64_t now)
+{
+    if (!s->resv.active) return 1;
+    int64_t end = j->desc.duration == ALLOT_TIME_NONE ? INT64_MAX : now + (int64_t)j->desc.duration;
+    if (end <= s->resv.t) return 1; /* gone before the head needs anything */
+    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    /* the scratch state holds what is free at T* beyond the reservation */
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        uint32_t n = a[t].node;
+        if (a[t].devs & s->resv.devs[n]) return 0;
+        if (s->bf_cpu[n] < j->desc.shape.cpu || s->bf_mem[n] < j->desc.shape.mem) return 0;
+    }
+    return 1;
+}
+
+void allot__resv_account(allot_sched *s, const allot__job_rec *j, int64_t now)
+{
+    if (!s->resv.active) return;
+    int64_t end = j->desc.duration == ALLOT_TIME_NONE ? INT64_MAX : now + (int64_t)j->desc.duration;
+    if (end <= s->resv.t) return;
+    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        s->bf_cpu[a[t].node] -= j->desc.shape.cpu;
+        s->bf_mem[a[t].node] -= j->desc.shape.mem;
+    }
+}
+
+/* Hides (hide = 1) or restores (hide = 0) the capacity of reserved devices
+ * that are free now, so that a long backfill job is placed around them. */
+void allot__resv_hide(allot_sched *s, int hide)
+{
+    uint32_t nn = allot_cluster_nnodes(s->c);
+    for (uint32_t n = 0; n < nn; n++) {
+        uint64_t m = s->resv.devs[n];
+        if (!m) continue;
+        const allot_node *x = allot_cluster_node(s->c, n);
+        for (; m; m &= m - 1) {
+            uint8_t k = (uint8_t)__builtin_ctzll(m);
+            if (hide) {
+                int16_t f = allot_cluster_dev_free(s->c)[x->dev0 + k];
+                s->bf_hidden[x->dev0 + k] = f;
+                if (f > 0) allot_cluster_take(s->c, n, &k, 1, f, 0, 0);
+            } else {
+                int16_t f = s->bf_hidden[x->dev0 + k];
+                if (f > 0) allot_cluster_give(s->c, n, &k, 1, f, 0, 0);
+                s->bf_hidden[x->dev0 + k] = 0;
+            }
+        }
+        allot__node_changed(s, n);
+    }
+}
