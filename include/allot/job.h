@@ -60,7 +60,13 @@ typedef struct allot_job {
     uint8_t topo;       /* allot_topo: the domain the gang must share */
     uint16_t topo_wait; /* minutes to wait for topo before any domain will
                            do; 0 = the requirement is hard */
+    uint32_t ckpt;      /* s between checkpoints; 0 = none (a preempted job
+                           restarts from the beginning) */
+    uint8_t flags;      /* ALLOT_JOBF_* */
+    uint8_t pad[3];
 } allot_job;
+
+#define ALLOT_JOBF_PREEMPTIBLE 0x01 /* may be stopped for higher-priority work */
 
 #define ALLOT_MAX_TENANTS 4096
 

@@ -86,6 +86,8 @@ typedef struct allot_sched_config {
     allot_queue_order order;
     allot_nofit nofit;
     allot_backfill backfill; /* estimated run time = the job's duration */
+    int preempt;             /* pending jobs may stop lower-priority
+                                preemptible ones (ALLOT_JOBF_PREEMPTIBLE) */
     uint64_t seed;           /* tie-breaking randomness */
     int check_invariants;    /* verify every invariant after each event
                                 (always on in ALLOT_DEBUG builds, e.g.
@@ -126,6 +128,8 @@ typedef enum allot_decision_kind {
                             or can never fit this fleet, even empty with
                             every node up */
     ALLOT_DEC_STOP,      /* job's tasks were stopped (node down) */
+    ALLOT_DEC_PREEMPT,   /* stopped for higher-priority work; queued again, resumes
+                            from its last checkpoint */
 } allot_decision_kind;
 
 /* One task placement (for START decisions there is one per task). */
@@ -148,6 +152,13 @@ void allot_decisions_clear(allot_decisions *d);
 void allot_decisions_free(allot_decisions *d);
 
 typedef struct allot_sched allot_sched;
+
+/* Counters the scheduler keeps. */
+typedef struct allot_sched_stats {
+    uint64_t preemptions; /* jobs stopped for higher-priority work */
+    double lost_device_s; /* device-seconds of work lost by them (since each
+                             victim's last checkpoint) */
+} allot_sched_stats;
 
 /* Creates a scheduler over cluster c (not owned; must be finalized). */
 int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_config *cfg);
@@ -173,6 +184,12 @@ size_t allot_sched_pending(const allot_sched *s);
 size_t allot_sched_running(const allot_sched *s);
 allot_job_state allot_sched_job_state(const allot_sched *s, uint32_t job);
 const allot_cluster *allot_sched_cluster(const allot_sched *s);
+void allot_sched_get_stats(const allot_sched *s, allot_sched_stats *out);
+/* Work a job still has to do, in s: its duration minus what checkpoints
+ * saved across preemptions. ALLOT_TIME_NONE if it has no duration. */
+int64_t allot_sched_job_remaining(const allot_sched *s, uint32_t job);
+/* Times a job has been started (1 for a job that ran once). */
+uint32_t allot_sched_job_epoch(const allot_sched *s, uint32_t job);
 /* The current EASY reservation: which pending job holds it and the latest
  * time it will start (T*). ENOENT if there is none. */
 int allot_sched_reservation(const allot_sched *s, uint32_t *job, int64_t *t);

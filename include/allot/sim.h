@@ -36,6 +36,7 @@ typedef struct allot_sim_config {
     allot_queue_order order;
     allot_tiebreak tiebreak; /* default ALLOT_TIE_RANK (the FGD simulator) */
     allot_backfill backfill; /* replay: queue service when the head waits */
+    int preempt;             /* replay: priority preemption (sched.h) */
     uint64_t seed;
     double inflate;       /* FGD: target request / capacity (1.3) */
     double coverage;      /* FGD: typical-shape coverage (0.95) */
@@ -90,6 +91,8 @@ typedef struct allot_sim_result {
     uint64_t gang_span[5];  /* gangs by smallest shared domain: node, rack,
                                block, zone, fleet */
     double gang_racks_mean; /* racks a gang occupies, mean */
+    uint64_t preemptions;   /* jobs stopped for higher-priority work */
+    double lost_device_h;   /* device-hours of work lost to preemption */
     /* per-event samples (if record_samples) */
     allot_sample *samples;
     size_t nsamples;

@@ -48,13 +48,16 @@ int allot__bf_alloc(allot_sched *s)
     uint32_t nn = allot_cluster_nnodes(s->c), nd = allot_cluster_ndevices(s->c);
     s->bf_dev = malloc((size_t)(nd ? nd : 1) * sizeof *s->bf_dev);
     s->bf_hidden = calloc((size_t)(nd ? nd : 1), sizeof *s->bf_hidden);
+    s->pe_dev = malloc((size_t)(nd ? nd : 1) * sizeof *s->pe_dev);
+    s->pe_cpu = malloc((size_t)(nn ? nn : 1) * sizeof *s->pe_cpu);
+    s->pe_mem = malloc((size_t)(nn ? nn : 1) * sizeof *s->pe_mem);
     s->bf_cpu = malloc((size_t)(nn ? nn : 1) * sizeof *s->bf_cpu);
     s->bf_mem = malloc((size_t)(nn ? nn : 1) * sizeof *s->bf_mem);
     s->resv.devs = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.devs);
     s->resv.cpu = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.cpu);
     s->resv.mem = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.mem);
-    if (!s->bf_dev || !s->bf_hidden || !s->bf_cpu || !s->bf_mem || !s->resv.devs || !s->resv.cpu ||
-        !s->resv.mem)
+    if (!s->bf_dev || !s->bf_hidden || !s->pe_dev || !s->pe_cpu || !s->pe_mem || !s->bf_cpu ||
+        !s->bf_mem || !s->resv.devs || !s->resv.cpu || !s->resv.mem)
         return ALLOT_ENOMEM;
     allot__resv_clear(s);
     return 0;
@@ -64,6 +67,9 @@ void allot__bf_free(allot_sched *s)
 {
     free(s->bf_dev);
     free(s->bf_hidden);
+    free(s->pe_dev);
+    free(s->pe_cpu);
+    free(s->pe_mem);
     free(s->bf_cpu);
     free(s->bf_mem);
     free(s->resv.devs);
@@ -125,7 +131,7 @@ static int scratch_fit(allot_sched *s, const allot_shape *sh, uint32_t n, int co
     return 0;
 }
 
-static void scratch_load(allot_sched *s)
+void allot__scratch_load(allot_sched *s)
 {
     uint32_t nn = allot_cluster_nnodes(s->c);
     memcpy(s->bf_dev, allot_cluster_dev_free(s->c),
@@ -137,7 +143,7 @@ static void scratch_load(allot_sched *s)
     }
 }
 
-static void scratch_release(allot_sched *s, const allot__job_rec *j)
+void allot__scratch_release(allot_sched *s, const allot__job_rec *j)
 {
     const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
@@ -164,18 +170,19 @@ int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
     for (uint32_t id = 0; id < s->jobs_cap && ne < s->nrunning; id++) {
         const allot__job_rec *j = &s->jobs[id];
         if (j->state != ALLOT_JOB_RUNNING) continue;
-        if (j->desc.duration == ALLOT_TIME_NONE) continue; /* no estimate: never frees */
-        int64_t end = j->start_time + j->desc.duration;
+        int64_t rem = allot__job_remaining(j);
+        if (rem == ALLOT_TIME_NONE) continue; /* no estimate: never frees */
+        int64_t end = j->start_time + rem;
         e[ne++] = (ending){end > now ? end : now, id};
     }
     qsort(e, ne, sizeof *e, ending_cmp);
-    scratch_load(s);
+    allot__scratch_load(s);
     int rc = ALLOT_ENOFIT;
     size_t k = 0;
     int64_t t = now;
     for (;;) {
         /* every release at the same time, then try */
-        while (k < ne && e[k].t <= t) scratch_release(s, &s->jobs[e[k++].id]);
+        while (k < ne && e[k].t <= t) allot__scratch_release(s, &s->jobs[e[k++].id]);
         /* a trial fit on a copy of the device state (the fit writes into it) */
         int16_t *save = malloc((size_t)allot_cluster_ndevices(s->c) * sizeof *save + 1);
         int64_t *scpu = malloc((size_t)(nn ? nn : 1) * sizeof *scpu);
@@ -263,5 +270,23 @@ void allot__resv_hide(allot_sched *s, int hide)
             }
         }
         allot__node_changed(s, n);
+    }
+}
+
+int allot__scratch_fit(allot_sched *s, const allot_shape *sh, uint32_t n)
+{
+    return scratch_fit(s, sh, n, 0);
+}
+
+void allot__scratch_take(allot_sched *s, const allot__job_rec *j)
+{
+    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        if (a[t].node == UINT32_MAX) continue;
+        const allot_node *x = allot_cluster_node(s->c, a[t].node);
+        for (uint64_t m = a[t].devs; m; m &= m - 1)
+            s->bf_dev[x->dev0 + (uint32_t)__builtin_ctzll(m)] -= (int16_t)j->desc.shape.milli;
+        s->bf_cpu[a[t].node] -= j->desc.shape.cpu;
+        s->bf_mem[a[t].node] -= j->desc.shape.mem;
     }
 }

@@ -27,6 +27,8 @@ typedef struct allot__job_rec {
     uint8_t span_level;      /* smallest domain holding all tasks: 0 node, 1 rack,
                                 2 block, 3 zone, 4 fleet */
     uint16_t span_racks;     /* racks the tasks occupy */
+    int64_t done;            /* s of work saved by checkpoints (preemptions) */
+    uint32_t epoch;          /* times started; the simulator tags ends with it */
     allot__task_alloc one;   /* the task when ntasks == 1 */
     allot__task_alloc *many; /* ntasks entries when ntasks > 1 */
 } allot__job_rec;
@@ -106,8 +108,11 @@ struct allot_sched {
     uint32_t *dom_first, *dom_count, *dom_nodes;
 
     /* EASY backfill (backfill.c): scratch capacity and the head's reservation */
-    int16_t *bf_dev, *bf_hidden;
-    int64_t *bf_cpu, *bf_mem;
+    int16_t *bf_dev, *bf_hidden, *pe_dev;
+    int64_t *bf_cpu, *bf_mem, *pe_cpu, *pe_mem;
+    uint32_t *requeue; /* jobs stopped during a pass, queued after it */
+    size_t nrequeue, requeue_cap;
+    allot_sched_stats stats;
     struct {
         int active;
         uint32_t job;       /* the head job holding it */
@@ -145,6 +150,31 @@ int allot__resv_allows(allot_sched *s, const allot__job_rec *j, int64_t now);
 void allot__resv_hide(allot_sched *s, int hide);
 /* Books a started backfill job against the capacity left at T*. */
 void allot__resv_account(allot_sched *s, const allot__job_rec *j, int64_t now);
+
+/* Scratch capacity shared by backfill and preemption (backfill.c). */
+void allot__scratch_load(allot_sched *s);
+void allot__scratch_release(allot_sched *s, const allot__job_rec *j);
+void allot__scratch_take(allot_sched *s, const allot__job_rec *j);
+int allot__scratch_fit(allot_sched *s, const allot_shape *sh, uint32_t n);
+
+/* Preemption (preempt.c): frees room for pending job id by stopping
+ * lower-priority preemptible jobs; they go to s->requeue. */
+int allot__preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out);
+int64_t allot__lost_work(const allot__job_rec *j, int64_t now);
+
+/* sched.c helpers shared with preempt.c */
+allot_decision *allot__dec_push(allot_decisions *d);
+/* Stops a running job: gives its capacity back, marks it pending and puts it
+ * on s->requeue (the caller queues it). */
+int allot__job_stop(allot_sched *s, uint32_t id, int64_t now);
+/* Work left: duration minus what checkpoints saved (ALLOT_TIME_NONE if the
+ * job has no duration). */
+static inline int64_t allot__job_remaining(const allot__job_rec *j)
+{
+    if (j->desc.duration == ALLOT_TIME_NONE) return ALLOT_TIME_NONE;
+    int64_t r = j->desc.duration - j->done;
+    return r > 0 ? r : 0;
+}
 
 /* Keeps the GPU-clustering tag counts in step with placements (delta +-1). */
 void allot__cluster_tag_update(allot_sched *s, uint32_t node, const allot_shape *sh, int delta);

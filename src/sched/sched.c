@@ -66,7 +66,7 @@ void allot_decisions_free(allot_decisions *d)
     memset(d, 0, sizeof *d);
 }
 
-static allot_decision *dec_push(allot_decisions *d)
+allot_decision *allot__dec_push(allot_decisions *d)
 {
     if (d->n >= d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 64;
@@ -278,7 +278,7 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
         rc = allot__bfidx_build(s);
         if (rc) goto out;
     }
-    if (cfg->backfill == ALLOT_BACKFILL_EASY) {
+    if (cfg->backfill == ALLOT_BACKFILL_EASY || cfg->preempt) {
         rc = allot__bf_alloc(s);
         if (rc) goto out;
     } else {
@@ -321,6 +321,7 @@ void allot_sched_free(allot_sched *s)
     free(s->dom_count);
     free(s->dom_nodes);
     allot__bf_free(s);
+    free(s->requeue);
     allot__bfidx_free(s->bfidx);
     free(s);
 }
@@ -580,9 +581,10 @@ static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisio
     record_span(s, j);
     j->state = ALLOT_JOB_RUNNING;
     j->start_time = now;
+    j->epoch++;
     s->nrunning++;
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
-        allot_decision *d = dec_push(out);
+        allot_decision *d = allot__dec_push(out);
         if (!d) return ALLOT_ENOMEM;
         d->kind = ALLOT_DEC_START;
         d->job = id;
@@ -596,11 +598,32 @@ static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisio
 
 static int push_fail(allot_decisions *out, uint32_t id)
 {
-    allot_decision *d = dec_push(out);
+    allot_decision *d = allot__dec_push(out);
     if (!d) return ALLOT_ENOMEM;
     d->kind = ALLOT_DEC_FAIL;
     d->job = id;
     d->node = UINT32_MAX;
+    return 0;
+}
+
+int allot__job_stop(allot_sched *s, uint32_t id, int64_t now)
+{
+    (void)now;
+    allot__job_rec *j = &s->jobs[id];
+    if (j->state != ALLOT_JOB_RUNNING) return ALLOT_ESTATE;
+    int rc = job_release(s, j);
+    if (rc) return rc;
+    s->nrunning--;
+    j->state = ALLOT_JOB_PENDING;
+    j->start_time = ALLOT_TIME_NONE;
+    if (s->nrequeue >= s->requeue_cap) {
+        size_t cap = s->requeue_cap ? s->requeue_cap * 2 : 64;
+        uint32_t *v = realloc(s->requeue, cap * sizeof *v);
+        if (!v) return ALLOT_ENOMEM;
+        s->requeue = v;
+        s->requeue_cap = cap;
+    }
+    s->requeue[s->nrequeue++] = id;
     return 0;
 }
 
@@ -641,6 +664,16 @@ static int queue_push(allot_sched *s, uint32_t id)
     return 0;
 }
 
+/* Queues the jobs stopped during the last step (after a pass, never
+ * during one: the pass compacts the pending array in place). */
+static int requeue_flush(allot_sched *s)
+{
+    int rc = 0;
+    for (size_t k = 0; k < s->nrequeue && rc == 0; k++) rc = queue_push(s, s->requeue[k]);
+    s->nrequeue = 0;
+    return rc;
+}
+
 static void queue_remove(allot_sched *s, uint32_t id)
 {
     for (size_t i = 0; i < s->npending; i++) {
@@ -671,8 +704,13 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
             int r = job_try_start(s, id, now, out);
             if (r == 0) {
                 started = 1;
+            } else if (r == ALLOT_ENOFIT && s->cfg.preempt &&
+                       (r = allot__preempt_for(s, id, now, out)) == 0 &&
+                       (r = job_try_start(s, id, now, out)) == 0) {
+                started = 1; /* room made by preemption */
             } else if (r == ALLOT_ENOFIT) {
-                sr->fail_pass = j->desc.ntasks == 1 ? s->pass : sr->fail_pass;
+                if (!s->cfg.preempt) /* with preemption, priority matters too */
+                    sr->fail_pass = j->desc.ntasks == 1 ? s->pass : sr->fail_pass;
                 if (s->cfg.backfill == ALLOT_BACKFILL_NONE) {
                     blocked = 1; /* head-of-line blocking */
                 } else if (s->cfg.backfill == ALLOT_BACKFILL_EASY && !s->resv.active &&
@@ -688,7 +726,8 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
         if (!started) s->pending[w++] = id;
     }
     s->npending = w;
-    return rc;
+    int rq = requeue_flush(s);
+    return rc ? rc : rq;
 }
 
 /* ---- checking ------------------------------------------------------------------------------- */
@@ -807,6 +846,13 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     }
     rc = job_try_start(s, ev->job, ev->time, out);
     if (rc == 0) return 0;
+    if (rc == ALLOT_ENOFIT && s->cfg.preempt) {
+        rc = allot__preempt_for(s, ev->job, ev->time, out);
+        if (rc == 0) rc = job_try_start(s, ev->job, ev->time, out);
+        int rq = requeue_flush(s);
+        if (rc == 0 && rq == 0) return retry_pass(s, ev->time, out); /* victims may fit elsewhere */
+        if (rq) return rq;
+    }
     if (rc != ALLOT_ENOFIT) return rc;
     if (s->cfg.nofit == ALLOT_NOFIT_FAIL) {
         j->state = ALLOT_JOB_FAILED;
@@ -853,17 +899,19 @@ static int on_node_down(allot_sched *s, const allot_event *ev, allot_decisions *
         int hit = 0;
         for (uint32_t t = 0; t < j->desc.ntasks; t++) hit |= a[t].node == ev->node;
         if (!hit) continue;
-        int rc = job_release(s, j);
+        /* the job restarts from its last checkpoint */
+        int64_t ran = ev->time - j->start_time, lost = allot__lost_work(j, ev->time);
+        j->done += ran - lost > 0 ? ran - lost : 0;
+        int rc = allot__job_stop(s, id, ev->time);
         if (rc) return rc;
-        s->nrunning--;
-        j->state = ALLOT_JOB_PENDING;
-        j->start_time = ALLOT_TIME_NONE;
-        allot_decision *d = dec_push(out);
+        allot_decision *d = allot__dec_push(out);
         if (!d) return ALLOT_ENOMEM;
         d->kind = ALLOT_DEC_STOP;
         d->job = id;
         d->node = ev->node;
-        rc = queue_push(s, id);
+    }
+    {
+        int rc = requeue_flush(s);
         if (rc) return rc;
     }
     int rc = allot_cluster_set_state(s->c, ev->node, ALLOT_NODE_DOWN);
@@ -939,6 +987,20 @@ size_t allot_sched_pending(const allot_sched *s) { return s->npending; }
 size_t allot_sched_running(const allot_sched *s) { return s->nrunning; }
 const allot_cluster *allot_sched_cluster(const allot_sched *s) { return s->c; }
 uint64_t allot_sched_decisions(const allot_sched *s) { return s->decisions; }
+
+void allot_sched_get_stats(const allot_sched *s, allot_sched_stats *out) { *out = s->stats; }
+
+int64_t allot_sched_job_remaining(const allot_sched *s, uint32_t job)
+{
+    if (job >= s->jobs_cap || s->jobs[job].state == ALLOT__JOB_UNUSED) return ALLOT_TIME_NONE;
+    return allot__job_remaining(&s->jobs[job]);
+}
+
+uint32_t allot_sched_job_epoch(const allot_sched *s, uint32_t job)
+{
+    if (job >= s->jobs_cap || s->jobs[job].state == ALLOT__JOB_UNUSED) return 0;
+    return s->jobs[job].epoch;
+}
 
 int allot_sched_reservation(const allot_sched *s, uint32_t *job, int64_t *t)
 {

@@ -18,7 +18,9 @@
  *    evaluation jobs on one device (30 % of them half a device). Gangs run
  *    20x longer than evaluations and 3.3x longer than fine-tunes; the
  *    overall mean is mean_s. Names "llm-pretrain-<i>", "llm-finetune-<i>",
- *    "llm-eval-<i>".
+ *    "llm-eval-<i>". Priorities: pretraining 0 (preemptible, checkpoint
+ *    every 1800 s), fine-tunes 5 (preemptible, every 600 s), evaluations
+ *    10 (not preemptible).
  * Keys (both): n (jobs, 1..10,000,000, default 2000), seed (0..2^64-1,
  * default 1), rate (arrivals per hour, default 60 for mixed and 4 for llm),
  * mean_s (mean duration in s, default 3600 for mixed and 21600 for llm),
@@ -291,6 +293,9 @@ static const char *gen_llm_job(allot_rng *r, const gen_params *g, allot_job *j)
         j->shape.cpu = 48000 + 8000 * (int64_t)allot_rng_below(r, 3);
         j->shape.mem = (256 + 64 * (int64_t)allot_rng_below(r, 3)) * 1024;
         j->qos = 3;
+        j->priority = 0; /* long, checkpointed, preemptible */
+        j->flags = ALLOT_JOBF_PREEMPTIBLE;
+        j->ckpt = 1800;
         j->duration = duration(r, g->mean_s * 2.0 / norm, 1.0);
     } else if (u < 0.75) {
         kind = "finetune";
@@ -299,6 +304,9 @@ static const char *gen_llm_job(allot_rng *r, const gen_params *g, allot_job *j)
         j->shape.cpu = clamp64(8000 * (int64_t)ndev + 4000, 1000, 64000);
         j->shape.mem = clamp64(32 * (int64_t)ndev, 32, 256) * 1024;
         j->qos = 2;
+        j->priority = 5;
+        j->flags = ALLOT_JOBF_PREEMPTIBLE;
+        j->ckpt = 600;
         j->duration = duration(r, g->mean_s * 0.6 / norm, 1.0);
     } else {
         kind = "eval";
@@ -307,6 +315,7 @@ static const char *gen_llm_job(allot_rng *r, const gen_params *g, allot_job *j)
         j->shape.cpu = 4000 * (1 + (int64_t)allot_rng_below(r, 4));
         j->shape.mem = (16 * (1 + (int64_t)allot_rng_below(r, 4))) * 1024;
         j->qos = 1;
+        j->priority = 10; /* short, interactive: never preempted */
         j->duration = duration(r, g->mean_s * 0.1 / norm, 1.0);
     }
     j->shape.chips = g->chips;

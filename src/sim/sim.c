@@ -228,7 +228,9 @@ typedef struct sim_ev {
     int64_t time;
     uint64_t seq;
     uint32_t job;
-    uint32_t kind; /* 0 arrival, 1 departure; departures first at equal time */
+    uint32_t kind;  /* 0 arrival, 1 departure; departures first at equal time */
+    uint32_t epoch; /* departures: the start they end (a preempted start's
+                       departure is stale and ignored) */
 } sim_ev;
 
 typedef struct heap {
@@ -292,6 +294,7 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
     heap h = {0};
     int rc = 0;
     double *waits = NULL, *jcts = NULL;
+    allot_job *jobs = NULL;
     size_t nwaits = 0, njcts = 0;
     double racks_sum = 0;
     uint64_t seq = 0;
@@ -308,10 +311,19 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
         free(jcts);
         return ALLOT_ENOMEM;
     }
+    /* the jobs as the scheduler sees them: times divided by the scale */
+    jobs = malloc((w->njobs ? w->njobs : 1) * sizeof *jobs);
+    if (!jobs) {
+        rc = ALLOT_ENOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < w->njobs; i++) {
-        const allot_job *j = &w->jobs[i];
-        int64_t t = j->submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)j->submit / scale);
-        rc = heap_push(&h, (sim_ev){t, seq++, (uint32_t)i, 0});
+        jobs[i] = w->jobs[i];
+        jobs[i].submit =
+            w->jobs[i].submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)w->jobs[i].submit / scale);
+        if (w->jobs[i].duration != ALLOT_TIME_NONE)
+            jobs[i].duration = (int64_t)ceil((double)w->jobs[i].duration / scale);
+        rc = heap_push(&h, (sim_ev){jobs[i].submit, seq++, (uint32_t)i, 0, 0});
         if (rc) goto out;
     }
     int64_t arrived = 0, t0 = h.n ? h.v[0].time : 0, last_t = t0;
@@ -321,10 +333,13 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
     size_t total_events = w->njobs * 2, step = total_events / 100 + 1;
     while (h.n > 0) {
         sim_ev e = heap_pop(&h);
+        const allot_job *j = &jobs[e.job];
+        if (e.kind == 1 && (allot_sched_job_state(r->s, e.job) != ALLOT_JOB_RUNNING ||
+                            allot_sched_job_epoch(r->s, e.job) != e.epoch))
+            continue; /* the end of a start that was preempted or stopped */
         int64_t alloc_now = r->cap_milli - allot_cluster_free_milli(r->c);
         alloc_area += (double)alloc_now * (double)(e.time - last_t);
         last_t = e.time;
-        const allot_job *j = &w->jobs[e.job];
         allot_event ev = {.time = e.time, .job = e.job};
         if (e.kind == 0) {
             ev.kind = ALLOT_EV_SUBMIT;
@@ -334,8 +349,7 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
         } else {
             ev.kind = ALLOT_EV_FINISH;
             res->finished++;
-            int64_t sub = j->submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)j->submit / scale);
-            jcts[njcts++] = (double)(e.time - sub);
+            jcts[njcts++] = (double)(e.time - j->submit);
         }
         allot_decisions_clear(&r->dec);
         rc = allot_sched_handle(r->s, &ev, &r->dec);
@@ -352,22 +366,24 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
                 continue;
             }
             if (dc->kind != ALLOT_DEC_START || dc->task != 0) continue;
-            res->placed++;
-            const allot_job *sj = &w->jobs[dc->job];
-            if (sj->ntasks > 1) {
-                int level = 0, racks = 1;
-                if (allot_sched_job_span(r->s, dc->job, &level, &racks) == 0 && level >= 0 &&
-                    level <= 4) {
-                    res->gangs++;
-                    res->gang_span[level]++;
-                    racks_sum += racks;
+            const allot_job *sj = &jobs[dc->job];
+            uint32_t epoch = allot_sched_job_epoch(r->s, dc->job);
+            if (epoch == 1) { /* first start: placement, wait, gang span */
+                res->placed++;
+                waits[nwaits++] = (double)(e.time - sj->submit);
+                if (sj->ntasks > 1) {
+                    int level = 0, racks = 1;
+                    if (allot_sched_job_span(r->s, dc->job, &level, &racks) == 0 && level >= 0 &&
+                        level <= 4) {
+                        res->gangs++;
+                        res->gang_span[level]++;
+                        racks_sum += racks;
+                    }
                 }
             }
-            int64_t sub = sj->submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)sj->submit / scale);
-            waits[nwaits++] = (double)(e.time - sub);
-            if (sj->duration != ALLOT_TIME_NONE) {
-                int64_t dur = (int64_t)ceil((double)sj->duration / scale);
-                rc = heap_push(&h, (sim_ev){e.time + dur, seq++, dc->job, 1});
+            int64_t rem = allot_sched_job_remaining(r->s, dc->job);
+            if (rem != ALLOT_TIME_NONE) {
+                rc = heap_push(&h, (sim_ev){e.time + rem, seq++, dc->job, 1, epoch});
                 if (rc) goto out;
             }
         }
@@ -375,6 +391,12 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
         if (rc) goto out;
         if (cfg->progress && res->events % step == 0)
             cfg->progress(cfg->progress_arg, (double)res->events / (double)total_events);
+    }
+    {
+        allot_sched_stats st;
+        allot_sched_get_stats(r->s, &st);
+        res->preemptions = st.preemptions;
+        res->lost_device_h = st.lost_device_s / 3600.0;
     }
     res->makespan_s = last_t - t0;
     res->alloc_time_avg_pct =
@@ -403,6 +425,7 @@ out:
     free(h.v);
     free(waits);
     free(jcts);
+    free(jobs);
     return rc;
 }
 
@@ -441,6 +464,7 @@ int allot_sim_run(const allot_cluster *c0, const allot_workload *w, const allot_
     sc.order = cfg->order;
     sc.tiebreak = cfg->tiebreak;
     sc.backfill = cfg->mode == ALLOT_SIM_REPLAY ? cfg->backfill : ALLOT_BACKFILL_GREEDY;
+    sc.preempt = cfg->mode == ALLOT_SIM_REPLAY ? cfg->preempt : 0;
     sc.nofit = cfg->mode == ALLOT_SIM_FGD ? ALLOT_NOFIT_FAIL : ALLOT_NOFIT_QUEUE;
     sc.seed = cfg->seed;
     sc.check_invariants = cfg->check_invariants;
