@@ -200,13 +200,43 @@ static void no_loops(void **state)
     allot_cluster_free(c);
 }
 
+/* LAS: after a device-hour of service a job drops below newcomers, which
+ * may then preempt it; under plain priority order they may not. */
+static void las_preempts_long_served(void **state)
+{
+    (void)state;
+    for (int las = 0; las <= 1; las++) {
+        allot_cluster *c = nodes(1);
+        allot_sched_config cfg;
+        allot_sched_config_init(&cfg);
+        cfg.policy = ALLOT_POLICY_BESTFIT;
+        cfg.order = las ? ALLOT_ORDER_LAS : ALLOT_ORDER_PRIORITY;
+        cfg.preempt = 1;
+        cfg.check_invariants = 1;
+        allot_sched *s = NULL;
+        assert_int_equal(allot_sched_new(&s, c, &cfg), 0);
+        allot_decisions d = {0};
+        allot_job a = job(8, 0, 60, 1, 100000), b = job(8, 0, 0, 1, 100);
+        handle(s, ALLOT_EV_SUBMIT, 1, &a, 0, &d);
+        /* t=400: A has 8 x 400 = 3200 device-s < 3600: still level 0 */
+        handle(s, ALLOT_EV_SUBMIT, 2, &b, 400, &d);
+        assert_false(has(&d, ALLOT_DEC_PREEMPT, 1));
+        /* t=500: 4000 device-s >= one device-hour: level 1 under LAS */
+        handle(s, ALLOT_EV_TICK, 0, NULL, 500, &d);
+        assert_int_equal(has(&d, ALLOT_DEC_PREEMPT, 1), las);
+        assert_int_equal(has(&d, ALLOT_DEC_START, 2), las);
+        allot_decisions_free(&d);
+        allot_sched_free(s);
+        allot_cluster_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(least_lost_work),
-        cmocka_unit_test(checkpoint_saves_work),
-        cmocka_unit_test(fewest_victims),
-        cmocka_unit_test(no_loops),
+        cmocka_unit_test(least_lost_work),          cmocka_unit_test(checkpoint_saves_work),
+        cmocka_unit_test(fewest_victims),           cmocka_unit_test(no_loops),
+        cmocka_unit_test(las_preempts_long_served),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,11 @@ int allot_policy_parse(const char *name);
 typedef enum allot_queue_order {
     ALLOT_ORDER_FIFO = 0, /* submission order */
     ALLOT_ORDER_PRIORITY, /* priority (high first), then submission */
+    ALLOT_ORDER_LAS,      /* least attained service (Tiresias-like): a job's
+                             effective priority drops one level at 1, 10,
+                             100, ... device-hours of service received; then
+                             priority, then submission. With preemption on,
+                             new jobs stop long-served ones. */
 } allot_queue_order;
 
 /* How the queue is served when its head does not fit. */

@@ -28,6 +28,7 @@ typedef struct allot__job_rec {
                                 2 block, 3 zone, 4 fleet */
     uint16_t span_racks;     /* racks the tasks occupy */
     int64_t done;            /* s of work saved by checkpoints (preemptions) */
+    double attained;         /* device-seconds of service received, ended starts */
     uint32_t epoch;          /* times started; the simulator tags ends with it */
     allot__task_alloc one;   /* the task when ntasks == 1 */
     allot__task_alloc *many; /* ntasks entries when ntasks > 1 */
@@ -161,6 +162,10 @@ int allot__scratch_fit(allot_sched *s, const allot_shape *sh, uint32_t n);
  * lower-priority preemptible jobs; they go to s->requeue. */
 int allot__preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out);
 int64_t allot__lost_work(const allot__job_rec *j, int64_t now);
+
+/* Effective priority: the job's priority, or under LAS minus its level of
+ * attained service (counting the current run up to now). */
+int allot__eff_prio(const allot_sched *s, const allot__job_rec *j, int64_t now);
 
 /* sched.c helpers shared with preempt.c */
 allot_decision *allot__dec_push(allot_decisions *d);

@@ -10,6 +10,10 @@
  *
  * Only strictly lower priorities can be preempted, so a job can never be
  * preempted by a job it could itself preempt: there are no preemption loops.
+ * Under LAS order the effective priority falls with attained service; a
+ * preempted job's service stops growing while it waits, and the preemptor's
+ * grows as it runs, so roles only swap after a job has received a whole level
+ * (10x) more service - no thrashing at a boundary.
  *
  * Worked example. J (priority 5) needs 4 devices on a full 8-device node
  * running A (priority 1, 4 devices, checkpoints every 600 s, started 1000 s
@@ -143,7 +147,7 @@ int allot__preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions
         const allot__job_rec *x = &s->jobs[r];
         if (x->state != ALLOT_JOB_RUNNING) continue;
         if (!(x->desc.flags & ALLOT_JOBF_PREEMPTIBLE)) continue;
-        if (x->desc.priority >= j->desc.priority) continue;
+        if (allot__eff_prio(s, x, now) >= allot__eff_prio(s, j, now)) continue;
         int64_t size = (int64_t)x->desc.ntasks * x->desc.shape.ndev * x->desc.shape.milli;
         v[nv++] = (victim){
             (double)allot__lost_work(x, now) * (double)(size > 0 ? size : 1) / 1000.0, size, r, 0};

@@ -608,12 +608,14 @@ static int push_fail(allot_decisions *out, uint32_t id)
 
 int allot__job_stop(allot_sched *s, uint32_t id, int64_t now)
 {
-    (void)now;
     allot__job_rec *j = &s->jobs[id];
     if (j->state != ALLOT_JOB_RUNNING) return ALLOT_ESTATE;
     int rc = job_release(s, j);
     if (rc) return rc;
     s->nrunning--;
+    if (now > j->start_time)
+        j->attained += (double)(now - j->start_time) * (double)j->desc.ntasks * j->desc.shape.ndev *
+                       j->desc.shape.milli / 1000.0;
     j->state = ALLOT_JOB_PENDING;
     j->start_time = ALLOT_TIME_NONE;
     if (s->nrequeue >= s->requeue_cap) {
@@ -629,11 +631,30 @@ int allot__job_stop(allot_sched *s, uint32_t id, int64_t now)
 
 /* ---- queue ---------------------------------------------------------------------------------- */
 
+#define LAS_LEVELS 6 /* attained-service levels: < 1, < 10, ... device-hours */
+
+int allot__eff_prio(const allot_sched *s, const allot__job_rec *j, int64_t now)
+{
+    if (s->cfg.order != ALLOT_ORDER_LAS) return j->desc.priority;
+    double att = j->attained;
+    if (j->state == ALLOT_JOB_RUNNING && now > j->start_time)
+        att += (double)(now - j->start_time) * (double)j->desc.ntasks * j->desc.shape.ndev *
+               j->desc.shape.milli / 1000.0;
+    int level = 0;
+    for (double th = 3600.0; level < LAS_LEVELS - 1 && att >= th; th *= 10.0) level++;
+    /* level dominates; the job's own priority breaks ties within a level */
+    return -level * 65536 + j->desc.priority;
+}
+
 static int queue_before(const allot_sched *s, uint32_t a, uint32_t b)
 {
     const allot__job_rec *x = &s->jobs[a], *y = &s->jobs[b];
-    if (s->cfg.order == ALLOT_ORDER_PRIORITY && x->desc.priority != y->desc.priority)
+    if (s->cfg.order == ALLOT_ORDER_LAS) { /* pending jobs' service does not change */
+        int px = allot__eff_prio(s, x, 0), py = allot__eff_prio(s, y, 0);
+        if (px != py) return px > py;
+    } else if (s->cfg.order == ALLOT_ORDER_PRIORITY && x->desc.priority != y->desc.priority) {
         return x->desc.priority > y->desc.priority;
+    }
     return x->seq < y->seq;
 }
 
@@ -647,7 +668,7 @@ static int queue_push(allot_sched *s, uint32_t id)
         s->pending_cap = cap;
     }
     size_t lo = s->npending, hi = s->npending;
-    if (s->cfg.order == ALLOT_ORDER_PRIORITY || s->npending == 0 ||
+    if (s->cfg.order != ALLOT_ORDER_FIFO || s->npending == 0 ||
         !queue_before(s, s->pending[s->npending - 1], id)) {
         lo = 0;
         while (lo < hi) { /* first position whose job comes after id */
