@@ -47,9 +47,15 @@ $(BUILD)/.deps: scripts/deps.sh
 	@touch $@
 
 # ---- embedded assets ------------------------------------------------------
-$(BUILD)/gen/embedded.c: data/sample-fleet.json scripts/embed.sh
+# one file, one symbol per asset: embed.sh writes each, then they are joined
+EMBEDDED := allot__sample_fleet:data/sample-fleet.json allot__philly_fleet:data/philly-fleet.json
+$(BUILD)/gen/embedded.c: data/sample-fleet.json data/philly-fleet.json scripts/embed.sh
 	@mkdir -p $(dir $@)
-	sh scripts/embed.sh $@ allot__sample_fleet data/sample-fleet.json
+	@rm -f $@.parts
+	for e in $(EMBEDDED); do \
+	  sh scripts/embed.sh $@.part $${e%%:*} $${e#*:} && cat $@.part >> $@.parts || exit 1; \
+	done
+	rm -f $@.part && mv $@.parts $@
 
 $(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
 	@mkdir -p $(dir $@)

@@ -35,7 +35,8 @@ typedef enum allot_nodes_format {
 } allot_nodes_format;
 
 /* Loads a cluster from a file in any supported format. Built-in names:
- * "builtin:sample" is the bundled sample fleet. */
+ * "builtin:sample" is the bundled sample fleet; "builtin:philly" the fleet
+ * sized for the Philly trace (docs/workloads.md). */
 int allot_cluster_load(const char *path, allot_nodes_format fmt, allot_cluster **out,
                        allot_diag *d);
 
@@ -45,6 +46,8 @@ int allot_cluster_load_buf(const char *buf, size_t len, const char *file, allot_
 
 /* The bundled sample fleet as JSON text (embedded at build time). */
 const char *allot_sample_fleet_json(void);
+/* The bundled Philly fleet (data/philly-fleet.json) as JSON text. */
+const char *allot_philly_fleet_json(void);
 
 /* Finds the byte position (1-based line and column) of the JSON value at a
  * path such as "nodes[3].devices" in text. Returns 0 and fills line/col, or

@@ -21,11 +21,13 @@ static const char sim_usage[] =
     "\n"
     "inputs:\n"
     "  --cluster PATH      cluster: a JSON spec (docs/cluster-spec.md), an openb node\n"
-    "                      list, a PAI-2020 machine list, a spot-2026 node list, or\n"
-    "                      builtin:sample (default)\n"
-    "  --workload PATH     workload: an openb pod list (.csv or .csv.zst), or a\n"
-    "                      generator gen:NAME[:key=value,...] with NAME mixed or llm\n"
-    "                      and keys n, seed, rate, mean_s, chips (default gen:mixed)\n"
+    "                      list, a PAI-2020 machine list, a spot-2026 node list,\n"
+    "                      builtin:sample or builtin:philly (default: builtin:philly\n"
+    "                      for a Philly workload, else builtin:sample)\n"
+    "  --workload PATH     workload: an openb pod list (.csv or .csv.zst), a Philly\n"
+    "                      table (philly.csv, docs/workloads.md), or a generator\n"
+    "                      gen:NAME[:key=value,...] with NAME mixed or llm and keys\n"
+    "                      n, seed, rate, mean_s, chips (default gen:mixed)\n"
     "\n"
     "policy and protocol:\n"
     "  --policy NAME       random, dotprod, gpuclustering, gpupacking, bestfit, fgd,\n"
@@ -38,11 +40,15 @@ static const char sim_usage[] =
     "                      X x capacity (default 1.3; 0 = use the workload as is)\n"
     "  --coverage X        share of jobs the FGD target workload covers (default 0.95)\n"
     "  --time-scale X      replay mode: divide trace times by X (default 1)\n"
-    "  --order ORDER       queue order: fifo (default) or priority\n"
+    "  --order ORDER       queue order: fifo (default), priority, or las (least\n"
+    "                      attained service: priority drops a level at 1, 10, 100...\n"
+    "                      device-hours received; with --preempt, Tiresias-like)\n"
     "  --backfill MODE     replay: when the queue's head waits - greedy (try every\n"
     "                      job, default), none (strict order: nothing passes the\n"
     "                      head) or easy (the head reserves devices at its earliest\n"
     "                      estimated start; others run only if they cannot delay it)\n"
+    "  --preempt           replay: pending jobs may stop lower-priority preemptible\n"
+    "                      jobs (they resume from their last checkpoint)\n"
     "  --tiebreak MODE     equal scores: rank (a seeded node order, as the FGD\n"
     "                      simulator; default) or random (uniform per decision)\n"
     "  --check             verify every invariant after every event (slow)\n"
@@ -69,6 +75,7 @@ static const char sim_usage[] =
     "examples:\n"
     "  allot sim\n"
     "  allot sim --cluster nodes.csv --workload openb_pod_list_default.csv --policy fgd\n"
+    "  allot sim --mode replay --workload philly.csv   (on builtin:philly)\n"
     "  allot sim --experiment fgd --cluster nodes.csv --workload pods.csv \\\n"
     "            --expected analysis_allo_discrete.csv --json\n";
 
@@ -148,6 +155,8 @@ static json_t *summary_json(const sim_opts *o, const allot_cluster *c, const all
         json_object_set_new(j, "jct_mean_s", jnum(r->jct_mean_s));
         json_object_set_new(j, "jct_p50_s", jnum(r->jct_p50_s));
         json_object_set_new(j, "jct_p99_s", jnum(r->jct_p99_s));
+        json_object_set_new(j, "preemptions", json_integer((json_int_t)r->preemptions));
+        json_object_set_new(j, "lost_device_hours", jnum(r->lost_device_h));
         json_object_set_new(j, "gangs", json_integer((json_int_t)r->gangs));
         if (r->gangs) {
             json_t *sp = json_object();
@@ -190,6 +199,9 @@ static void print_table(const sim_opts *o, const allot_cluster *c, const allot_w
         printf("  %-34s %12.1f\n", "p99 queueing delay (s)", r->wait_p99_s);
         printf("  %-34s %12.1f\n", "mean job completion time (s)", r->jct_mean_s);
         printf("  %-34s %12.1f\n", "p99 job completion time (s)", r->jct_p99_s);
+        if (r->preemptions)
+            printf("  %-34s %12llu  (%.1f device-hours lost)\n", "preemptions",
+                   (unsigned long long)r->preemptions, r->lost_device_h);
         if (r->gangs)
             printf("  %-34s %12llu  (%.1f racks each on average)\n", "gangs (multi-task jobs)",
                    (unsigned long long)r->gangs, r->gang_racks_mean);
@@ -569,6 +581,7 @@ enum {
     OPT_TIMESCALE,
     OPT_ORDER,
     OPT_BACKFILL,
+    OPT_PREEMPT,
     OPT_TIEBREAK,
     OPT_CHECK,
     OPT_EXPERIMENT,
@@ -593,6 +606,7 @@ static const struct option long_opts[] = {
     {"time-scale", required_argument, 0, OPT_TIMESCALE},
     {"order", required_argument, 0, OPT_ORDER},
     {"backfill", required_argument, 0, OPT_BACKFILL},
+    {"preempt", no_argument, 0, OPT_PREEMPT},
     {"tiebreak", required_argument, 0, OPT_TIEBREAK},
     {"check", no_argument, 0, OPT_CHECK},
     {"experiment", required_argument, 0, OPT_EXPERIMENT},
@@ -620,6 +634,7 @@ int allot_cmd_sim(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (unsigned long long)ncpu : 1;
     int seed_given = 0;
+    int cluster_given = 0; /* without --cluster a Philly table picks builtin:philly */
     optind = 1;
     opterr = 0;
     int ch;
@@ -627,7 +642,10 @@ int allot_cmd_sim(int argc, char **argv)
         unsigned long long u;
         double x;
         switch (ch) {
-        case OPT_CLUSTER: o.cluster = optarg; break;
+        case OPT_CLUSTER:
+            o.cluster = optarg;
+            cluster_given = 1;
+            break;
         case OPT_WORKLOAD: o.workload = optarg; break;
         case OPT_POLICY: {
             int p = allot_policy_parse(optarg);
@@ -672,9 +690,12 @@ int allot_cmd_sim(int argc, char **argv)
                 o.cfg.order = ALLOT_ORDER_FIFO;
             else if (strcmp(optarg, "priority") == 0)
                 o.cfg.order = ALLOT_ORDER_PRIORITY;
+            else if (strcmp(optarg, "las") == 0)
+                o.cfg.order = ALLOT_ORDER_LAS;
             else
-                return usage_error("unknown queue order '%s' (fifo or priority)", optarg);
+                return usage_error("unknown queue order '%s' (fifo, priority or las)", optarg);
             break;
+        case OPT_PREEMPT: o.cfg.preempt = 1; break;
         case OPT_BACKFILL:
             if (strcmp(optarg, "greedy") == 0)
                 o.cfg.backfill = ALLOT_BACKFILL_GREEDY;
@@ -751,6 +772,10 @@ int allot_cmd_sim(int argc, char **argv)
     allot_cluster *c = NULL;
     allot_workload w;
     allot_workload_init(&w);
+    allot_workload_format wf;
+    if (!cluster_given && allot_workload_detect(o.workload, &wf, NULL) == 0 &&
+        wf == ALLOT_WORKLOAD_PHILLY)
+        o.cluster = "builtin:philly"; /* read errors are reported by the load below */
     int rc = allot_cluster_load(o.cluster, ALLOT_NODES_AUTO, &c, &d);
     if (rc) return cli_fail(rc, &d);
     rc = allot_workload_load(o.workload, c, &w, &d);

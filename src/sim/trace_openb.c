@@ -1,5 +1,6 @@
 /* trace_openb.c - the Alibaba openb pod list reader (FGD, ATC '23) and the
- * workload loader that picks a reader or generator.
+ * workload loader that picks a reader (openb here, Philly in trace_philly.c)
+ * or a generator.
  *
  * Example: the rows
  *     name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,
@@ -212,8 +213,8 @@ out:
     return rc;
 }
 
-/* True if the first record of buf has all of the openb pod columns. */
-static int looks_like_openb_pods(const char *buf, size_t len)
+/* True if the first record of buf has all of the n columns in names. */
+static int header_has(const char *buf, size_t len, const char *const *names, int n)
 {
     allot_csv *r = malloc(sizeof *r);
     int yes = 0;
@@ -221,11 +222,39 @@ static int looks_like_openb_pods(const char *buf, size_t len)
     allot_csv_init(r, buf, len, NULL);
     if (allot_csv_next(r, NULL) == 1) {
         yes = 1;
-        for (int k = 0; k <= C_MILLI; k++)
-            if (allot_csv_find(r, col_names[k]) < 0) yes = 0;
+        for (int k = 0; k < n; k++)
+            if (allot_csv_find(r, names[k]) < 0) yes = 0;
     }
     free(r);
     return yes;
+}
+
+/* The columns of a Philly table (trace_philly.c). */
+static const char *const philly_cols[] = {"timestamp", "duration", "num_gpus", "gpu_time",
+                                          "cluster"};
+
+static allot_workload_format detect_buf(const char *buf, size_t len)
+{
+    if (header_has(buf, len, col_names, C_MILLI + 1)) return ALLOT_WORKLOAD_OPENB;
+    if (header_has(buf, len, philly_cols, 5)) return ALLOT_WORKLOAD_PHILLY;
+    return ALLOT_WORKLOAD_UNKNOWN;
+}
+
+int allot_workload_detect(const char *path, allot_workload_format *out, allot_diag *d)
+{
+    *out = ALLOT_WORKLOAD_UNKNOWN;
+    if (!path || !*path) return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "no workload given");
+    if (strncmp(path, "gen:", 4) == 0) {
+        *out = ALLOT_WORKLOAD_GEN;
+        return 0;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = allot_read_file(path, ALLOT_TRACE_MAX_BYTES, &buf, &len, d);
+    if (rc < 0) return rc;
+    *out = detect_buf(buf, len);
+    free(buf);
+    return 0;
 }
 
 int allot_workload_load(const char *path, allot_cluster *c, allot_workload *w, allot_diag *d)
@@ -237,14 +266,17 @@ int allot_workload_load(const char *path, allot_cluster *c, allot_workload *w, a
     size_t len = 0;
     int rc = allot_read_file(path, ALLOT_TRACE_MAX_BYTES, &buf, &len, d);
     if (rc < 0) return rc;
-    if (looks_like_openb_pods(buf, len))
-        rc = allot_trace_read_openb(buf, len, path, c, w, d);
-    else
+    switch (detect_buf(buf, len)) {
+    case ALLOT_WORKLOAD_OPENB: rc = allot_trace_read_openb(buf, len, path, c, w, d); break;
+    case ALLOT_WORKLOAD_PHILLY: rc = allot_trace_read_philly(buf, len, path, c, w, d); break;
+    default:
         rc = allot_diag_set(d, ALLOT_EPARSE, path, 1, 1,
                             "unrecognised workload format (expected an openb "
                             "pod list with the header columns name,cpu_milli,"
-                            "memory_mib,num_gpu,gpu_milli, or a generator "
-                            "such as gen:mixed)");
+                            "memory_mib,num_gpu,gpu_milli, a Philly trace with "
+                            "the header columns timestamp,duration,num_gpus,"
+                            "gpu_time,cluster, or a generator such as gen:mixed)");
+    }
     free(buf);
     return rc;
 }

@@ -1,10 +1,12 @@
-/* fuzz_csv.c - libFuzzer target for the CSV tokenizer, its converters and
- * the openb pod list reader.
+/* fuzz_csv.c - libFuzzer target for the CSV tokenizer, its converters, the
+ * openb pod list reader and the Philly table reader.
  *
  * The first byte picks a mode: bit 0 prepends a full openb pod-list header
- * so that the row parser is reached without guessing the header. Checks:
- * no crash, leak or sanitizer report; fields within the caps; every job the
- * reader returns passes allot_shape_check.
+ * and bit 1 the Philly header, so that the row parsers are reached without
+ * guessing the headers. Checks: no crash, leak or sanitizer report; fields
+ * within the caps; every job the readers return passes allot_shape_check
+ * (and, for Philly, has a rebased submit >= 0, a duration >= 1 and a known
+ * tenant); a failed read leaves the workload empty.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #define HDR                                                                                        \
     "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,"                          \
     "creation_time,deletion_time,scheduled_time\n"
+#define PHILLY_HDR "timestamp,duration,num_gpus,gpu_time,cluster\n"
 
 static allot_csv reader; /* 64 KiB scratch: keep it off the stack */
 
@@ -71,6 +74,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
     } else if (w.njobs != 0) {
         abort(); /* a failed read leaves the workload as it was */
+    }
+    allot_workload_free(&w);
+    free(buf);
+
+    /* the Philly reader */
+    buf = NULL;
+    in = (const char *)data;
+    len = size;
+    if (mode & 2) {
+        buf = malloc(sizeof PHILLY_HDR - 1 + size);
+        if (!buf) {
+            allot_cluster_free(c);
+            return 0;
+        }
+        memcpy(buf, PHILLY_HDR, sizeof PHILLY_HDR - 1);
+        memcpy(buf + sizeof PHILLY_HDR - 1, data, size);
+        in = buf;
+        len = sizeof PHILLY_HDR - 1 + size;
+    }
+    allot_workload_init(&w);
+    rc = allot_trace_read_philly(in, len, "fuzz.csv", c, &w, &d);
+    if (rc == 0) {
+        char msg[200];
+        for (size_t k = 0; k < w.njobs; k++) {
+            const allot_job *j = &w.jobs[k];
+            if (allot_shape_check(&j->shape, msg, sizeof msg) != 0 || j->ntasks < 1 ||
+                j->shape.ndev < 1 || j->shape.ndev > 8 || j->submit < 0 || j->duration < 1 ||
+                j->tenant >= w.ntenants)
+                abort();
+        }
+    } else if (w.njobs != 0 || w.ntenants != 0 || d.line < 1) {
+        abort();
     }
     allot_workload_free(&w);
     allot_cluster_free(c);
