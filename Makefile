@@ -25,6 +25,8 @@ CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 GEN_SRC  := $(BUILD)/gen/embedded.c
+# every header, public and internal: a change rebuilds what may include it
+HDRS     := $(wildcard include/allot/*.h src/*/*.h)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -65,7 +67,7 @@ $(ASAN)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
 	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -c $< -o $@
 
 # ---- normal build ---------------------------------------------------------
-$(BUILD)/obj/%.o: %.c $(wildcard include/allot/*.h) | $(BUILD)/.deps
+$(BUILD)/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(OPT) -c $< -o $@
 
@@ -84,7 +86,7 @@ $(BUILD)/bench: bench/bench.c $(BUILD)/liballot.a
 	$(CC) $(CFLAGS_ALL) -O2 -o $@ bench/bench.c $(BUILD)/liballot.a $(LIBS)
 
 # ---- sanitizer build --------------------------------------------------------
-$(ASAN)/obj/%.o: %.c $(wildcard include/allot/*.h) | $(BUILD)/.deps
+$(ASAN)/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -c $< -o $@
 
@@ -100,7 +102,7 @@ $(ASAN)/tests/%: tests/%.c $(ASAN)/liballot.a tests/testutil.h
 	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -o $@ $< $(ASAN)/liballot.a $(LIBS) $(TEST_LIBS)
 
 # ---- fuzzers (clang libFuzzer) ------------------------------------------------
-$(FUZZB)/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC) $(wildcard include/allot/*.h) | $(BUILD)/.deps
+$(FUZZB)/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC) $(HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CSTD) -g -O1 -Iinclude -I$(BUILD)/gen -pthread \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(GEN_SRC) $(LIBS)

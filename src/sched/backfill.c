@@ -39,8 +39,16 @@ static int ending_cmp(const void *x, const void *y)
 
 void allot__resv_clear(allot_sched *s)
 {
+    if (s->resv.devs) /* forget the per-node amounts of the last reservation */
+        for (uint32_t r = 0; r < s->resv.nnodes; r++) {
+            uint32_t n = s->resv.nodes[r];
+            s->resv.devs[n] = 0;
+            s->resv.cpu[n] = s->resv.mem[n] = 0;
+            s->resv.listed[n] = 0;
+        }
     s->resv.active = 0;
     s->resv.job = UINT32_MAX;
+    s->resv.nnodes = 0;
 }
 
 int allot__bf_alloc(allot_sched *s)
@@ -48,6 +56,7 @@ int allot__bf_alloc(allot_sched *s)
     uint32_t nn = allot_cluster_nnodes(s->c), nd = allot_cluster_ndevices(s->c);
     s->bf_dev = malloc((size_t)(nd ? nd : 1) * sizeof *s->bf_dev);
     s->bf_hidden = calloc((size_t)(nd ? nd : 1), sizeof *s->bf_hidden);
+    s->bf_cap = malloc((size_t)(nn ? nn : 1) * sizeof *s->bf_cap);
     s->pe_dev = malloc((size_t)(nd ? nd : 1) * sizeof *s->pe_dev);
     s->pe_cpu = malloc((size_t)(nn ? nn : 1) * sizeof *s->pe_cpu);
     s->pe_mem = malloc((size_t)(nn ? nn : 1) * sizeof *s->pe_mem);
@@ -56,8 +65,11 @@ int allot__bf_alloc(allot_sched *s)
     s->resv.devs = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.devs);
     s->resv.cpu = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.cpu);
     s->resv.mem = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.mem);
-    if (!s->bf_dev || !s->bf_hidden || !s->pe_dev || !s->pe_cpu || !s->pe_mem || !s->bf_cpu ||
-        !s->bf_mem || !s->resv.devs || !s->resv.cpu || !s->resv.mem)
+    s->resv.nodes = malloc((size_t)(nn ? nn : 1) * sizeof *s->resv.nodes);
+    s->resv.listed = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.listed);
+    if (!s->bf_dev || !s->bf_hidden || !s->bf_cap || !s->pe_dev || !s->pe_cpu || !s->pe_mem ||
+        !s->bf_cpu || !s->bf_mem || !s->resv.devs || !s->resv.cpu || !s->resv.mem ||
+        !s->resv.nodes || !s->resv.listed)
         return ALLOT_ENOMEM;
     allot__resv_clear(s);
     return 0;
@@ -67,6 +79,7 @@ void allot__bf_free(allot_sched *s)
 {
     free(s->bf_dev);
     free(s->bf_hidden);
+    free(s->bf_cap);
     free(s->pe_dev);
     free(s->pe_cpu);
     free(s->pe_mem);
@@ -75,6 +88,8 @@ void allot__bf_free(allot_sched *s)
     free(s->resv.devs);
     free(s->resv.cpu);
     free(s->resv.mem);
+    free(s->resv.nodes);
+    free(s->resv.listed);
 }
 
 /* Greedy fit of every task of shape sh (n tasks) on the scratch state:
@@ -123,6 +138,10 @@ static int scratch_fit(allot_sched *s, const allot_shape *sh, uint32_t n, int co
         }
         s->bf_cpu[best] -= sh->cpu;
         s->bf_mem[best] -= sh->mem;
+        if (commit && !s->resv.listed[best]) {
+            s->resv.listed[best] = 1;
+            s->resv.nodes[s->resv.nnodes++] = best;
+        }
         if (commit) {
             s->resv.cpu[best] += sh->cpu;
             s->resv.mem[best] += sh->mem;
@@ -156,20 +175,35 @@ void allot__scratch_release(allot_sched *s, const allot__job_rec *j)
     }
 }
 
+/* How many tasks of sh node i can take on the scratch state. */
+static int64_t node_task_cap(const allot_sched *s, uint32_t i, const allot_shape *sh)
+{
+    const allot_node *x = allot_cluster_node(s->c, i);
+    if (x->state != ALLOT_NODE_UP) return 0;
+    int64_t k = INT32_MAX;
+    if (sh->cpu > 0) k = s->bf_cpu[i] / sh->cpu;
+    if (sh->mem > 0 && s->bf_mem[i] / sh->mem < k) k = s->bf_mem[i] / sh->mem;
+    if (sh->ndev > 0) {
+        if (x->chip == ALLOT_NO_CHIP || (sh->chips && !((sh->chips >> x->chip) & 1))) return 0;
+        int64_t slots = 0; /* device slots: whole devices, or shares of one */
+        for (int q = 0; q < x->ndev; q++) slots += s->bf_dev[x->dev0 + (uint32_t)q] / sh->milli;
+        if (sh->milli >= ALLOT_MILLI) slots /= sh->ndev;
+        if (slots < k) k = slots;
+    }
+    return k < 0 ? 0 : k;
+}
+
 int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
 {
     allot__resv_clear(s);
     uint32_t nn = allot_cluster_nnodes(s->c);
-    memset(s->resv.devs, 0, (size_t)nn * sizeof *s->resv.devs);
-    memset(s->resv.cpu, 0, (size_t)nn * sizeof *s->resv.cpu);
-    memset(s->resv.mem, 0, (size_t)nn * sizeof *s->resv.mem);
     const allot__job_rec *h = &s->jobs[head];
     ending *e = malloc((s->nrunning ? s->nrunning : 1) * sizeof *e);
     if (!e) return ALLOT_ENOMEM;
     size_t ne = 0;
-    for (uint32_t id = 0; id < s->jobs_cap && ne < s->nrunning; id++) {
+    for (size_t r = 0; r < s->nrunning; r++) {
+        uint32_t id = s->run[r];
         const allot__job_rec *j = &s->jobs[id];
-        if (j->state != ALLOT_JOB_RUNNING) continue;
         int64_t rem = allot__job_remaining(j);
         if (rem == ALLOT_TIME_NONE) continue; /* no estimate: never frees */
         int64_t end = j->start_time + rem;
@@ -177,41 +211,40 @@ int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
     }
     qsort(e, ne, sizeof *e, ending_cmp);
     allot__scratch_load(s);
+    /* tasks are identical and nodes independent, so the head fits exactly
+     * when the per-node task capacities add up to its task count; keep that
+     * sum up to date as jobs end instead of re-fitting the whole fleet */
+    const allot_shape *sh = &h->desc.shape;
+    int64_t total = 0;
+    for (uint32_t i = 0; i < nn; i++) {
+        s->bf_cap[i] = node_task_cap(s, i, sh);
+        total += s->bf_cap[i];
+    }
     int rc = ALLOT_ENOFIT;
     size_t k = 0;
     int64_t t = now;
     for (;;) {
-        /* every release at the same time, then try */
-        while (k < ne && e[k].t <= t) allot__scratch_release(s, &s->jobs[e[k++].id]);
-        /* a trial fit on a copy of the device state (the fit writes into it) */
-        int16_t *save = malloc((size_t)allot_cluster_ndevices(s->c) * sizeof *save + 1);
-        int64_t *scpu = malloc((size_t)(nn ? nn : 1) * sizeof *scpu);
-        int64_t *smem = malloc((size_t)(nn ? nn : 1) * sizeof *smem);
-        if (!save || !scpu || !smem) {
-            free(save);
-            free(scpu);
-            free(smem);
-            rc = ALLOT_ENOMEM;
-            break;
+        while (k < ne && e[k].t <= t) { /* every release at the same time */
+            const allot__job_rec *x = &s->jobs[e[k++].id];
+            const allot__task_alloc *a = x->desc.ntasks == 1 ? &x->one : x->many;
+            allot__scratch_release(s, x);
+            for (uint32_t q = 0; q < x->desc.ntasks; q++) {
+                uint32_t n = a[q].node;
+                if (n == UINT32_MAX) continue;
+                total -= s->bf_cap[n];
+                s->bf_cap[n] = node_task_cap(s, n, sh);
+                total += s->bf_cap[n];
+            }
         }
-        memcpy(save, s->bf_dev, (size_t)allot_cluster_ndevices(s->c) * sizeof *save);
-        memcpy(scpu, s->bf_cpu, (size_t)nn * sizeof *scpu);
-        memcpy(smem, s->bf_mem, (size_t)nn * sizeof *smem);
-        int fit = scratch_fit(s, &h->desc.shape, h->desc.ntasks, 0) == 0;
-        memcpy(s->bf_dev, save, (size_t)allot_cluster_ndevices(s->c) * sizeof *save);
-        memcpy(s->bf_cpu, scpu, (size_t)nn * sizeof *scpu);
-        memcpy(s->bf_mem, smem, (size_t)nn * sizeof *smem);
-        free(save);
-        free(scpu);
-        free(smem);
-        if (fit) {
+        if (total >= (int64_t)h->desc.ntasks) {
             /* commit the reservation; the scratch state stays "at T*" minus
              * the reserved amounts, i.e. what backfilled jobs may still use */
-            scratch_fit(s, &h->desc.shape, h->desc.ntasks, 1);
-            s->resv.active = 1;
-            s->resv.job = head;
-            s->resv.t = t;
-            rc = 0;
+            rc = scratch_fit(s, sh, h->desc.ntasks, 1);
+            if (rc == 0) {
+                s->resv.active = 1;
+                s->resv.job = head;
+                s->resv.t = t;
+            }
             break;
         }
         if (k >= ne) break; /* nothing more will end: no reservation */
@@ -252,8 +285,8 @@ void allot__resv_account(allot_sched *s, const allot__job_rec *j, int64_t now)
  * that are free now, so that a long backfill job is placed around them. */
 void allot__resv_hide(allot_sched *s, int hide)
 {
-    uint32_t nn = allot_cluster_nnodes(s->c);
-    for (uint32_t n = 0; n < nn; n++) {
+    for (uint32_t r = 0; r < s->resv.nnodes; r++) {
+        uint32_t n = s->resv.nodes[r];
         uint64_t m = s->resv.devs[n];
         if (!m) continue;
         const allot_node *x = allot_cluster_node(s->c, n);

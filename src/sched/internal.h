@@ -30,6 +30,7 @@ typedef struct allot__job_rec {
     int64_t done;            /* s of work saved by checkpoints (preemptions) */
     double attained;         /* device-seconds of service received, ended starts */
     uint32_t epoch;          /* times started; the simulator tags ends with it */
+    uint32_t run_pos;        /* index in allot_sched.run while running */
     allot__task_alloc one;   /* the task when ntasks == 1 */
     allot__task_alloc *many; /* ntasks entries when ntasks > 1 */
 } allot__job_rec;
@@ -82,6 +83,8 @@ struct allot_sched {
     uint32_t *pending; /* job ids in queue order */
     size_t npending, pending_cap;
     size_t nrunning;
+    uint32_t *run; /* ids of the running jobs (nrunning of them) */
+    size_t run_cap;
     uint32_t pass; /* retry-pass counter */
 
     allot__shape_rec *shapes;
@@ -110,7 +113,7 @@ struct allot_sched {
 
     /* EASY backfill (backfill.c): scratch capacity and the head's reservation */
     int16_t *bf_dev, *bf_hidden, *pe_dev;
-    int64_t *bf_cpu, *bf_mem, *pe_cpu, *pe_mem;
+    int64_t *bf_cpu, *bf_mem, *pe_cpu, *pe_mem, *bf_cap;
     uint32_t *requeue; /* jobs stopped during a pass, queued after it */
     size_t nrequeue, requeue_cap;
     allot_sched_stats stats;
@@ -120,6 +123,9 @@ struct allot_sched {
         int64_t t;          /* T*: when it starts at the latest */
         uint64_t *devs;     /* per node: reserved devices */
         int64_t *cpu, *mem; /* per node: reserved CPU and memory */
+        uint32_t *nodes;    /* the nodes with a reservation */
+        uint8_t *listed;    /* per node: in nodes[] */
+        uint32_t nnodes;
     } resv;
 
     uint64_t decisions;

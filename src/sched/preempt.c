@@ -143,9 +143,9 @@ int allot__preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions
     victim *v = malloc((s->nrunning ? s->nrunning : 1) * sizeof *v);
     if (!v) return ALLOT_ENOMEM;
     size_t nv = 0;
-    for (uint32_t r = 0; r < s->jobs_cap && nv < s->nrunning; r++) {
+    for (size_t q = 0; q < s->nrunning; q++) {
+        uint32_t r = s->run[q];
         const allot__job_rec *x = &s->jobs[r];
-        if (x->state != ALLOT_JOB_RUNNING) continue;
         if (!(x->desc.flags & ALLOT_JOBF_PREEMPTIBLE)) continue;
         if (allot__eff_prio(s, x, now) >= allot__eff_prio(s, j, now)) continue;
         int64_t size = (int64_t)x->desc.ntasks * x->desc.shape.ndev * x->desc.shape.milli;

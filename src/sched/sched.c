@@ -307,6 +307,7 @@ void allot_sched_free(allot_sched *s)
     for (uint32_t i = 0; i < s->jobs_cap; i++) free(s->jobs[i].many);
     free(s->jobs);
     free(s->pending);
+    free(s->run);
     free(s->shapes);
     free(s->shape_index);
     free(s->typical);
@@ -324,6 +325,29 @@ void allot_sched_free(allot_sched *s)
     free(s->requeue);
     allot__bfidx_free(s->bfidx);
     free(s);
+}
+
+/* ---- the running set ---- */
+
+static int run_add(allot_sched *s, uint32_t id)
+{
+    if (s->nrunning >= s->run_cap) {
+        size_t cap = s->run_cap ? s->run_cap * 2 : 256;
+        uint32_t *v = realloc(s->run, cap * sizeof *v);
+        if (!v) return ALLOT_ENOMEM;
+        s->run = v;
+        s->run_cap = cap;
+    }
+    s->jobs[id].run_pos = (uint32_t)s->nrunning;
+    s->run[s->nrunning++] = id;
+    return 0;
+}
+
+static void run_remove(allot_sched *s, uint32_t id)
+{
+    uint32_t p = s->jobs[id].run_pos, last = s->run[--s->nrunning];
+    s->run[p] = last;
+    s->jobs[last].run_pos = p;
 }
 
 /* ---- capacity --------------------------------------------------------------------------- */
@@ -560,29 +584,33 @@ static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisio
         j->many = calloc(j->desc.ntasks, sizeof *j->many);
         if (!j->many) return ALLOT_ENOMEM;
     }
-    /* a backfill job that would still run at T* is placed around the
-     * reserved devices */
-    int hide = s->resv.active && s->resv.job != id &&
-               (j->desc.duration == ALLOT_TIME_NONE || now + j->desc.duration > s->resv.t);
-    if (hide) allot__resv_hide(s, 1);
     int rc = j->desc.ntasks > 1 ? place_gang(s, j, now) : place_all(s, j, NULL, 0);
-    if (hide) allot__resv_hide(s, 0);
-    if (rc == ALLOT_ENOFIT && hide) return JOB_BLOCKED; /* a shorter twin may still fit */
-    if (rc) return rc;
-    if (s->resv.active && s->resv.job != id) {
-        if (!allot__resv_allows(s, j, now)) { /* it would delay the head: undo */
+    if (rc) return rc; /* no fit even ignoring the reservation: a real no-fit */
+    if (s->resv.active && s->resv.job != id && !allot__resv_allows(s, j, now)) {
+        /* it would delay the head: undo, and place it again around the
+         * reserved devices (only jobs that run past T* get here) */
+        s->decisions -= j->desc.ntasks;
+        rc = job_release(s, j);
+        if (rc) return rc;
+        allot__resv_hide(s, 1);
+        rc = j->desc.ntasks > 1 ? place_gang(s, j, now) : place_all(s, j, NULL, 0);
+        allot__resv_hide(s, 0);
+        if (rc == ALLOT_ENOFIT) return JOB_BLOCKED; /* a shorter twin may still fit */
+        if (rc) return rc;
+        if (!allot__resv_allows(s, j, now)) { /* CPU or memory the head needs */
             s->decisions -= j->desc.ntasks;
             rc = job_release(s, j);
             return rc ? rc : JOB_BLOCKED;
         }
-        allot__resv_account(s, j, now);
     }
+    if (s->resv.active && s->resv.job != id) allot__resv_account(s, j, now);
     allot__task_alloc *a = job_allocs(j);
     record_span(s, j);
     j->state = ALLOT_JOB_RUNNING;
     j->start_time = now;
     j->epoch++;
-    s->nrunning++;
+    rc = run_add(s, id);
+    if (rc) return rc;
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
         allot_decision *d = allot__dec_push(out);
         if (!d) return ALLOT_ENOMEM;
@@ -612,7 +640,7 @@ int allot__job_stop(allot_sched *s, uint32_t id, int64_t now)
     if (j->state != ALLOT_JOB_RUNNING) return ALLOT_ESTATE;
     int rc = job_release(s, j);
     if (rc) return rc;
-    s->nrunning--;
+    run_remove(s, id);
     if (now > j->start_time)
         j->attained += (double)(now - j->start_time) * (double)j->desc.ntasks * j->desc.shape.ndev *
                        j->desc.shape.milli / 1000.0;
@@ -903,34 +931,52 @@ static int on_end(allot_sched *s, const allot_event *ev, allot_job_state final,
     int rc = job_release(s, j);
     if (rc) return rc;
     j->state = (uint8_t) final;
-    s->nrunning--;
+    run_remove(s, ev->job);
     free(j->many);
     j->many = NULL;
     return retry_pass(s, ev->time, out);
 }
 
+static int u32_cmp(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
 static int on_node_down(allot_sched *s, const allot_event *ev, allot_decisions *out)
 {
     if (ev->node >= allot_cluster_nnodes(s->c)) return ALLOT_EINVAL;
-    /* stop and requeue every job with a task on the node */
-    for (uint32_t id = 0; id < s->jobs_cap; id++) {
-        allot__job_rec *j = &s->jobs[id];
-        if (j->state != ALLOT_JOB_RUNNING) continue;
+    /* stop and requeue every job with a task on the node, in job-id order */
+    uint32_t *hit = malloc((s->nrunning ? s->nrunning : 1) * sizeof *hit);
+    if (!hit) return ALLOT_ENOMEM;
+    size_t nhit = 0;
+    for (size_t r = 0; r < s->nrunning; r++) {
+        allot__job_rec *j = &s->jobs[s->run[r]];
         allot__task_alloc *a = job_allocs(j);
-        int hit = 0;
-        for (uint32_t t = 0; t < j->desc.ntasks; t++) hit |= a[t].node == ev->node;
-        if (!hit) continue;
+        for (uint32_t t = 0; t < j->desc.ntasks; t++)
+            if (a[t].node == ev->node) {
+                hit[nhit++] = s->run[r];
+                break;
+            }
+    }
+    qsort(hit, nhit, sizeof *hit, u32_cmp);
+    for (size_t k = 0; k < nhit; k++) {
+        uint32_t id = hit[k];
+        allot__job_rec *j = &s->jobs[id];
         /* the job restarts from its last checkpoint */
         int64_t ran = ev->time - j->start_time, lost = allot__lost_work(j, ev->time);
         j->done += ran - lost > 0 ? ran - lost : 0;
         int rc = allot__job_stop(s, id, ev->time);
-        if (rc) return rc;
-        allot_decision *d = allot__dec_push(out);
-        if (!d) return ALLOT_ENOMEM;
+        allot_decision *d = rc ? NULL : allot__dec_push(out);
+        if (rc || !d) {
+            free(hit);
+            return rc ? rc : ALLOT_ENOMEM;
+        }
         d->kind = ALLOT_DEC_STOP;
         d->job = id;
         d->node = ev->node;
     }
+    free(hit);
     {
         int rc = requeue_flush(s);
         if (rc) return rc;
