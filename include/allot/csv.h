@@ -44,6 +44,9 @@ int allot_csv_f64(const allot_csv *r, int f, double lo, double hi, double *out, 
  * the field that is wrong. */
 int allot_csv_col_i64(const allot_csv *r, int f, const char *col, int64_t lo, int64_t hi,
                       int64_t *out, allot_diag *d);
+/* Checks that the current record has nf fields, as the header did; else
+ * EPARSE pointing at the first extra field or just past the last one. */
+int allot_csv_expect_fields(const allot_csv *r, int nf, allot_diag *d);
 /* Prefixes d->msg with "column 'col': " when rc < 0; returns rc. */
 int allot_diag_prefix_column(allot_diag *d, int rc, const char *col);
 

@@ -549,3 +549,12 @@ int allot_csv_col_i64(const allot_csv *r, int f, const char *col, int64_t lo, in
 {
     return allot_diag_prefix_column(d, allot_csv_i64(r, f, lo, hi, out, d), col);
 }
+
+int allot_csv_expect_fields(const allot_csv *r, int nf, allot_diag *d)
+{
+    if (r->nfields == nf) return 0;
+    int last = r->nfields - 1;
+    return allot_diag_set(d, ALLOT_EPARSE, r->file, r->line,
+                          r->nfields > nf ? r->col[nf] : r->col[last] + (int)strlen(r->field[last]),
+                          "expected %d fields like the header, got %d", nf, r->nfields);
+}

@@ -101,14 +101,7 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file, allot_
         rc = allot_csv_next(r, d);
         if (rc < 0) goto out;
         if (rc == 0) break;
-        if (r->nfields != nf) {
-            int last = r->nfields - 1;
-            rc = allot_diag_set(d, ALLOT_EPARSE, file, r->line,
-                                r->nfields > nf ? r->col[nf]
-                                                : r->col[last] + (int)strlen(r->field[last]),
-                                "expected %d fields like the header, got %d", nf, r->nfields);
-            goto out;
-        }
+        if ((rc = allot_csv_expect_fields(r, nf, d)) < 0) goto out;
         if (w->njobs - njobs0 >= ALLOT_TRACE_MAX_JOBS) {
             rc = allot_diag_set(d, ALLOT_ELIMIT, file, r->line, 1, "more than %d jobs",
                                 ALLOT_TRACE_MAX_JOBS);
