@@ -49,6 +49,10 @@ typedef enum allot_queue_order {
                              100, ... device-hours of service received; then
                              priority, then submission. With preemption on,
                              new jobs stop long-served ones. */
+    ALLOT_ORDER_DRF,      /* dominant-resource fair share across tenants:
+                             the tenant with the smallest weighted dominant
+                             share (its largest share of any chip type's
+                             devices) goes first; then submission */
 } allot_queue_order;
 
 /* How the queue is served when its head does not fit. */
@@ -85,20 +89,37 @@ typedef enum allot_tiebreak {
                            (stock Kubernetes selectHost) */
 } allot_tiebreak;
 
+/* A tenant (queue): what it is owed and how far it may borrow. */
+typedef struct allot_tenant {
+    char name[ALLOT_NAME_MAX];
+    int64_t quota[ALLOT_MAX_CHIP_TYPES]; /* guaranteed device milli per chip type
+                                            (index = chip id of the cluster) */
+    int64_t borrow_limit;                /* device milli it may use beyond its
+                                            quotas, summed over chip types;
+                                            < 0 = no limit */
+    double weight;                       /* fair-share weight, > 0 */
+} allot_tenant;
+
 typedef struct allot_sched_config {
     allot_policy policy;
     allot_tiebreak tiebreak;
     allot_queue_order order;
     allot_nofit nofit;
     allot_backfill backfill; /* estimated run time = the job's duration */
-    int preempt;             /* pending jobs may stop lower-priority
-                                preemptible ones (ALLOT_JOBF_PREEMPTIBLE) */
-    uint64_t seed;           /* tie-breaking randomness */
-    int check_invariants;    /* verify every invariant after each event
-                                (always on in ALLOT_DEBUG builds, e.g.
-                                the sanitizer build) */
-    int scan_only;           /* never use placement indexes (tests compare
-                                the indexed and the scanning paths) */
+    /* Tenants, indexed by allot_job.tenant (copied). With tenants, a job
+     * starts only if its tenant stays within quota + borrow_limit, and a job
+     * that keeps its tenant within quota may reclaim devices from tenants
+     * that are borrowing (their jobs are stopped, whatever their priority). */
+    const allot_tenant *tenants;
+    size_t ntenants;
+    int preempt;          /* pending jobs may stop lower-priority
+                             preemptible ones (ALLOT_JOBF_PREEMPTIBLE) */
+    uint64_t seed;        /* tie-breaking randomness */
+    int check_invariants; /* verify every invariant after each event
+                             (always on in ALLOT_DEBUG builds, e.g.
+                             the sanitizer build) */
+    int scan_only;        /* never use placement indexes (tests compare
+                             the indexed and the scanning paths) */
     /* Target workload for FGD scores and the fragmentation metric. Copied.
      * FGD policies need it (allot_sched_new fails with EINVAL without). */
     const allot_typical *typical;
@@ -195,6 +216,8 @@ void allot_sched_get_stats(const allot_sched *s, allot_sched_stats *out);
 int64_t allot_sched_job_remaining(const allot_sched *s, uint32_t job);
 /* Times a job has been started (1 for a job that ran once). */
 uint32_t allot_sched_job_epoch(const allot_sched *s, uint32_t job);
+/* Device milli tenant t uses now on chip type k (0 without tenants). */
+int64_t allot_sched_tenant_use(const allot_sched *s, uint16_t t, uint32_t k);
 /* The current EASY reservation: which pending job holds it and the latest
  * time it will start (T*). ENOENT if there is none. */
 int allot_sched_reservation(const allot_sched *s, uint32_t *job, int64_t *t);

@@ -37,6 +37,9 @@ typedef struct allot_sim_config {
     allot_tiebreak tiebreak; /* default ALLOT_TIE_RANK (the FGD simulator) */
     allot_backfill backfill; /* replay: queue service when the head waits */
     int preempt;             /* replay: priority preemption (sched.h) */
+    int tenants_equal;       /* replay: each workload tenant owns an equal
+                                share of every chip type, may borrow without
+                                limit, weight 1 (quotas, reclaim, DRF) */
     uint64_t seed;
     double inflate;       /* FGD: target request / capacity (1.3) */
     double coverage;      /* FGD: typical-shape coverage (0.95) */

@@ -42,11 +42,15 @@ static const char sim_usage[] =
     "  --time-scale X      replay mode: divide trace times by X (default 1)\n"
     "  --order ORDER       queue order: fifo (default), priority, or las (least\n"
     "                      attained service: priority drops a level at 1, 10, 100...\n"
-    "                      device-hours received; with --preempt, Tiresias-like)\n"
+    "                      device-hours received; with --preempt, Tiresias-like), or\n"
+    "                      drf (tenants with the smallest dominant share first)\n"
     "  --backfill MODE     replay: when the queue's head waits - greedy (try every\n"
     "                      job, default), none (strict order: nothing passes the\n"
     "                      head) or easy (the head reserves devices at its earliest\n"
     "                      estimated start; others run only if they cannot delay it)\n"
+    "  --tenants equal     replay: each of the workload's tenants owns an equal share\n"
+    "                      of every chip type, may borrow idle devices, and gets them\n"
+    "                      back by reclaim; use with --order drf for fair share\n"
     "  --preempt           replay: pending jobs may stop lower-priority preemptible\n"
     "                      jobs (they resume from their last checkpoint)\n"
     "  --tiebreak MODE     equal scores: rank (a seeded node order, as the FGD\n"
@@ -582,6 +586,7 @@ enum {
     OPT_ORDER,
     OPT_BACKFILL,
     OPT_PREEMPT,
+    OPT_TENANTS,
     OPT_TIEBREAK,
     OPT_CHECK,
     OPT_EXPERIMENT,
@@ -607,6 +612,7 @@ static const struct option long_opts[] = {
     {"order", required_argument, 0, OPT_ORDER},
     {"backfill", required_argument, 0, OPT_BACKFILL},
     {"preempt", no_argument, 0, OPT_PREEMPT},
+    {"tenants", required_argument, 0, OPT_TENANTS},
     {"tiebreak", required_argument, 0, OPT_TIEBREAK},
     {"check", no_argument, 0, OPT_CHECK},
     {"experiment", required_argument, 0, OPT_EXPERIMENT},
@@ -692,10 +698,17 @@ int allot_cmd_sim(int argc, char **argv)
                 o.cfg.order = ALLOT_ORDER_PRIORITY;
             else if (strcmp(optarg, "las") == 0)
                 o.cfg.order = ALLOT_ORDER_LAS;
+            else if (strcmp(optarg, "drf") == 0)
+                o.cfg.order = ALLOT_ORDER_DRF;
             else
-                return usage_error("unknown queue order '%s' (fifo, priority or las)", optarg);
+                return usage_error("unknown queue order '%s' (fifo, priority, las or drf)", optarg);
             break;
         case OPT_PREEMPT: o.cfg.preempt = 1; break;
+        case OPT_TENANTS:
+            if (strcmp(optarg, "equal") != 0)
+                return usage_error("unknown tenant setting '%s' (equal)", optarg);
+            o.cfg.tenants_equal = 1;
+            break;
         case OPT_BACKFILL:
             if (strcmp(optarg, "greedy") == 0)
                 o.cfg.backfill = ALLOT_BACKFILL_GREEDY;

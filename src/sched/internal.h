@@ -128,6 +128,12 @@ struct allot_sched {
         uint32_t nnodes;
     } resv;
 
+    /* tenants (quotas, borrowing, DRF) */
+    allot_tenant *tenants;
+    uint32_t ntenants;
+    int64_t *t_use;                         /* [tenant][ALLOT_MAX_CHIP_TYPES] milli */
+    int64_t chip_cap[ALLOT_MAX_CHIP_TYPES]; /* device milli per chip type */
+
     uint64_t decisions;
     int raw_placements; /* allot_sched_place committed capacity that
                            no job record accounts for */
@@ -172,6 +178,11 @@ int64_t allot__lost_work(const allot__job_rec *j, int64_t now);
 /* Effective priority: the job's priority, or under LAS minus its level of
  * attained service (counting the current run up to now). */
 int allot__eff_prio(const allot_sched *s, const allot__job_rec *j, int64_t now);
+
+/* Tenants (sched.c): whether job j's tenant stays within its quota if the
+ * job gets its request; whether tenant t uses more than its quotas. */
+int allot__tenant_in_quota(const allot_sched *s, const allot__job_rec *j);
+int allot__tenant_borrowing(const allot_sched *s, uint16_t t);
 
 /* sched.c helpers shared with preempt.c */
 allot_decision *allot__dec_push(allot_decisions *d);

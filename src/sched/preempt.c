@@ -142,12 +142,19 @@ int allot__preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions
     allot__job_rec *j = &s->jobs[id];
     victim *v = malloc((s->nrunning ? s->nrunning : 1) * sizeof *v);
     if (!v) return ALLOT_ENOMEM;
+    int in_quota = allot__tenant_in_quota(s, j);
     size_t nv = 0;
     for (size_t q = 0; q < s->nrunning; q++) {
         uint32_t r = s->run[q];
         const allot__job_rec *x = &s->jobs[r];
-        if (!(x->desc.flags & ALLOT_JOBF_PREEMPTIBLE)) continue;
-        if (allot__eff_prio(s, x, now) >= allot__eff_prio(s, j, now)) continue;
+        /* reclaim: a job within its tenant's quota may stop jobs of tenants
+         * that borrow, whatever their priority; otherwise only preemptible
+         * jobs of lower priority */
+        int reclaim = x->desc.tenant != j->desc.tenant && in_quota &&
+                      allot__tenant_borrowing(s, x->desc.tenant);
+        int lower = s->cfg.preempt && (x->desc.flags & ALLOT_JOBF_PREEMPTIBLE) &&
+                    allot__eff_prio(s, x, now) < allot__eff_prio(s, j, now);
+        if (!reclaim && !lower) continue;
         int64_t size = (int64_t)x->desc.ntasks * x->desc.shape.ndev * x->desc.shape.milli;
         v[nv++] = (victim){
             (double)allot__lost_work(x, now) * (double)(size > 0 ? size : 1) / 1000.0, size, r, 0};

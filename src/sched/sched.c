@@ -204,6 +204,114 @@ static int build_domain_nodes(allot_sched *s)
     return 0;
 }
 
+/* ---- tenants ------------------------------------------------------------------------------- */
+
+static int64_t *tenant_row(const allot_sched *s, uint16_t t)
+{
+    return &s->t_use[(size_t)t * ALLOT_MAX_CHIP_TYPES];
+}
+
+/* Adds (sign +1) or removes (-1) a placed job's devices to its tenant. */
+static void tenant_account(allot_sched *s, const allot__job_rec *j, int sign)
+{
+    if (!s->ntenants || j->desc.tenant >= s->ntenants || j->desc.shape.ndev == 0) return;
+    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    int64_t *row = tenant_row(s, j->desc.tenant);
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        if (a[t].node == UINT32_MAX) continue;
+        uint16_t chip = allot_cluster_node(s->c, a[t].node)->chip;
+        if (chip < ALLOT_MAX_CHIP_TYPES)
+            row[chip] += sign * (int64_t)j->desc.shape.ndev * j->desc.shape.milli;
+    }
+}
+
+/* Device milli the tenant would borrow (use beyond quota) with `add` more. */
+static int64_t tenant_borrowed(const allot_sched *s, uint16_t t, const int64_t *add)
+{
+    const int64_t *row = tenant_row(s, t);
+    int64_t b = 0;
+    for (uint32_t k = 0; k < ALLOT_MAX_CHIP_TYPES; k++) {
+        int64_t u = row[k] + (add ? add[k] : 0) - s->tenants[t].quota[k];
+        if (u > 0) b += u;
+    }
+    return b;
+}
+
+int allot__tenant_borrowing(const allot_sched *s, uint16_t t)
+{
+    return s->ntenants && t < s->ntenants && tenant_borrowed(s, t, NULL) > 0;
+}
+
+int allot__tenant_in_quota(const allot_sched *s, const allot__job_rec *j)
+{
+    if (!s->ntenants || j->desc.tenant >= s->ntenants) return 0;
+    const int64_t *row = tenant_row(s, j->desc.tenant);
+    int64_t need = (int64_t)j->desc.ntasks * j->desc.shape.ndev * j->desc.shape.milli;
+    for (uint32_t k = 0; k < allot_cluster_nchips(s->c) && k < ALLOT_MAX_CHIP_TYPES; k++) {
+        if (j->desc.shape.chips && !((j->desc.shape.chips >> k) & 1)) continue;
+        if (row[k] + need <= s->tenants[j->desc.tenant].quota[k]) return 1;
+    }
+    return 0;
+}
+
+/* Whether the placed (not yet started) job keeps its tenant within quota
+ * plus borrowing limit. */
+static int tenant_admits(const allot_sched *s, const allot__job_rec *j)
+{
+    if (!s->ntenants || j->desc.tenant >= s->ntenants || j->desc.shape.ndev == 0) return 1;
+    const allot_tenant *t = &s->tenants[j->desc.tenant];
+    if (t->borrow_limit < 0) return 1;
+    int64_t add[ALLOT_MAX_CHIP_TYPES] = {0};
+    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    for (uint32_t q = 0; q < j->desc.ntasks; q++) {
+        uint16_t chip = allot_cluster_node(s->c, a[q].node)->chip;
+        if (chip < ALLOT_MAX_CHIP_TYPES)
+            add[chip] += (int64_t)j->desc.shape.ndev * j->desc.shape.milli;
+    }
+    return tenant_borrowed(s, j->desc.tenant, add) <= t->borrow_limit;
+}
+
+/* Weighted dominant share of a tenant: its largest share of any chip type. */
+static double tenant_share(const allot_sched *s, uint16_t t)
+{
+    if (!s->ntenants || t >= s->ntenants) return 0;
+    const int64_t *row = tenant_row(s, t);
+    double d = 0;
+    for (uint32_t k = 0; k < ALLOT_MAX_CHIP_TYPES; k++)
+        if (s->chip_cap[k] > 0 && (double)row[k] / (double)s->chip_cap[k] > d)
+            d = (double)row[k] / (double)s->chip_cap[k];
+    return d / (s->tenants[t].weight > 0 ? s->tenants[t].weight : 1.0);
+}
+
+typedef struct drf_key {
+    double share;
+    uint64_t seq;
+    uint32_t id;
+} drf_key;
+
+static int drf_cmp(const void *x, const void *y)
+{
+    const drf_key *a = x, *b = y;
+    if (a->share != b->share) return a->share < b->share ? -1 : 1;
+    return a->seq < b->seq ? -1 : (a->seq > b->seq);
+}
+
+/* Orders the queue by tenants' weighted dominant shares, then submission. */
+static int drf_sort(allot_sched *s)
+{
+    if (s->npending < 2) return 0;
+    drf_key *k = malloc(s->npending * sizeof *k);
+    if (!k) return ALLOT_ENOMEM;
+    for (size_t i = 0; i < s->npending; i++) {
+        const allot__job_rec *j = &s->jobs[s->pending[i]];
+        k[i] = (drf_key){tenant_share(s, j->desc.tenant), j->seq, s->pending[i]};
+    }
+    qsort(k, s->npending, sizeof *k, drf_cmp);
+    for (size_t i = 0; i < s->npending; i++) s->pending[i] = k[i].id;
+    free(k);
+    return 0;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
 int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_config *cfg)
@@ -256,6 +364,26 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
     }
     rc = build_domain_nodes(s);
     if (rc) goto out;
+    if (cfg->ntenants) {
+        if (cfg->ntenants > 65535 || !cfg->tenants) {
+            rc = ALLOT_EINVAL;
+            goto out;
+        }
+        s->tenants = malloc(cfg->ntenants * sizeof *s->tenants);
+        s->t_use = calloc(cfg->ntenants * ALLOT_MAX_CHIP_TYPES, sizeof *s->t_use);
+        if (!s->tenants || !s->t_use) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+        memcpy(s->tenants, cfg->tenants, cfg->ntenants * sizeof *s->tenants);
+        s->ntenants = (uint32_t)cfg->ntenants;
+        s->cfg.tenants = s->tenants;
+        for (uint32_t d = 0; d < allot_cluster_ndomains(c); d++) {
+            if (allot_cluster_domain(c, d)->level != ALLOT_LEVEL_ZONE) continue;
+            for (uint32_t k = 0; k < allot_cluster_nchips(c) && k < ALLOT_MAX_CHIP_TYPES; k++)
+                s->chip_cap[k] += (int64_t)allot_cluster_agg(c, d, k)->devices * ALLOT_MILLI;
+        }
+    }
     for (uint32_t i = 0; i < nn; i++) /* capacity in use that no job of ours explains */
         if (allot_cluster_node(c, i)->ntasks > 0) s->raw_placements = 1;
     s->node_rank = malloc((size_t)(nn ? nn : 1) * sizeof *s->node_rank);
@@ -278,7 +406,7 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
         rc = allot__bfidx_build(s);
         if (rc) goto out;
     }
-    if (cfg->backfill == ALLOT_BACKFILL_EASY || cfg->preempt) {
+    if (cfg->backfill == ALLOT_BACKFILL_EASY || cfg->preempt || cfg->ntenants) {
         rc = allot__bf_alloc(s);
         if (rc) goto out;
     } else {
@@ -308,6 +436,8 @@ void allot_sched_free(allot_sched *s)
     free(s->jobs);
     free(s->pending);
     free(s->run);
+    free(s->tenants);
+    free(s->t_use);
     free(s->shapes);
     free(s->shape_index);
     free(s->typical);
@@ -395,6 +525,7 @@ static allot__task_alloc *job_allocs(allot__job_rec *j)
 
 static int job_release(allot_sched *s, allot__job_rec *j)
 {
+    if (j->state == ALLOT_JOB_RUNNING) tenant_account(s, j, -1);
     allot__task_alloc *a = job_allocs(j);
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
         if (a[t].node == UINT32_MAX) continue;
@@ -603,10 +734,16 @@ static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisio
             return rc ? rc : JOB_BLOCKED;
         }
     }
+    if (!tenant_admits(s, j)) { /* beyond quota + borrowing limit: wait */
+        s->decisions -= j->desc.ntasks;
+        rc = job_release(s, j);
+        return rc ? rc : JOB_BLOCKED;
+    }
     if (s->resv.active && s->resv.job != id) allot__resv_account(s, j, now);
     allot__task_alloc *a = job_allocs(j);
     record_span(s, j);
     j->state = ALLOT_JOB_RUNNING;
+    tenant_account(s, j, +1);
     j->start_time = now;
     j->epoch++;
     rc = run_add(s, id);
@@ -741,6 +878,10 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
 {
     allot__resv_clear(s);
     if (s->npending == 0) return 0;
+    if (s->cfg.order == ALLOT_ORDER_DRF) {
+        int rs = drf_sort(s);
+        if (rs) return rs;
+    }
     s->pass++;
     size_t w = 0;
     int rc = 0, blocked = 0;
@@ -753,12 +894,12 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
             int r = job_try_start(s, id, now, out);
             if (r == 0) {
                 started = 1;
-            } else if (r == ALLOT_ENOFIT && s->cfg.preempt &&
+            } else if (r == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants) &&
                        (r = allot__preempt_for(s, id, now, out)) == 0 &&
                        (r = job_try_start(s, id, now, out)) == 0) {
                 started = 1; /* room made by preemption */
             } else if (r == ALLOT_ENOFIT) {
-                if (!s->cfg.preempt) /* with preemption, priority matters too */
+                if (!s->cfg.preempt && !s->ntenants) /* else priority/quota matter too */
                     sr->fail_pass = j->desc.ntasks == 1 ? s->pass : sr->fail_pass;
                 if (s->cfg.backfill == ALLOT_BACKFILL_NONE) {
                     blocked = 1; /* head-of-line blocking */
@@ -895,13 +1036,14 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     }
     rc = job_try_start(s, ev->job, ev->time, out);
     if (rc == 0) return 0;
-    if (rc == ALLOT_ENOFIT && s->cfg.preempt) {
+    if (rc == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants)) {
         rc = allot__preempt_for(s, ev->job, ev->time, out);
         if (rc == 0) rc = job_try_start(s, ev->job, ev->time, out);
         int rq = requeue_flush(s);
         if (rc == 0 && rq == 0) return retry_pass(s, ev->time, out); /* victims may fit elsewhere */
         if (rq) return rq;
     }
+    if (rc == JOB_BLOCKED) rc = ALLOT_ENOFIT; /* held back (quota): it waits like a no-fit */
     if (rc != ALLOT_ENOFIT) return rc;
     if (s->cfg.nofit == ALLOT_NOFIT_FAIL) {
         j->state = ALLOT_JOB_FAILED;
@@ -1067,6 +1209,12 @@ uint32_t allot_sched_job_epoch(const allot_sched *s, uint32_t job)
 {
     if (job >= s->jobs_cap || s->jobs[job].state == ALLOT__JOB_UNUSED) return 0;
     return s->jobs[job].epoch;
+}
+
+int64_t allot_sched_tenant_use(const allot_sched *s, uint16_t t, uint32_t k)
+{
+    if (!s->ntenants || t >= s->ntenants || k >= ALLOT_MAX_CHIP_TYPES) return 0;
+    return tenant_row(s, t)[k];
 }
 
 int allot_sched_reservation(const allot_sched *s, uint32_t *job, int64_t *t)

@@ -18,6 +18,7 @@
 #include "allot/sim.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -444,6 +445,7 @@ int allot_sim_run(const allot_cluster *c0, const allot_workload *w, const allot_
     double t_start = now_s();
     int rc = 0;
     allot_typical *typ = NULL;
+    allot_tenant *tenants = NULL;
     acc *a = NULL;
     run r = {0};
     r.cfg = cfg;
@@ -475,6 +477,29 @@ int allot_sim_run(const allot_cluster *c0, const allot_workload *w, const allot_
                             "the workload is empty: FGD needs a target workload");
         goto out;
     }
+    if (cfg->mode == ALLOT_SIM_REPLAY && cfg->tenants_equal && w->ntenants > 0) {
+        tenants = calloc(w->ntenants, sizeof *tenants);
+        if (!tenants) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+        int64_t cap[ALLOT_MAX_CHIP_TYPES] = {0};
+        for (uint32_t d0 = 0; d0 < allot_cluster_ndomains(r.c); d0++) {
+            if (allot_cluster_domain(r.c, d0)->level != ALLOT_LEVEL_ZONE) continue;
+            for (uint32_t k = 0; k < allot_cluster_nchips(r.c) && k < ALLOT_MAX_CHIP_TYPES; k++)
+                cap[k] += (int64_t)allot_cluster_agg(r.c, d0, k)->devices * ALLOT_MILLI;
+        }
+        for (size_t t = 0; t < w->ntenants; t++) {
+            snprintf(tenants[t].name, sizeof tenants[t].name, "%s",
+                     allot_workload_tenant_name(w, (uint16_t)t));
+            for (uint32_t k = 0; k < ALLOT_MAX_CHIP_TYPES; k++)
+                tenants[t].quota[k] = cap[k] / (int64_t)w->ntenants;
+            tenants[t].borrow_limit = -1;
+            tenants[t].weight = 1.0;
+        }
+        sc.tenants = tenants;
+        sc.ntenants = w->ntenants;
+    }
     rc = allot_sched_new(&r.s, r.c, &sc);
     if (rc) {
         allot_diag_set(d, rc, NULL, 0, 0, "cannot create the scheduler: %s", allot_strerror(rc));
@@ -500,6 +525,7 @@ out:
     allot_sched_free(r.s);
     allot_cluster_free(r.c);
     free(typ);
+    free(tenants);
     free(a);
     if (rc) allot_sim_result_free(res);
     return rc;
