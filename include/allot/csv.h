@@ -44,6 +44,11 @@ int allot_csv_f64(const allot_csv *r, int f, double lo, double hi, double *out, 
  * the field that is wrong. */
 int allot_csv_col_i64(const allot_csv *r, int f, const char *col, int64_t lo, int64_t hi,
                       int64_t *out, allot_diag *d);
+/* Finds the columns names[0..n) in the current record (the header): col[k]
+ * gets the field index or -1. The first nrequired must be present; else
+ * EPARSE "header lacks the column 'x' (<what> needs <the required list>)". */
+int allot_csv_columns(const allot_csv *r, const char *const *names, int n, int nrequired,
+                      const char *what, int *col, allot_diag *d);
 /* Checks that the current record has nf fields, as the header did; else
  * EPARSE pointing at the first extra field or just past the last one. */
 int allot_csv_expect_fields(const allot_csv *r, int nf, allot_diag *d);

@@ -558,3 +558,20 @@ int allot_csv_expect_fields(const allot_csv *r, int nf, allot_diag *d)
                           r->nfields > nf ? r->col[nf] : r->col[last] + (int)strlen(r->field[last]),
                           "expected %d fields like the header, got %d", nf, r->nfields);
 }
+
+int allot_csv_columns(const allot_csv *r, const char *const *names, int n, int nrequired,
+                      const char *what, int *col, allot_diag *d)
+{
+    for (int k = 0; k < n; k++) col[k] = allot_csv_find(r, names[k]);
+    for (int k = 0; k < nrequired && k < n; k++) {
+        if (col[k] >= 0) continue;
+        char need[512];
+        size_t len = 0;
+        need[0] = '\0';
+        for (int q = 0; q < nrequired && q < n && len < sizeof need; q++)
+            len += (size_t)snprintf(need + len, sizeof need - len, "%s%s", q ? "," : "", names[q]);
+        return allot_diag_set(d, ALLOT_EPARSE, r->file, r->line, 1,
+                              "header lacks the column '%s' (%s needs %s)", names[k], what, need);
+    }
+    return 0;
+}

@@ -57,9 +57,6 @@ int allot__bf_alloc(allot_sched *s)
     s->bf_dev = malloc((size_t)(nd ? nd : 1) * sizeof *s->bf_dev);
     s->bf_hidden = calloc((size_t)(nd ? nd : 1), sizeof *s->bf_hidden);
     s->bf_cap = malloc((size_t)(nn ? nn : 1) * sizeof *s->bf_cap);
-    s->pe_dev = malloc((size_t)(nd ? nd : 1) * sizeof *s->pe_dev);
-    s->pe_cpu = malloc((size_t)(nn ? nn : 1) * sizeof *s->pe_cpu);
-    s->pe_mem = malloc((size_t)(nn ? nn : 1) * sizeof *s->pe_mem);
     s->bf_cpu = malloc((size_t)(nn ? nn : 1) * sizeof *s->bf_cpu);
     s->bf_mem = malloc((size_t)(nn ? nn : 1) * sizeof *s->bf_mem);
     s->resv.devs = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.devs);
@@ -67,9 +64,8 @@ int allot__bf_alloc(allot_sched *s)
     s->resv.mem = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.mem);
     s->resv.nodes = malloc((size_t)(nn ? nn : 1) * sizeof *s->resv.nodes);
     s->resv.listed = calloc((size_t)(nn ? nn : 1), sizeof *s->resv.listed);
-    if (!s->bf_dev || !s->bf_hidden || !s->bf_cap || !s->pe_dev || !s->pe_cpu || !s->pe_mem ||
-        !s->bf_cpu || !s->bf_mem || !s->resv.devs || !s->resv.cpu || !s->resv.mem ||
-        !s->resv.nodes || !s->resv.listed)
+    if (!s->bf_dev || !s->bf_hidden || !s->bf_cap || !s->bf_cpu || !s->bf_mem || !s->resv.devs ||
+        !s->resv.cpu || !s->resv.mem || !s->resv.nodes || !s->resv.listed)
         return ALLOT_ENOMEM;
     allot__resv_clear(s);
     return 0;
@@ -80,9 +76,6 @@ void allot__bf_free(allot_sched *s)
     free(s->bf_dev);
     free(s->bf_hidden);
     free(s->bf_cap);
-    free(s->pe_dev);
-    free(s->pe_cpu);
-    free(s->pe_mem);
     free(s->bf_cpu);
     free(s->bf_mem);
     free(s->resv.devs);
@@ -175,8 +168,7 @@ void allot__scratch_release(allot_sched *s, const allot__job_rec *j)
     }
 }
 
-/* How many tasks of sh node i can take on the scratch state. */
-static int64_t node_task_cap(const allot_sched *s, uint32_t i, const allot_shape *sh)
+int64_t allot__scratch_task_cap(const allot_sched *s, uint32_t i, const allot_shape *sh)
 {
     const allot_node *x = allot_cluster_node(s->c, i);
     if (x->state != ALLOT_NODE_UP) return 0;
@@ -217,7 +209,7 @@ int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
     const allot_shape *sh = &h->desc.shape;
     int64_t total = 0;
     for (uint32_t i = 0; i < nn; i++) {
-        s->bf_cap[i] = node_task_cap(s, i, sh);
+        s->bf_cap[i] = allot__scratch_task_cap(s, i, sh);
         total += s->bf_cap[i];
     }
     int rc = ALLOT_ENOFIT;
@@ -232,7 +224,7 @@ int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
                 uint32_t n = a[q].node;
                 if (n == UINT32_MAX) continue;
                 total -= s->bf_cap[n];
-                s->bf_cap[n] = node_task_cap(s, n, sh);
+                s->bf_cap[n] = allot__scratch_task_cap(s, n, sh);
                 total += s->bf_cap[n];
             }
         }
@@ -304,11 +296,6 @@ void allot__resv_hide(allot_sched *s, int hide)
         }
         allot__node_changed(s, n);
     }
-}
-
-int allot__scratch_fit(allot_sched *s, const allot_shape *sh, uint32_t n)
-{
-    return scratch_fit(s, sh, n, 0);
 }
 
 void allot__scratch_take(allot_sched *s, const allot__job_rec *j)

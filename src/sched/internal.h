@@ -112,8 +112,8 @@ struct allot_sched {
     uint32_t *dom_first, *dom_count, *dom_nodes;
 
     /* EASY backfill (backfill.c): scratch capacity and the head's reservation */
-    int16_t *bf_dev, *bf_hidden, *pe_dev;
-    int64_t *bf_cpu, *bf_mem, *pe_cpu, *pe_mem, *bf_cap;
+    int16_t *bf_dev, *bf_hidden;
+    int64_t *bf_cpu, *bf_mem, *bf_cap;
     uint32_t *requeue; /* jobs stopped during a pass, queued after it */
     size_t nrequeue, requeue_cap;
     allot_sched_stats stats;
@@ -168,7 +168,10 @@ void allot__resv_account(allot_sched *s, const allot__job_rec *j, int64_t now);
 void allot__scratch_load(allot_sched *s);
 void allot__scratch_release(allot_sched *s, const allot__job_rec *j);
 void allot__scratch_take(allot_sched *s, const allot__job_rec *j);
-int allot__scratch_fit(allot_sched *s, const allot_shape *sh, uint32_t n);
+/* How many tasks of sh node i can take on the scratch state. Tasks of a job
+ * are identical and nodes independent, so a job of n tasks fits exactly when
+ * these add up to n. */
+int64_t allot__scratch_task_cap(const allot_sched *s, uint32_t i, const allot_shape *sh);
 
 /* Preemption (preempt.c): frees room for pending job id by stopping
  * lower-priority preemptible jobs; they go to s->requeue. */

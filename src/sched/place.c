@@ -175,10 +175,9 @@ static inline int fgd_score_of(double before, double after)
     return (int)(1.0 / (1.0 + exp(-x)) * 100.0);
 }
 
-/* Best FGD score on node n for the shape and the device that gets it. raw
- * receives the unquantised frag decrease (before - after) of that choice. */
+/* Best FGD score on node n for the shape, and the device that gets it. */
 static int score_fgd(allot_sched *s, uint32_t node, const allot_node *n, const int16_t *d,
-                     const allot_shape *sh, uint64_t *devs, double *raw)
+                     const allot_shape *sh, uint64_t *devs)
 {
     double before = allot__node_frag(s, node);
     int16_t tmp[ALLOT_MAX_DEVS_PER_NODE];
@@ -186,7 +185,6 @@ static int score_fgd(allot_sched *s, uint32_t node, const allot_node *n, const i
     int64_t cpu_after = n->cpu_free - sh->cpu;
     if (sh->ndev == 1 && sh->milli < ALLOT_MILLI) {
         int best = -1, best_score = 0;
-        double best_raw = 0;
         for (int i = 0; i < n->ndev; i++) {
             if (d[i] < sh->milli) continue;
             int seen = 0; /* same free value as an earlier device: same result */
@@ -203,11 +201,9 @@ static int score_fgd(allot_sched *s, uint32_t node, const allot_node *n, const i
             if (best < 0 || sc > best_score) {
                 best = i;
                 best_score = sc;
-                best_raw = before - after;
             }
         }
         *devs = best < 0 ? 0 : (uint64_t)1 << best;
-        *raw = best_raw;
         return best_score;
     }
     uint64_t m = sh->ndev ? first_whole(n, d, sh->ndev) : 0;
@@ -215,7 +211,6 @@ static int score_fgd(allot_sched *s, uint32_t node, const allot_node *n, const i
         if ((m >> i) & 1) tmp[i] = 0;
     double after = allot__fgd_frag(&s->fgd, n->chip, cpu_after, tmp, n->ndev);
     *devs = m;
-    *raw = before - after;
     return fgd_score_of(before, after);
 }
 
@@ -236,8 +231,7 @@ static int score_fgd_memo(allot_sched *s, uint32_t shape_id, uint32_t node, cons
             return (int)(*slot & 0xFF);
         }
     }
-    double raw;
-    int sc = score_fgd(s, node, n, d, sh, devs, &raw);
+    int sc = score_fgd(s, node, n, d, sh, devs);
     if (slot) {
         int dev = *devs ? __builtin_ctzll(*devs) : 0;
         *slot = ((uint64_t)(n->version + 1u) << 32) | ((uint64_t)dev << 8) | (uint64_t)sc;

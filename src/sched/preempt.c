@@ -51,31 +51,13 @@ int64_t allot__lost_work(const allot__job_rec *j, int64_t now)
     return ran % (int64_t)j->desc.ckpt;
 }
 
-static int fits_on_scratch(allot_sched *s, const allot__job_rec *j)
+/* Whether the job fits the scratch state (see allot__scratch_task_cap). */
+static int fits_on_scratch(const allot_sched *s, const allot__job_rec *j)
 {
-    /* trial on a copy: scratch_fit writes into the scratch arrays */
-    uint32_t nn = allot_cluster_nnodes(s->c), nd = allot_cluster_ndevices(s->c);
-    memcpy(s->pe_dev, s->bf_dev, (size_t)nd * sizeof *s->pe_dev);
-    memcpy(s->pe_cpu, s->bf_cpu, (size_t)nn * sizeof *s->pe_cpu);
-    memcpy(s->pe_mem, s->bf_mem, (size_t)nn * sizeof *s->pe_mem);
-    int ok = allot__scratch_fit(s, &j->desc.shape, j->desc.ntasks) == 0;
-    memcpy(s->bf_dev, s->pe_dev, (size_t)nd * sizeof *s->pe_dev);
-    memcpy(s->bf_cpu, s->pe_cpu, (size_t)nn * sizeof *s->pe_cpu);
-    memcpy(s->bf_mem, s->pe_mem, (size_t)nn * sizeof *s->pe_mem);
-    return ok;
-}
-
-/* Whether one task of sh fits node n on the scratch state. */
-static int scratch_fits_node(const allot_sched *s, const allot_shape *sh, uint32_t n)
-{
-    const allot_node *x = allot_cluster_node(s->c, n);
-    if (x->state != ALLOT_NODE_UP) return 0;
-    if (s->bf_cpu[n] < sh->cpu || s->bf_mem[n] < sh->mem) return 0;
-    if (sh->ndev == 0) return 1;
-    if (x->chip == ALLOT_NO_CHIP || (sh->chips && !((sh->chips >> x->chip) & 1))) return 0;
-    int fit = 0;
-    for (int k = 0; k < x->ndev; k++) fit += s->bf_dev[x->dev0 + (uint32_t)k] >= sh->milli;
-    return fit >= sh->ndev;
+    int64_t total = 0;
+    for (uint32_t i = 0; i < allot_cluster_nnodes(s->c) && total < j->desc.ntasks; i++)
+        total += allot__scratch_task_cap(s, i, &j->desc.shape);
+    return total >= (int64_t)j->desc.ntasks;
 }
 
 static int job_on_node(const allot__job_rec *x, uint32_t n)
@@ -100,14 +82,14 @@ static int choose_per_node(allot_sched *s, const allot__job_rec *j, victim *v, s
     for (uint32_t n = 0; n < nn; n++) {
         if (!allot__fits_empty(s, allot_cluster_node(s->c, n), &j->desc.shape)) continue;
         allot__scratch_load(s);
-        if (scratch_fits_node(s, &j->desc.shape, n)) continue; /* no victims needed */
+        if (allot__scratch_task_cap(s, n, &j->desc.shape) > 0) continue; /* no victims needed */
         memset(cur, 0, nv);
         int fit = 0;
         for (size_t k = 0; k < nv && !fit; k++) { /* least lost work first */
             if (!job_on_node(&s->jobs[v[k].id], n)) continue;
             allot__scratch_release(s, &s->jobs[v[k].id]);
             cur[k] = 1;
-            fit = scratch_fits_node(s, &j->desc.shape, n);
+            fit = allot__scratch_task_cap(s, n, &j->desc.shape) > 0;
         }
         if (!fit) continue;
         double lost = 0;
@@ -115,7 +97,7 @@ static int choose_per_node(allot_sched *s, const allot__job_rec *j, victim *v, s
         for (size_t k = nv; k-- > 0;) { /* give back the ones not needed */
             if (!cur[k]) continue;
             allot__scratch_take(s, &s->jobs[v[k].id]);
-            if (scratch_fits_node(s, &j->desc.shape, n)) {
+            if (allot__scratch_task_cap(s, n, &j->desc.shape) > 0) {
                 cur[k] = 0;
             } else {
                 allot__scratch_release(s, &s->jobs[v[k].id]);

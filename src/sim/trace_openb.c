@@ -84,17 +84,8 @@ int allot_trace_read_openb(const char *buf, size_t len, const char *file, allot_
         goto out;
     }
     int nf = r->nfields;
-    for (int k = 0; k < C__N; k++) {
-        col[k] = allot_csv_find(r, col_names[k]);
-        if (k <= C_MILLI && col[k] < 0) {
-            rc = allot_diag_set(d, ALLOT_EPARSE, file, r->line, 1,
-                                "header lacks the column '%s' (an openb pod "
-                                "list needs name,cpu_milli,memory_mib,"
-                                "num_gpu,gpu_milli)",
-                                col_names[k]);
-            goto out;
-        }
-    }
+    rc = allot_csv_columns(r, col_names, C__N, C_MILLI + 1, "an openb pod list", col, d);
+    if (rc < 0) goto out;
     int has_times = col[C_CREATE] >= 0 && col[C_DELETE] >= 0;
 
     for (;;) {

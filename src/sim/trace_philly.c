@@ -160,16 +160,8 @@ int allot_trace_read_philly(const char *buf, size_t len, const char *file, allot
         goto out;
     }
     int nf = r->nfields;
-    for (int k = 0; k < P__N; k++) {
-        col[k] = allot_csv_find(r, col_names[k]);
-        if (col[k] < 0) {
-            rc = allot_diag_set(d, ALLOT_EPARSE, file, r->line, 1,
-                                "header lacks the column '%s' (a Philly trace needs "
-                                "timestamp,duration,num_gpus,gpu_time,cluster)",
-                                col_names[k]);
-            goto out;
-        }
-    }
+    rc = allot_csv_columns(r, col_names, P__N, P__N, "a Philly trace", col, d);
+    if (rc < 0) goto out;
 
     for (size_t row = 0;; row++) {
         rc = allot_csv_next(r, d);
