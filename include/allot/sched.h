@@ -126,6 +126,27 @@ typedef struct allot_sched_config {
     size_t ntypical;
 } allot_sched_config;
 
+/* Named scheduling policies (src/sched/policy.c, a worked example each):
+ * bundles of queue order, backfill and preemption. Placement is separate. */
+typedef enum allot_sched_policy {
+    ALLOT_SP_FIFO = 0,         /* strict FIFO, no backfill */
+    ALLOT_SP_FIFO_BACKFILL,    /* FIFO + EASY backfill (Slurm-like) */
+    ALLOT_SP_PRIORITY_PREEMPT, /* priority order + preemption */
+    ALLOT_SP_LAS,              /* least attained service + preemption */
+    ALLOT_SP_DRF,              /* tenants' fair share, quotas and reclaim */
+    ALLOT_SP_ALLOT,            /* our best combination */
+    ALLOT_SP__COUNT
+} allot_sched_policy;
+
+/* "fifo", "fifo-backfill", "priority-preempt", "las", "drf", "allot". */
+const char *allot_sched_policy_name(allot_sched_policy p);
+/* Parses a name (case-insensitive). Returns the policy or EINVAL. */
+int allot_sched_policy_parse(const char *name);
+/* Sets cfg's order, backfill and preempt for the policy. Returns 0 or EINVAL. */
+int allot_sched_policy_apply(allot_sched_policy p, allot_sched_config *cfg);
+/* Whether the policy needs tenants (quotas) configured to mean anything. */
+int allot_sched_policy_wants_tenants(allot_sched_policy p);
+
 /* Fills defaults: FIFO, queue on no-fit, policy bestfit, seed 1. */
 void allot_sched_config_init(allot_sched_config *cfg);
 
