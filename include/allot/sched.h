@@ -205,6 +205,8 @@ typedef struct allot_sched_stats {
     uint64_t preemptions; /* jobs stopped for higher-priority work */
     double lost_device_s; /* device-seconds of work lost by them (since each
                              victim's last checkpoint) */
+    uint64_t failure_stops;       /* jobs stopped because a node went down */
+    double failure_lost_device_s; /* device-seconds of work they lost */
 } allot_sched_stats;
 
 /* Creates a scheduler over cluster c (not owned; must be finalized). */

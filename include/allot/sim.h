@@ -40,6 +40,20 @@ typedef struct allot_sim_config {
     int tenants_equal;       /* replay: each workload tenant owns an equal
                                 share of every chip type, may borrow without
                                 limit, weight 1 (quotas, reclaim, DRF) */
+    int sched_policy;        /* replay: an allot_sched_policy, which overrides
+                                order, backfill, preempt and tenants_equal;
+                                -1 (default) = use those fields as given */
+    int64_t assume_ckpt_s;   /* replay: if no job of the workload says whether
+                                it is preemptible or checkpoints (e.g.
+                                Philly), treat every job as preemptible with a
+                                checkpoint every this many s (default 1800;
+                                0 = such jobs are not preemptible) */
+    double fail_rate;        /* replay: device failures per device-day (0 =
+                                none; ALLOT_FAIL_RATE_LLAMA3 = 4.7e-4). A
+                                failed device takes its node down until it is
+                                repaired; its jobs restart from checkpoint */
+    double repair_mean_s;    /* replay: mean repair time, exponential (default
+                                4 h) */
     uint64_t seed;
     double inflate;       /* FGD: target request / capacity (1.3) */
     double coverage;      /* FGD: typical-shape coverage (0.95) */
@@ -51,7 +65,33 @@ typedef struct allot_sim_config {
     void *progress_arg;
 } allot_sim_config;
 
+#define ALLOT_FAIL_RATE_LLAMA3                                                                     \
+    4.7e-4 /* per device-day: 419 interruptions in 54                                              \
+              days on 16,384 GPUs (Llama 3 report) */
+
 void allot_sim_config_init(allot_sim_config *cfg);
+
+/* Per-job outcome of a replay (allot_sim_result.jobv, one per workload job). */
+typedef struct allot_sim_job {
+    int64_t submit;      /* s, scaled */
+    int64_t first_start; /* ALLOT_TIME_NONE if never started */
+    int64_t end;         /* finish time; ALLOT_TIME_NONE if it did not finish */
+    uint32_t starts;     /* times started (1 + restarts after preemption or
+                            failure) */
+    uint8_t span_level;  /* smallest domain holding its tasks at the first
+                            start: 0 node, 1 rack, 2 block, 3 zone, 4 fleet */
+    uint8_t failed;      /* rejected: can never fit the fleet */
+    uint16_t span_racks; /* racks its tasks occupied */
+} allot_sim_job;
+
+/* Per-tenant outcome of a replay. */
+typedef struct allot_sim_tenant {
+    double share;       /* time-averaged share of the fleet's devices it held */
+    double entitlement; /* its quota as a share of the fleet (tenants on);
+                           else its share of the submitted device-seconds */
+    double jct_mean_s;  /* mean JCT of its finished jobs */
+    uint64_t jobs;      /* jobs submitted */
+} allot_sim_tenant;
 
 /* One measurement, taken after an event. */
 typedef struct allot_sample {
@@ -90,12 +130,24 @@ typedef struct allot_sim_result {
     double jct_p50_s;
     double jct_p99_s;
     int64_t makespan_s;
-    uint64_t gangs;         /* started jobs with more than one task */
-    uint64_t gang_span[5];  /* gangs by smallest shared domain: node, rack,
-                               block, zone, fleet */
-    double gang_racks_mean; /* racks a gang occupies, mean */
-    uint64_t preemptions;   /* jobs stopped for higher-priority work */
-    double lost_device_h;   /* device-hours of work lost to preemption */
+    uint64_t gangs;               /* started jobs with more than one task */
+    uint64_t gang_span[5];        /* gangs by smallest shared domain: node, rack,
+                                     block, zone, fleet */
+    double gang_racks_mean;       /* racks a gang occupies, mean */
+    uint64_t preemptions;         /* jobs stopped for higher-priority work */
+    double lost_device_h;         /* device-hours of work lost to preemption */
+    uint64_t node_failures;       /* nodes that went down (failure injection) */
+    uint64_t failure_stops;       /* jobs stopped by them */
+    double failure_lost_device_h; /* device-hours of work they lost */
+    double ettr;                  /* effective training time ratio: over finished jobs, device-
+                                     weighted run time needed / (end - first start); 1 = no
+                                     time lost to preemption, failures or requeueing */
+    double *jct;                  /* REPLAY: JCTs of the finished jobs, ascending (njct) */
+    size_t njct;
+    allot_sim_job *jobv; /* REPLAY: per workload job (njobv) */
+    size_t njobv;
+    allot_sim_tenant *tenants; /* REPLAY: per workload tenant (ntenants) */
+    size_t ntenants;
     /* per-event samples (if record_samples) */
     allot_sample *samples;
     size_t nsamples;

@@ -30,8 +30,16 @@ static const char sim_usage[] =
     "                      n, seed, rate, mean_s, chips (default gen:mixed)\n"
     "\n"
     "policy and protocol:\n"
-    "  --policy NAME       random, dotprod, gpuclustering, gpupacking, bestfit, fgd,\n"
-    "                      fgd-la (default fgd)\n"
+    "  --policy NAME       replay: the scheduling policy (src/sched/policy.c):\n"
+    "                      fifo (strict order), fifo-backfill (EASY, Slurm-like),\n"
+    "                      priority-preempt, las (least attained service, Tiresias-\n"
+    "                      like), drf (tenants' fair share with quotas and reclaim)\n"
+    "                      or allot (ours: LAS + preemption + greedy backfill).\n"
+    "                      Sets --order, --backfill, --preempt and --tenants. Without\n"
+    "                      it: FIFO order, greedy backfill. A placement name here\n"
+    "                      (bestfit, fgd, ...) means --placement, as before\n"
+    "  --placement NAME    node choice: random, dotprod, gpuclustering, gpupacking,\n"
+    "                      bestfit, fgd, fgd-la (default fgd)\n"
     "  --mode MODE         fgd: the FGD protocol - shuffled arrivals, no departures,\n"
     "                      inflated to --inflate x capacity (default);\n"
     "                      replay: arrivals and departures at the trace's times\n"
@@ -55,6 +63,15 @@ static const char sim_usage[] =
     "                      jobs (they resume from their last checkpoint)\n"
     "  --tiebreak MODE     equal scores: rank (a seeded node order, as the FGD\n"
     "                      simulator; default) or random (uniform per decision)\n"
+    "  --checkpoint S      replay: for a workload that says nothing about preemption\n"
+    "                      (e.g. Philly), every job is preemptible and checkpoints\n"
+    "                      every S seconds (default 1800; 0 = not preemptible)\n"
+    "  --failures RATE     replay: inject device failures at RATE per device-day\n"
+    "                      ('llama3' = 4.7e-4, Meta's Llama 3 figure; default 0 =\n"
+    "                      none); a failed device takes its node down until repair,\n"
+    "                      its jobs restart from their last checkpoint\n"
+    "  --repair-time S     replay: mean repair time in seconds, exponential\n"
+    "                      (default 14400)\n"
     "  --check             verify every invariant after every event (slow)\n"
     "\n"
     "the FGD experiment:\n"
@@ -71,7 +88,9 @@ static const char sim_usage[] =
     "output:\n"
     "  --out DIR           write summary.json, series.csv (per arrived percent in\n"
     "                      fgd mode, per event in replay mode), samples.csv (fgd\n"
-    "                      mode: per arrival) and a self-contained report.html\n"
+    "                      mode: per arrival), jobs.csv (replay: per job - wait,\n"
+    "                      JCT, starts, domains spanned) and a self-contained\n"
+    "                      report.html\n"
     "  --json              print the summary as JSON instead of a table\n"
     "  --quiet             no progress bar\n"
     "  -h, --help          this help\n"
@@ -80,6 +99,7 @@ static const char sim_usage[] =
     "  allot sim\n"
     "  allot sim --cluster nodes.csv --workload openb_pod_list_default.csv --policy fgd\n"
     "  allot sim --mode replay --workload philly.csv   (on builtin:philly)\n"
+    "  allot sim --mode replay --workload philly.csv --policy las --failures llama3\n"
     "  allot sim --experiment fgd --cluster nodes.csv --workload pods.csv \\\n"
     "            --expected analysis_allo_discrete.csv --json\n";
 
@@ -123,12 +143,49 @@ static double job_count_milli(const allot_workload *w)
 
 static json_t *jnum(double v) { return isnan(v) ? json_null() : json_real(round(v * 1e4) / 1e4); }
 
+static const char *order_name(allot_queue_order o)
+{
+    static const char *n[] = {"fifo", "priority", "las", "drf"};
+    return (unsigned)o < 4 ? n[o] : "?";
+}
+
+static const char *backfill_name(allot_backfill b)
+{
+    static const char *n[] = {"greedy", "none", "easy"};
+    return (unsigned)b < 3 ? n[b] : "?";
+}
+
+/* The replay's scheduling policy: its name, or "custom" for flags alone. */
+static const char *sched_policy_label(const allot_sim_config *c)
+{
+    return c->sched_policy >= 0 ? allot_sched_policy_name((allot_sched_policy)c->sched_policy)
+                                : "custom";
+}
+
+/* The effective order/backfill/preempt of a replay (after --policy). */
+static void effective_sched(const allot_sim_config *c, allot_sched_config *sc, int *tenants)
+{
+    allot_sched_config_init(sc);
+    sc->order = c->order;
+    sc->backfill = c->backfill;
+    sc->preempt = c->preempt;
+    *tenants = c->tenants_equal;
+    if (c->sched_policy >= 0) {
+        allot_sched_policy_apply((allot_sched_policy)c->sched_policy, sc);
+        *tenants = allot_sched_policy_wants_tenants((allot_sched_policy)c->sched_policy);
+    }
+}
+
 static json_t *summary_json(const sim_opts *o, const allot_cluster *c, const allot_workload *w,
                             const allot_sim_result *r)
 {
     json_t *j = json_object();
     json_object_set_new(j, "mode", json_string(r->mode == ALLOT_SIM_FGD ? "fgd" : "replay"));
-    json_object_set_new(j, "policy", json_string(allot_policy_name(r->policy)));
+    if (r->mode == ALLOT_SIM_FGD)
+        json_object_set_new(j, "policy", json_string(allot_policy_name(r->policy)));
+    else
+        json_object_set_new(j, "policy", json_string(sched_policy_label(&o->cfg)));
+    json_object_set_new(j, "placement", json_string(allot_policy_name(r->policy)));
     json_object_set_new(j, "seed", json_integer((json_int_t)r->seed));
     json_t *jc = json_object();
     json_object_set_new(jc, "source", json_string(o->cluster));
@@ -152,6 +209,13 @@ static json_t *summary_json(const sim_opts *o, const allot_cluster *c, const all
         json_object_set_new(j, "frag_pct_at_100", jnum(r->frag_pct[100]));
         json_object_set_new(j, "frag_ratio_pct_at_100", jnum(r->frag_ratio_pct[100]));
     } else {
+        allot_sched_config sc;
+        int ten;
+        effective_sched(&o->cfg, &sc, &ten);
+        json_object_set_new(j, "order", json_string(order_name(sc.order)));
+        json_object_set_new(j, "backfill", json_string(backfill_name(sc.backfill)));
+        json_object_set_new(j, "preempt", json_boolean(sc.preempt));
+        json_object_set_new(j, "tenant_quotas", json_boolean(ten));
         json_object_set_new(j, "jobs_finished", json_integer((json_int_t)r->finished));
         json_object_set_new(j, "utilisation", jnum(r->alloc_time_avg_pct / 100.0));
         json_object_set_new(j, "wait_mean_s", jnum(r->wait_mean_s));
@@ -161,6 +225,24 @@ static json_t *summary_json(const sim_opts *o, const allot_cluster *c, const all
         json_object_set_new(j, "jct_p99_s", jnum(r->jct_p99_s));
         json_object_set_new(j, "preemptions", json_integer((json_int_t)r->preemptions));
         json_object_set_new(j, "lost_device_hours", jnum(r->lost_device_h));
+        json_object_set_new(j, "node_failures", json_integer((json_int_t)r->node_failures));
+        json_object_set_new(j, "failure_stops", json_integer((json_int_t)r->failure_stops));
+        json_object_set_new(j, "failure_lost_device_hours", jnum(r->failure_lost_device_h));
+        json_object_set_new(j, "ettr", jnum(r->ettr));
+        if (r->ntenants > 1) {
+            json_t *jt = json_array();
+            for (size_t t = 0; t < r->ntenants; t++) {
+                json_t *e = json_object();
+                json_object_set_new(e, "name",
+                                    json_string(allot_workload_tenant_name(w, (uint16_t)t)));
+                json_object_set_new(e, "jobs", json_integer((json_int_t)r->tenants[t].jobs));
+                json_object_set_new(e, "share", jnum(r->tenants[t].share));
+                json_object_set_new(e, "entitlement", jnum(r->tenants[t].entitlement));
+                json_object_set_new(e, "jct_mean_s", jnum(r->tenants[t].jct_mean_s));
+                json_array_append_new(jt, e);
+            }
+            json_object_set_new(j, "tenants", jt);
+        }
         json_object_set_new(j, "gangs", json_integer((json_int_t)r->gangs));
         if (r->gangs) {
             json_t *sp = json_object();
@@ -179,9 +261,13 @@ static void print_table(const sim_opts *o, const allot_cluster *c, const allot_w
                         const allot_sim_result *r)
 {
     double cap = (double)r->capacity_milli / 1000.0;
-    printf("allot sim: %s, policy %s, seed %llu\n",
-           r->mode == ALLOT_SIM_FGD ? "FGD protocol" : "replay", allot_policy_name(r->policy),
-           (unsigned long long)r->seed);
+    if (r->mode == ALLOT_SIM_FGD)
+        printf("allot sim: FGD protocol, placement %s, seed %llu\n", allot_policy_name(r->policy),
+               (unsigned long long)r->seed);
+    else
+        printf("allot sim: replay, policy %s, placement %s, seed %llu\n",
+               sched_policy_label(&o->cfg), allot_policy_name(r->policy),
+               (unsigned long long)r->seed);
     printf("  cluster   %s: %u nodes, %u devices, %u chip types\n", o->cluster,
            allot_cluster_nnodes(c), allot_cluster_ndevices(c), allot_cluster_nchips(c));
     printf("  workload  %s: %zu jobs, %.1f devices requested\n\n", o->workload, w->njobs,
@@ -206,6 +292,11 @@ static void print_table(const sim_opts *o, const allot_cluster *c, const allot_w
         if (r->preemptions)
             printf("  %-34s %12llu  (%.1f device-hours lost)\n", "preemptions",
                    (unsigned long long)r->preemptions, r->lost_device_h);
+        if (r->node_failures)
+            printf("  %-34s %12llu  (%llu jobs stopped, %.1f device-hours lost)\n", "node failures",
+                   (unsigned long long)r->node_failures, (unsigned long long)r->failure_stops,
+                   r->failure_lost_device_h);
+        printf("  %-34s %12.4f\n", "ETTR (effective training time)", r->ettr);
         if (r->gangs)
             printf("  %-34s %12llu  (%.1f racks each on average)\n", "gangs (multi-task jobs)",
                    (unsigned long long)r->gangs, r->gang_racks_mean);
@@ -217,6 +308,20 @@ static void print_table(const sim_opts *o, const allot_cluster *c, const allot_w
     printf("  %-34s %12llu\n", "jobs failed or never placed",
            (unsigned long long)(r->jobs - r->placed));
     printf("  %-34s %12.3f\n", "wall time (s)", r->wall_s);
+    if (r->mode == ALLOT_SIM_REPLAY && r->ntenants > 1) {
+        printf("\n  %-20s %8s %10s %12s %14s\n", "tenant", "jobs", "share", "entitlement",
+               "mean JCT (s)");
+        for (size_t t = 0; t < r->ntenants; t++)
+            printf("  %-20.20s %8llu %9.2f%% %11.2f%% %14.1f\n",
+                   allot_workload_tenant_name(w, (uint16_t)t),
+                   (unsigned long long)r->tenants[t].jobs, r->tenants[t].share * 100.0,
+                   r->tenants[t].entitlement * 100.0, r->tenants[t].jct_mean_s);
+        allot_sched_config sc;
+        int ten;
+        effective_sched(&o->cfg, &sc, &ten);
+        printf("  (share: time-averaged share of the fleet's devices held; entitlement: %s)\n",
+               ten ? "its quota" : "its share of the submitted device-time");
+    }
     if (r->wall_s > 0)
         printf("  %-34s %12.0f\n", "events per second", (double)r->events / r->wall_s);
 }
@@ -259,6 +364,57 @@ static int write_samples(const allot_sim_result *r, const char *path)
             fprintf(f, "%lld,%lld,%lld,%.1f,%u,%u\n", (long long)s->time,
                     (long long)s->arrived_milli, (long long)s->alloc_milli, s->frag_milli,
                     s->pending, s->running);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        remove(tmp);
+        return ALLOT_EIO;
+    }
+    return 0;
+}
+
+/* jobs.csv (replay): one row per workload job. */
+static int write_jobs(const allot_workload *w, const allot_sim_result *r, const char *dir)
+{
+    char path[4200], tmp[4400];
+    snprintf(path, sizeof path, "%s/jobs.csv", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return ALLOT_EIO;
+    static const char *lv[5] = {"node", "rack", "block", "zone", "fleet"};
+    fprintf(f, "job,name,tenant,tasks,devices,submit_s,start_s,end_s,wait_s,jct_s,starts,span,"
+               "racks,state\n");
+    for (size_t i = 0; i < r->njobv && i < w->njobs; i++) {
+        const allot_sim_job *x = &r->jobv[i];
+        const allot_job *j = &w->jobs[i];
+        const char *name = allot_workload_name(w, i);
+        fprintf(f, "%zu,", i);
+        for (const char *c = name ? name : ""; *c; c++) /* names are plain; keep CSV plain */
+            fputc(*c == ',' || *c == '"' || *c == '\n' ? '_' : *c, f);
+        fprintf(f, ",%s,%u,%.3f,%lld,", allot_workload_tenant_name(w, j->tenant), j->ntasks,
+                (double)allot_job_milli(j) / 1000.0, (long long)x->submit);
+        if (x->first_start != ALLOT_TIME_NONE)
+            fprintf(f, "%lld,", (long long)x->first_start);
+        else
+            fprintf(f, ",");
+        if (x->end != ALLOT_TIME_NONE)
+            fprintf(f, "%lld,", (long long)x->end);
+        else
+            fprintf(f, ",");
+        if (x->first_start != ALLOT_TIME_NONE)
+            fprintf(f, "%lld,", (long long)(x->first_start - x->submit));
+        else
+            fprintf(f, ",");
+        if (x->end != ALLOT_TIME_NONE)
+            fprintf(f, "%lld,", (long long)(x->end - x->submit));
+        else
+            fprintf(f, ",");
+        fprintf(f, "%u,%s,%u,%s\n", x->starts,
+                x->first_start != ALLOT_TIME_NONE && x->span_level < 5 ? lv[x->span_level] : "",
+                x->first_start != ALLOT_TIME_NONE ? x->span_racks : 0,
+                x->failed ? "rejected"
+                          : (x->end != ALLOT_TIME_NONE
+                                 ? "finished"
+                                 : (x->first_start != ALLOT_TIME_NONE ? "running" : "pending")));
     }
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         remove(tmp);
@@ -578,6 +734,10 @@ enum {
     OPT_CLUSTER = 256,
     OPT_WORKLOAD,
     OPT_POLICY,
+    OPT_PLACEMENT,
+    OPT_CKPT,
+    OPT_FAILURES,
+    OPT_REPAIR,
     OPT_MODE,
     OPT_SEED,
     OPT_INFLATE,
@@ -604,6 +764,10 @@ static const struct option long_opts[] = {
     {"cluster", required_argument, 0, OPT_CLUSTER},
     {"workload", required_argument, 0, OPT_WORKLOAD},
     {"policy", required_argument, 0, OPT_POLICY},
+    {"placement", required_argument, 0, OPT_PLACEMENT},
+    {"checkpoint", required_argument, 0, OPT_CKPT},
+    {"failures", required_argument, 0, OPT_FAILURES},
+    {"repair-time", required_argument, 0, OPT_REPAIR},
     {"mode", required_argument, 0, OPT_MODE},
     {"seed", required_argument, 0, OPT_SEED},
     {"inflate", required_argument, 0, OPT_INFLATE},
@@ -639,7 +803,7 @@ int allot_cmd_sim(int argc, char **argv)
     o.seed1 = 51;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = ncpu > 0 ? (unsigned long long)ncpu : 1;
-    int seed_given = 0;
+    int seed_given = 0, mode_given = 0;
     int cluster_given = 0; /* without --cluster a Philly table picks builtin:philly */
     optind = 1;
     opterr = 0;
@@ -654,15 +818,51 @@ int allot_cmd_sim(int argc, char **argv)
             break;
         case OPT_WORKLOAD: o.workload = optarg; break;
         case OPT_POLICY: {
+            int p = allot_sched_policy_parse(optarg);
+            if (p >= 0) {
+                o.cfg.sched_policy = p;
+                break;
+            }
+            p = allot_policy_parse(optarg);
+            if (p < 0)
+                return usage_error("unknown policy '%s' (fifo, fifo-backfill, priority-preempt, "
+                                   "las, drf, allot; or a placement: random, dotprod, "
+                                   "gpuclustering, gpupacking, bestfit, fgd, fgd-la)",
+                                   optarg);
+            o.cfg.policy = (allot_policy)p;
+            break;
+        }
+        case OPT_PLACEMENT: {
             int p = allot_policy_parse(optarg);
             if (p < 0)
-                return usage_error("unknown policy '%s' (random, dotprod, gpuclustering, "
+                return usage_error("unknown placement '%s' (random, dotprod, gpuclustering, "
                                    "gpupacking, bestfit, fgd, fgd-la)",
                                    optarg);
             o.cfg.policy = (allot_policy)p;
             break;
         }
+        case OPT_CKPT:
+            if (cli_parse_u64(optarg, 0, UINT32_MAX, &u))
+                return usage_error("--checkpoint wants seconds in 0..4294967295, got '%s'", optarg);
+            o.cfg.assume_ckpt_s = (int64_t)u;
+            break;
+        case OPT_FAILURES:
+            if (strcmp(optarg, "llama3") == 0)
+                o.cfg.fail_rate = ALLOT_FAIL_RATE_LLAMA3;
+            else if (cli_parse_double(optarg, 0.0, 10.0, &x))
+                return usage_error("--failures wants a rate per device-day in 0..10 or 'llama3', "
+                                   "got '%s'",
+                                   optarg);
+            else
+                o.cfg.fail_rate = x;
+            break;
+        case OPT_REPAIR:
+            if (cli_parse_double(optarg, 1.0, 1e8, &x))
+                return usage_error("--repair-time wants seconds in 1..1e8, got '%s'", optarg);
+            o.cfg.repair_mean_s = x;
+            break;
         case OPT_MODE:
+            mode_given = 1;
             if (strcmp(optarg, "fgd") == 0)
                 o.cfg.mode = ALLOT_SIM_FGD;
             else if (strcmp(optarg, "replay") == 0)
@@ -776,6 +976,12 @@ int allot_cmd_sim(int argc, char **argv)
         }
     }
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
+    int replay_opts = o.cfg.sched_policy >= 0 || o.cfg.fail_rate > 0;
+    if (replay_opts && !mode_given && !o.experiment) o.cfg.mode = ALLOT_SIM_REPLAY;
+    if (replay_opts && o.cfg.mode == ALLOT_SIM_FGD)
+        return usage_error("%s", "--policy fifo|fifo-backfill|priority-preempt|las|drf|allot and "
+                                 "--failures need a queue: use --mode replay (the FGD protocol "
+                                 "has no departures)");
     if (o.experiment && o.cfg.mode != ALLOT_SIM_FGD)
         return usage_error("%s", "--experiment fgd runs the FGD protocol; drop --mode replay");
     if (o.experiment && seed_given)
@@ -834,13 +1040,14 @@ int allot_cmd_sim(int argc, char **argv)
         snprintf(path, sizeof path, "%s/summary.json", o.out);
         if (rc == 0) rc = write_json_file(j, path);
         if (rc == 0) rc = write_series(&r, o.out);
+        if (rc == 0 && r.mode == ALLOT_SIM_REPLAY) rc = write_jobs(&w, &r, o.out);
         if (rc == 0) rc = write_report(&o, c, &w, &r, o.out);
         if (rc) {
             fprintf(stderr, "allot sim: cannot write into %s: %s\n", o.out, allot_strerror(rc));
             ret = CLI_EXIT_FAIL;
         } else if (!o.json) {
             printf("\nwrote summary.json, series.csv%s and report.html into %s\n",
-                   r.mode == ALLOT_SIM_FGD ? ", samples.csv" : "", o.out);
+                   r.mode == ALLOT_SIM_FGD ? ", samples.csv" : ", jobs.csv", o.out);
         }
     }
     json_decref(j);

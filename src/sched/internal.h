@@ -43,6 +43,14 @@ typedef struct allot__shape_rec {
     uint64_t hash;
     int8_t never_fits;  /* -1 unknown, 0 fits some node, 1 never */
     uint32_t fail_pass; /* retry pass in which it last failed */
+    /* the last preemption attempt for this shape that found no victims: a
+     * job of the same shape in the same pass at the same time with no more
+     * rights (lower or equal effective priority, at least as many tasks,
+     * same tenant if reclaiming) finds none either */
+    uint32_t pf_pass, pf_ntasks;
+    int64_t pf_now;
+    int pf_eff;
+    int32_t pf_tenant; /* -1: not reclaiming */
 } allot__shape_rec;
 
 /* FGD target workload grouped for fast evaluation: typical shapes that share
@@ -134,6 +142,20 @@ struct allot_sched {
     int64_t *t_use;                         /* [tenant][ALLOT_MAX_CHIP_TYPES] milli */
     int64_t chip_cap[ALLOT_MAX_CHIP_TYPES]; /* device milli per chip type */
 
+    /* preemption (preempt.c): bounds on who could be a victim, cached for
+     * one (time, running set) */
+    struct {
+        int valid;
+        int64_t now;
+        uint8_t *borrowing;         /* per tenant: borrows (as cached) */
+        int sorted;                 /* cand holds every candidate, in victim order */
+        struct allot__victim *cand; /* possible victims, in victim order */
+        size_t ncand, cap;
+        int min_eff;         /* lowest effective priority of a preemptible running job */
+        uint32_t nborrow;    /* tenants using more than their quotas */
+        uint32_t a_borrower; /* one of them */
+    } vb;
+
     uint64_t decisions;
     int raw_placements; /* allot_sched_place committed capacity that
                            no job record accounts for */
@@ -177,6 +199,11 @@ int64_t allot__scratch_task_cap(const allot_sched *s, uint32_t i, const allot_sh
  * lower-priority preemptible jobs; they go to s->requeue. */
 int allot__preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out);
 int64_t allot__lost_work(const allot__job_rec *j, int64_t now);
+void allot__victims_free(allot_sched *s);
+/* Keep preemption's cached candidates in step with the running set: call
+ * after a job started (and was accounted), before it leaves. */
+void allot__victims_added(allot_sched *s, uint32_t id);
+void allot__victims_removed(allot_sched *s, uint32_t id);
 
 /* Effective priority: the job's priority, or under LAS minus its level of
  * attained service (counting the current run up to now). */

@@ -22,16 +22,21 @@
  * B 4 x 100. B is preempted; J starts on its devices; B waits and restarts
  * from zero.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-typedef struct victim {
+typedef struct allot__victim {
     double lost;  /* device-seconds of work lost if stopped now */
     int64_t size; /* device milli it holds */
     uint32_t id;
     int used;
+    int eff;         /* effective priority */
+    uint16_t tenant; /* its tenant */
+    uint8_t pre;     /* preemptible (and preemption on) */
+    uint8_t borrow;  /* its tenant borrows */
 } victim;
 
 static int victim_cmp(const void *x, const void *y)
@@ -60,90 +65,285 @@ static int fits_on_scratch(const allot_sched *s, const allot__job_rec *j)
     return total >= (int64_t)j->desc.ntasks;
 }
 
-static int job_on_node(const allot__job_rec *x, uint32_t n)
+/* Scratch state of one node: load it from the cluster, and release or take
+ * back a victim's tasks on that node only. */
+static void node_load(allot_sched *s, uint32_t n)
 {
-    const allot__task_alloc *a = x->desc.ntasks == 1 ? &x->one : x->many;
-    for (uint32_t t = 0; t < x->desc.ntasks; t++)
-        if (a[t].node == n) return 1;
-    return 0;
+    const allot_node *x = allot_cluster_node(s->c, n);
+    memcpy(&s->bf_dev[x->dev0], allot_cluster_dev_free(s->c) + x->dev0,
+           (size_t)x->ndev * sizeof *s->bf_dev);
+    s->bf_cpu[n] = x->cpu_free;
+    s->bf_mem[n] = x->mem_free;
+}
+
+static void node_move(allot_sched *s, const allot__job_rec *j, uint32_t n, int sign)
+{
+    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot_node *x = allot_cluster_node(s->c, n);
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        if (a[t].node != n) continue;
+        for (uint64_t m = a[t].devs; m; m &= m - 1)
+            s->bf_dev[x->dev0 + (uint32_t)__builtin_ctzll(m)] +=
+                (int16_t)(sign * j->desc.shape.milli);
+        s->bf_cpu[n] += sign * j->desc.shape.cpu;
+        s->bf_mem[n] += sign * j->desc.shape.mem;
+    }
+}
+
+typedef struct node_victim {
+    uint32_t node, k; /* k: index into the sorted victims */
+} node_victim;
+
+static int nv_cmp(const void *x, const void *y)
+{
+    const node_victim *a = x, *b = y;
+    if (a->node != b->node) return a->node < b->node ? -1 : 1;
+    return a->k < b->k ? -1 : (a->k > b->k);
 }
 
 /* Single-task jobs: the cheapest victim set on each node (least lost work,
  * then fewest victims), and the node where it is cheapest. Sets v[k].used
- * for the chosen victims; returns 1 if some node works. */
+ * for the chosen victims; returns 1 if some node works. Victims are grouped
+ * by node first, so only nodes that hold a victim are examined. */
 static int choose_per_node(allot_sched *s, const allot__job_rec *j, victim *v, size_t nv)
 {
-    uint32_t nn = allot_cluster_nnodes(s->c);
+    size_t npairs = 0, cap = 0;
+    for (size_t k = 0; k < nv; k++) cap += s->jobs[v[k].id].desc.ntasks;
+    node_victim *pv = malloc((cap ? cap : 1) * sizeof *pv);
     uint8_t *cur = calloc(nv ? nv : 1, 1), *best = calloc(nv ? nv : 1, 1);
     int found = 0;
     double best_lost = 0;
     size_t best_count = 0;
-    if (!cur || !best) goto out;
-    for (uint32_t n = 0; n < nn; n++) {
-        if (!allot__fits_empty(s, allot_cluster_node(s->c, n), &j->desc.shape)) continue;
-        allot__scratch_load(s);
-        if (allot__scratch_task_cap(s, n, &j->desc.shape) > 0) continue; /* no victims needed */
-        memset(cur, 0, nv);
+    if (!pv || !cur || !best) goto out;
+    for (size_t k = 0; k < nv; k++) {
+        const allot__job_rec *x = &s->jobs[v[k].id];
+        const allot__task_alloc *a = x->desc.ntasks == 1 ? &x->one : x->many;
+        for (uint32_t t = 0; t < x->desc.ntasks; t++) {
+            if (a[t].node == UINT32_MAX) continue;
+            int dup = 0; /* one entry per (node, victim) */
+            for (uint32_t u = 0; u < t && !dup; u++) dup = a[u].node == a[t].node;
+            if (!dup) pv[npairs++] = (node_victim){a[t].node, (uint32_t)k};
+        }
+    }
+    /* by node, then victim order (least lost work first): nodes hold few
+     * victims each, so an insertion sort suffices */
+    qsort(pv, npairs, sizeof *pv, nv_cmp);
+    for (size_t lo = 0, hi; lo < npairs; lo = hi) {
+        for (hi = lo + 1; hi < npairs && pv[hi].node == pv[lo].node;) hi++;
+        for (size_t a = lo + 1; a < hi; a++)
+            for (size_t b = a; b > lo && victim_cmp(&v[pv[b].k], &v[pv[b - 1].k]) < 0; b--) {
+                node_victim t = pv[b];
+                pv[b] = pv[b - 1];
+                pv[b - 1] = t;
+            }
+    }
+    for (size_t lo = 0; lo < npairs;) {
+        uint32_t n = pv[lo].node;
+        size_t hi = lo;
+        while (hi < npairs && pv[hi].node == n) hi++;
+        const allot_node *x = allot_cluster_node(s->c, n);
+        if (x->state != ALLOT_NODE_UP || !allot__fits_empty(s, x, &j->desc.shape)) {
+            lo = hi;
+            continue;
+        }
+        node_load(s, n);
+        if (allot__scratch_task_cap(s, n, &j->desc.shape) > 0) { /* no victims needed */
+            lo = hi;
+            continue;
+        }
         int fit = 0;
-        for (size_t k = 0; k < nv && !fit; k++) { /* least lost work first */
-            if (!job_on_node(&s->jobs[v[k].id], n)) continue;
-            allot__scratch_release(s, &s->jobs[v[k].id]);
-            cur[k] = 1;
+        size_t q = lo;
+        for (; q < hi && !fit; q++) { /* least lost work first */
+            node_move(s, &s->jobs[v[pv[q].k].id], n, +1);
+            cur[pv[q].k] = 1;
             fit = allot__scratch_task_cap(s, n, &j->desc.shape) > 0;
         }
-        if (!fit) continue;
-        double lost = 0;
-        size_t count = 0;
-        for (size_t k = nv; k-- > 0;) { /* give back the ones not needed */
-            if (!cur[k]) continue;
-            allot__scratch_take(s, &s->jobs[v[k].id]);
-            if (allot__scratch_task_cap(s, n, &j->desc.shape) > 0) {
-                cur[k] = 0;
-            } else {
-                allot__scratch_release(s, &s->jobs[v[k].id]);
-                lost += v[k].lost;
-                count++;
+        if (fit) {
+            double lost = 0;
+            size_t count = 0;
+            for (size_t r = q; r-- > lo;) { /* give back the ones not needed */
+                uint32_t k = pv[r].k;
+                node_move(s, &s->jobs[v[k].id], n, -1);
+                if (allot__scratch_task_cap(s, n, &j->desc.shape) > 0) {
+                    cur[k] = 0;
+                } else {
+                    node_move(s, &s->jobs[v[k].id], n, +1);
+                    lost += v[k].lost;
+                    count++;
+                }
+            }
+            if (!found || lost < best_lost - 1e-9 ||
+                (lost < best_lost + 1e-9 && count < best_count)) {
+                found = 1;
+                best_lost = lost;
+                best_count = count;
+                memcpy(best, cur, nv);
             }
         }
-        if (!found || lost < best_lost - 1e-9 || (lost < best_lost + 1e-9 && count < best_count)) {
-            found = 1;
-            best_lost = lost;
-            best_count = count;
-            memcpy(best, cur, nv);
-        }
+        for (size_t r = lo; r < hi; r++) cur[pv[r].k] = 0;
+        lo = hi;
     }
     for (size_t k = 0; k < nv; k++) v[k].used = found && best[k];
 out:
+    free(pv);
     free(cur);
     free(best);
     return found;
 }
 
+/* The victim entry of running job r at the cached time; 0 if it can be
+ * neither preempted nor reclaimed. */
+static int make_cand(const allot_sched *s, uint32_t r, victim *out)
+{
+    const allot__job_rec *x = &s->jobs[r];
+    int pre = s->cfg.preempt && (x->desc.flags & ALLOT_JOBF_PREEMPTIBLE);
+    int borrow = s->vb.borrowing && x->desc.tenant < s->ntenants && s->vb.borrowing[x->desc.tenant];
+    if (!pre && !borrow) return 0;
+    int64_t size = (int64_t)x->desc.ntasks * x->desc.shape.ndev * x->desc.shape.milli;
+    *out = (victim){(double)allot__lost_work(x, s->vb.now) * (double)(size > 0 ? size : 1) / 1000.0,
+                    size,
+                    r,
+                    0,
+                    allot__eff_prio(s, x, s->vb.now),
+                    x->desc.tenant,
+                    (uint8_t)pre,
+                    (uint8_t)borrow};
+    return 1;
+}
+
+/* Who could be a victim at all, cached for one (time, running set): the
+ * running jobs that are preemptible or whose tenant borrows, with their lost
+ * work and effective priority, in victim order (least lost work first); the
+ * lowest effective priority among the preemptible; the borrowing tenants. A
+ * pass that tries many pending jobs asks it many times. */
+static int victim_bounds(allot_sched *s, int64_t now)
+{
+    if (s->vb.valid && s->vb.now == now) return 0;
+    if (s->vb.cap < s->nrunning + 1) {
+        size_t cap = s->nrunning * 2 + 16;
+        victim *c = realloc(s->vb.cand, cap * sizeof *c);
+        if (!c) return ALLOT_ENOMEM;
+        s->vb.cand = c;
+        s->vb.cap = cap;
+    }
+    if (s->ntenants && !s->vb.borrowing) {
+        s->vb.borrowing = calloc(s->ntenants, 1);
+        if (!s->vb.borrowing) return ALLOT_ENOMEM;
+    }
+    s->vb.valid = 1;
+    s->vb.now = now;
+    s->vb.min_eff = INT_MAX;
+    s->vb.nborrow = 0;
+    for (uint32_t t = 0; t < s->ntenants; t++) {
+        s->vb.borrowing[t] = (uint8_t)allot__tenant_borrowing(s, (uint16_t)t);
+        if (s->vb.borrowing[t]) {
+            s->vb.nborrow++;
+            s->vb.a_borrower = t;
+        }
+    }
+    s->vb.ncand = 0;
+    s->vb.sorted = 0;
+    if (s->cfg.preempt)
+        for (size_t q = 0; q < s->nrunning; q++) {
+            const allot__job_rec *x = &s->jobs[s->run[q]];
+            if (!(x->desc.flags & ALLOT_JOBF_PREEMPTIBLE)) continue;
+            int e = allot__eff_prio(s, x, now);
+            if (e < s->vb.min_eff) s->vb.min_eff = e;
+        }
+    return 0;
+}
+
+/* Builds the candidate list (when a pending job may have victims); its order
+ * does not matter: callers sort what they filter from it. */
+static void victims_sort(allot_sched *s)
+{
+    if (s->vb.sorted) return;
+    s->vb.ncand = 0;
+    for (size_t q = 0; q < s->nrunning; q++) {
+        victim x;
+        if (make_cand(s, s->run[q], &x)) s->vb.cand[s->vb.ncand++] = x;
+    }
+    s->vb.sorted = 1;
+}
+
+/* Keeps the cached candidates in step with a job that just started (added)
+ * or is about to leave the running set (removed); a change in some tenant's
+ * borrowing drops the cache. */
+static int tenant_flip(allot_sched *s, uint16_t t)
+{
+    return t < s->ntenants && s->vb.borrowing &&
+           s->vb.borrowing[t] != (uint8_t)allot__tenant_borrowing(s, t);
+}
+
+void allot__victims_added(allot_sched *s, uint32_t id)
+{
+    if (!s->vb.valid) return;
+    if (tenant_flip(s, s->jobs[id].desc.tenant) || s->vb.ncand + 1 > s->vb.cap) {
+        s->vb.valid = 0;
+        return;
+    }
+    victim x;
+    if (!make_cand(s, id, &x)) return;
+    if (x.pre && x.eff < s->vb.min_eff) s->vb.min_eff = x.eff;
+    if (!s->vb.sorted) return;
+    s->vb.cand[s->vb.ncand++] = x;
+}
+
+void allot__victims_removed(allot_sched *s, uint32_t id)
+{
+    if (!s->vb.valid) return;
+    if (tenant_flip(s, s->jobs[id].desc.tenant)) {
+        s->vb.valid = 0;
+        return;
+    }
+    for (size_t q = 0; q < s->vb.ncand; q++)
+        if (s->vb.cand[q].id == id) {
+            s->vb.cand[q] = s->vb.cand[--s->vb.ncand];
+            break; /* min_eff stays a lower bound; the filter in preempt_for is exact */
+        }
+}
+
+void allot__victims_free(allot_sched *s)
+{
+    free(s->vb.cand);
+    free(s->vb.borrowing);
+    s->vb.cand = NULL;
+    s->vb.borrowing = NULL;
+    s->vb.cap = s->vb.ncand = 0;
+    s->vb.valid = 0;
+}
+
 int allot__preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
 {
     allot__job_rec *j = &s->jobs[id];
-    victim *v = malloc((s->nrunning ? s->nrunning : 1) * sizeof *v);
+    int rc = victim_bounds(s, now);
+    if (rc) return rc;
+    int may_reclaim =
+        s->vb.nborrow > 1 || (s->vb.nborrow == 1 && s->vb.a_borrower != j->desc.tenant);
+    int jeff = allot__eff_prio(s, j, now);
+    int may_preempt = s->cfg.preempt && s->vb.min_eff < jeff;
+    int in_quota = may_reclaim && allot__tenant_in_quota(s, j);
+    if (!may_preempt && !in_quota) return ALLOT_ENOFIT;
+    allot__shape_rec *sr = &s->shapes[j->shape_id];
+    if (sr->pf_pass == s->pass && sr->pf_now == now && j->desc.ntasks >= sr->pf_ntasks &&
+        jeff <= sr->pf_eff && (in_quota ? sr->pf_tenant == j->desc.tenant : 1))
+        return ALLOT_ENOFIT; /* a job with as many rights found no victims just now */
+    victims_sort(s);
+    victim *v = malloc((s->vb.ncand ? s->vb.ncand : 1) * sizeof *v);
     if (!v) return ALLOT_ENOMEM;
-    int in_quota = allot__tenant_in_quota(s, j);
     size_t nv = 0;
-    for (size_t q = 0; q < s->nrunning; q++) {
-        uint32_t r = s->run[q];
-        const allot__job_rec *x = &s->jobs[r];
+    for (size_t q = 0; q < s->vb.ncand; q++) {
+        const victim *x = &s->vb.cand[q];
         /* reclaim: a job within its tenant's quota may stop jobs of tenants
          * that borrow, whatever their priority; otherwise only preemptible
          * jobs of lower priority */
-        int reclaim = x->desc.tenant != j->desc.tenant && in_quota &&
-                      allot__tenant_borrowing(s, x->desc.tenant);
-        int lower = s->cfg.preempt && (x->desc.flags & ALLOT_JOBF_PREEMPTIBLE) &&
-                    allot__eff_prio(s, x, now) < allot__eff_prio(s, j, now);
-        if (!reclaim && !lower) continue;
-        int64_t size = (int64_t)x->desc.ntasks * x->desc.shape.ndev * x->desc.shape.milli;
-        v[nv++] = (victim){
-            (double)allot__lost_work(x, now) * (double)(size > 0 ? size : 1) / 1000.0, size, r, 0};
+        int reclaim = x->borrow && x->tenant != j->desc.tenant && in_quota;
+        int lower = x->pre && x->eff < jeff;
+        if (reclaim || lower) v[nv++] = *x;
     }
-    int rc = ALLOT_ENOFIT;
+    if (j->desc.ntasks > 1) qsort(v, nv, sizeof *v, victim_cmp); /* victim order */
+    rc = ALLOT_ENOFIT;
     if (nv == 0) goto out;
-    qsort(v, nv, sizeof *v, victim_cmp);
     size_t k = 0;
     int fit = 0;
     if (j->desc.ntasks == 1) {
@@ -189,5 +389,12 @@ stop:
     rc = 0;
 out:
     free(v);
+    if (rc == ALLOT_ENOFIT) {
+        sr->pf_pass = s->pass;
+        sr->pf_now = now;
+        sr->pf_ntasks = j->desc.ntasks;
+        sr->pf_eff = jeff;
+        sr->pf_tenant = in_quota ? (int32_t)j->desc.tenant : -1;
+    }
     return rc;
 }

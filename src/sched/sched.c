@@ -452,6 +452,7 @@ void allot_sched_free(allot_sched *s)
     free(s->dom_count);
     free(s->dom_nodes);
     allot__bf_free(s);
+    allot__victims_free(s);
     free(s->requeue);
     allot__bfidx_free(s->bfidx);
     free(s);
@@ -470,11 +471,13 @@ static int run_add(allot_sched *s, uint32_t id)
     }
     s->jobs[id].run_pos = (uint32_t)s->nrunning;
     s->run[s->nrunning++] = id;
+    allot__victims_added(s, id);
     return 0;
 }
 
 static void run_remove(allot_sched *s, uint32_t id)
 {
+    allot__victims_removed(s, id);
     uint32_t p = s->jobs[id].run_pos, last = s->run[--s->nrunning];
     s->run[p] = last;
     s->jobs[last].run_pos = p;
@@ -1108,6 +1111,8 @@ static int on_node_down(allot_sched *s, const allot_event *ev, allot_decisions *
         /* the job restarts from its last checkpoint */
         int64_t ran = ev->time - j->start_time, lost = allot__lost_work(j, ev->time);
         j->done += ran - lost > 0 ? ran - lost : 0;
+        s->stats.failure_stops++;
+        s->stats.failure_lost_device_s += (double)lost * (double)allot_job_milli(&j->desc) / 1000.0;
         int rc = allot__job_stop(s, id, ev->time);
         allot_decision *d = rc ? NULL : allot__dec_push(out);
         if (rc || !d) {

@@ -36,14 +36,23 @@ void allot_sim_config_init(allot_sim_config *cfg)
     cfg->inflate = 1.3;
     cfg->coverage = 0.95;
     cfg->time_scale = 1.0;
+    cfg->sched_policy = -1;
+    cfg->assume_ckpt_s = 1800;
+    cfg->repair_mean_s = 4 * 3600.0;
 }
 
 void allot_sim_result_free(allot_sim_result *r)
 {
     if (!r) return;
     free(r->samples);
+    free(r->jct);
+    free(r->jobv);
+    free(r->tenants);
     r->samples = NULL;
-    r->nsamples = 0;
+    r->jct = NULL;
+    r->jobv = NULL;
+    r->tenants = NULL;
+    r->nsamples = r->njct = r->njobv = r->ntenants = 0;
 }
 
 double allot_sim_unalloc_at_100(const allot_sim_result *r) { return 100.0 - r->alloc_pct[100]; }
@@ -73,6 +82,7 @@ typedef struct run {
     allot_decisions dec;
     size_t samples_cap;
     int64_t cap_milli;
+    int tenants_on; /* quotas configured (tenants share the fleet equally) */
 } run;
 
 static double round2(double x) { return nearbyint(x * 100.0) / 100.0; }
@@ -228,8 +238,10 @@ out:
 typedef struct sim_ev {
     int64_t time;
     uint64_t seq;
-    uint32_t job;
-    uint32_t kind;  /* 0 arrival, 1 departure; departures first at equal time */
+    uint32_t job;   /* node for kinds 2 and 3 */
+    uint32_t kind;  /* 0 arrival, 1 departure, 2 node repaired, 3 node failed;
+                       at equal times failures first, then repairs, then
+                       departures (which free capacity), then arrivals */
     uint32_t epoch; /* departures: the start they end (a preempted start's
                        departure is stale and ignored) */
 } sim_ev;
@@ -288,6 +300,38 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* An exponential variate with the given mean. */
+static double exp_draw(allot_rng *g, double mean)
+{
+    double u = allot_rng_double(g);
+    return -mean * log1p(-u);
+}
+
+/* Whether the workload says anything about preemption or checkpoints. */
+static int workload_has_preempt_info(const allot_workload *w)
+{
+    for (size_t i = 0; i < w->njobs; i++)
+        if ((w->jobs[i].flags & ALLOT_JOBF_PREEMPTIBLE) || w->jobs[i].ckpt) return 1;
+    return 0;
+}
+
+/* Per-tenant device-time integral, updated when the tenant's use changes. */
+typedef struct tenant_acc {
+    double area;    /* milli-seconds */
+    int64_t alloc;  /* milli held now */
+    int64_t last;   /* time of the last change */
+    double jct_sum; /* finished jobs' JCT */
+    uint64_t finished;
+    double demand; /* submitted device-seconds (milli-s) */
+} tenant_acc;
+
+static void tenant_change(tenant_acc *t, int64_t now, int64_t delta)
+{
+    t->area += (double)t->alloc * (double)(now - t->last);
+    t->last = now;
+    t->alloc += delta;
+}
+
 static int run_replay(run *r, const allot_workload *w, allot_diag *d)
 {
     const allot_sim_config *cfg = r->cfg;
@@ -296,45 +340,71 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
     int rc = 0;
     double *waits = NULL, *jcts = NULL;
     allot_job *jobs = NULL;
+    allot_sim_job *jv = NULL;
+    uint8_t *running = NULL;
+    tenant_acc *ta = NULL;
+    size_t ntenants = w->ntenants ? w->ntenants : 1;
     size_t nwaits = 0, njcts = 0;
-    double racks_sum = 0;
+    double racks_sum = 0, need_sum = 0, held_sum = 0;
     uint64_t seq = 0;
     double scale = cfg->time_scale >= 1.0 ? cfg->time_scale : 1.0;
+    allot_rng frng;
+    allot_rng_seed(&frng, cfg->seed ^ 0xfa11fa11fa11ull);
     if (!w->has_times) {
         return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
                               "the workload has no arrival times; replay needs them (use the "
                               "FGD protocol, --mode fgd, for untimed pod lists)");
     }
-    waits = malloc((w->njobs ? w->njobs : 1) * sizeof *waits);
-    jcts = malloc((w->njobs ? w->njobs : 1) * sizeof *jcts);
-    if (!waits || !jcts) {
-        free(waits);
-        free(jcts);
-        return ALLOT_ENOMEM;
-    }
-    /* the jobs as the scheduler sees them: times divided by the scale */
-    jobs = malloc((w->njobs ? w->njobs : 1) * sizeof *jobs);
-    if (!jobs) {
+    size_t nj = w->njobs ? w->njobs : 1;
+    waits = malloc(nj * sizeof *waits);
+    jcts = malloc(nj * sizeof *jcts);
+    jobs = malloc(nj * sizeof *jobs);
+    jv = calloc(nj, sizeof *jv);
+    running = calloc(nj, 1);
+    ta = calloc(ntenants, sizeof *ta);
+    if (!waits || !jcts || !jobs || !jv || !running || !ta) {
         rc = ALLOT_ENOMEM;
         goto out;
     }
+    /* the jobs as the scheduler sees them: times divided by the scale */
+    int assume = cfg->assume_ckpt_s > 0 && !workload_has_preempt_info(w);
     for (size_t i = 0; i < w->njobs; i++) {
         jobs[i] = w->jobs[i];
         jobs[i].submit =
             w->jobs[i].submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)w->jobs[i].submit / scale);
         if (w->jobs[i].duration != ALLOT_TIME_NONE)
             jobs[i].duration = (int64_t)ceil((double)w->jobs[i].duration / scale);
+        if (assume) {
+            jobs[i].flags |= ALLOT_JOBF_PREEMPTIBLE;
+            jobs[i].ckpt =
+                (uint32_t)(cfg->assume_ckpt_s > UINT32_MAX ? UINT32_MAX : cfg->assume_ckpt_s);
+        }
+        jv[i].submit = jobs[i].submit;
+        jv[i].first_start = jv[i].end = ALLOT_TIME_NONE;
         rc = heap_push(&h, (sim_ev){jobs[i].submit, seq++, (uint32_t)i, 0, 0});
         if (rc) goto out;
     }
     int64_t arrived = 0, t0 = h.n ? h.v[0].time : 0, last_t = t0;
+    for (size_t t = 0; t < ntenants; t++) ta[t].last = t0;
+    size_t outstanding = w->njobs; /* jobs not yet finished or rejected */
+    uint32_t nn = allot_cluster_nnodes(r->c);
+    if (cfg->fail_rate > 0) { /* the first failure of every node with devices */
+        for (uint32_t i = 0; i < nn; i++) {
+            int ndev = allot_cluster_node(r->c, i)->ndev;
+            if (ndev == 0) continue;
+            double mean = 86400.0 / (cfg->fail_rate * ndev);
+            rc = heap_push(&h, (sim_ev){t0 + (int64_t)exp_draw(&frng, mean), seq++, i, 3, 0});
+            if (rc) goto out;
+        }
+    }
     double alloc_area = 0;
     rc = take_sample(r, t0, 0);
     if (rc) goto out;
     size_t total_events = w->njobs * 2, step = total_events / 100 + 1;
     while (h.n > 0) {
         sim_ev e = heap_pop(&h);
-        const allot_job *j = &jobs[e.job];
+        if (e.kind >= 2 && outstanding == 0) continue; /* the work is done: stop failing */
+        const allot_job *j = e.kind < 2 ? &jobs[e.job] : NULL;
         if (e.kind == 1 && (allot_sched_job_state(r->s, e.job) != ALLOT_JOB_RUNNING ||
                             allot_sched_job_epoch(r->s, e.job) != e.epoch))
             continue; /* the end of a start that was preempted or stopped */
@@ -347,35 +417,83 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
             ev.desc = j;
             arrived += allot_job_milli(j);
             res->jobs++;
-        } else {
+            uint16_t t = j->tenant < ntenants ? j->tenant : 0;
+            ta[t].demand += (double)allot_job_milli(j) *
+                            (double)(j->duration == ALLOT_TIME_NONE ? 0 : j->duration);
+        } else if (e.kind == 1) {
             ev.kind = ALLOT_EV_FINISH;
             res->finished++;
-            jcts[njcts++] = (double)(e.time - j->submit);
+            outstanding--;
+            double jct = (double)(e.time - j->submit);
+            jcts[njcts++] = jct;
+            jv[e.job].end = e.time;
+            uint16_t t = j->tenant < ntenants ? j->tenant : 0;
+            ta[t].jct_sum += jct;
+            ta[t].finished++;
+            if (running[e.job]) {
+                running[e.job] = 0;
+                tenant_change(&ta[t], e.time, -allot_job_milli(j));
+            }
+            double wgt = allot_job_milli(j) > 0 ? (double)allot_job_milli(j) : 1000.0;
+            need_sum += wgt * (double)j->duration;
+            held_sum += wgt * (double)(e.time - jv[e.job].first_start);
+        } else if (e.kind == 3) {
+            ev.kind = ALLOT_EV_NODE_DOWN;
+            ev.node = e.job;
+            res->node_failures++;
+            rc = heap_push(&h, (sim_ev){e.time + 1 + (int64_t)exp_draw(&frng, cfg->repair_mean_s),
+                                        seq++, e.job, 2, 0});
+            if (rc) goto out;
+        } else {
+            ev.kind = ALLOT_EV_NODE_UP;
+            ev.node = e.job;
+            int ndev = allot_cluster_node(r->c, e.job)->ndev;
+            double mean = 86400.0 / (cfg->fail_rate * ndev);
+            rc = heap_push(
+                &h, (sim_ev){e.time + 1 + (int64_t)exp_draw(&frng, mean), seq++, e.job, 3, 0});
+            if (rc) goto out;
         }
         allot_decisions_clear(&r->dec);
         rc = allot_sched_handle(r->s, &ev, &r->dec);
         if (rc) {
-            allot_diag_set(d, rc, NULL, 0, 0, "scheduler failed at t=%lld on job %u: %s",
-                           (long long)e.time, e.job, allot_strerror(rc));
+            allot_diag_set(d, rc, NULL, 0, 0, "scheduler failed at t=%lld on %s %u: %s",
+                           (long long)e.time, e.kind < 2 ? "job" : "node", e.job,
+                           allot_strerror(rc));
             goto out;
         }
         res->events++;
         for (size_t k = 0; k < r->dec.n; k++) {
             const allot_decision *dc = &r->dec.v[k];
+            const allot_job *sj = &jobs[dc->job];
+            uint16_t t = sj->tenant < ntenants ? sj->tenant : 0;
             if (dc->kind == ALLOT_DEC_FAIL) {
                 res->failed++;
+                outstanding--;
+                jv[dc->job].failed = 1;
+                continue;
+            }
+            if (dc->kind == ALLOT_DEC_PREEMPT || dc->kind == ALLOT_DEC_STOP) {
+                if (running[dc->job]) {
+                    running[dc->job] = 0;
+                    tenant_change(&ta[t], e.time, -allot_job_milli(sj));
+                }
                 continue;
             }
             if (dc->kind != ALLOT_DEC_START || dc->task != 0) continue;
-            const allot_job *sj = &jobs[dc->job];
             uint32_t epoch = allot_sched_job_epoch(r->s, dc->job);
+            running[dc->job] = 1;
+            tenant_change(&ta[t], e.time, allot_job_milli(sj));
+            jv[dc->job].starts = epoch;
             if (epoch == 1) { /* first start: placement, wait, gang span */
                 res->placed++;
                 waits[nwaits++] = (double)(e.time - sj->submit);
-                if (sj->ntasks > 1) {
-                    int level = 0, racks = 1;
-                    if (allot_sched_job_span(r->s, dc->job, &level, &racks) == 0 && level >= 0 &&
-                        level <= 4) {
+                jv[dc->job].first_start = e.time;
+                int level = 0, racks = 1;
+                if (allot_sched_job_span(r->s, dc->job, &level, &racks) == 0 && level >= 0 &&
+                    level <= 4) {
+                    jv[dc->job].span_level = (uint8_t)level;
+                    jv[dc->job].span_racks = (uint16_t)racks;
+                    if (sj->ntasks > 1) {
                         res->gangs++;
                         res->gang_span[level]++;
                         racks_sum += racks;
@@ -398,12 +516,15 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
         allot_sched_get_stats(r->s, &st);
         res->preemptions = st.preemptions;
         res->lost_device_h = st.lost_device_s / 3600.0;
+        res->failure_stops = st.failure_stops;
+        res->failure_lost_device_h = st.failure_lost_device_s / 3600.0;
     }
     res->makespan_s = last_t - t0;
     res->alloc_time_avg_pct =
         res->makespan_s > 0 && r->cap_milli > 0
             ? alloc_area / ((double)res->makespan_s * (double)r->cap_milli) * 100.0
             : 0.0;
+    res->ettr = held_sum > 0 ? need_sum / held_sum : 1.0;
     if (nwaits) {
         double sum = 0;
         for (size_t i = 0; i < nwaits; i++) sum += waits[i];
@@ -422,11 +543,42 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
         res->jct_p99_s = jcts[i99 ? i99 - 1 : 0];
     }
     if (res->gangs) res->gang_racks_mean = racks_sum / (double)res->gangs;
+    { /* tenants: time-averaged share of the fleet against entitlement */
+        double span = (double)res->makespan_s, capm = (double)r->cap_milli, dem = 0;
+        for (size_t t = 0; t < ntenants; t++) {
+            tenant_change(&ta[t], last_t, 0);
+            dem += ta[t].demand;
+        }
+        res->tenants = calloc(ntenants, sizeof *res->tenants);
+        if (!res->tenants) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+        res->ntenants = ntenants;
+        for (size_t t = 0; t < ntenants; t++) {
+            allot_sim_tenant *o = &res->tenants[t];
+            o->share = span > 0 && capm > 0 ? ta[t].area / (span * capm) : 0;
+            o->entitlement =
+                r->tenants_on ? 1.0 / (double)ntenants : (dem > 0 ? ta[t].demand / dem : 0);
+            o->jct_mean_s = ta[t].finished ? ta[t].jct_sum / (double)ta[t].finished : 0;
+        }
+        for (size_t i = 0; i < w->njobs; i++)
+            res->tenants[jobs[i].tenant < ntenants ? jobs[i].tenant : 0].jobs++;
+    }
+    res->jct = jcts;
+    res->njct = njcts;
+    jcts = NULL;
+    res->jobv = jv;
+    res->njobv = w->njobs;
+    jv = NULL;
 out:
     free(h.v);
     free(waits);
     free(jcts);
     free(jobs);
+    free(jv);
+    free(running);
+    free(ta);
     return rc;
 }
 
@@ -467,6 +619,19 @@ int allot_sim_run(const allot_cluster *c0, const allot_workload *w, const allot_
     sc.tiebreak = cfg->tiebreak;
     sc.backfill = cfg->mode == ALLOT_SIM_REPLAY ? cfg->backfill : ALLOT_BACKFILL_GREEDY;
     sc.preempt = cfg->mode == ALLOT_SIM_REPLAY ? cfg->preempt : 0;
+    int tenants_equal = cfg->tenants_equal;
+    if (cfg->mode == ALLOT_SIM_REPLAY && cfg->sched_policy >= 0) {
+        if (allot_sched_policy_apply((allot_sched_policy)cfg->sched_policy, &sc)) {
+            rc = allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "unknown scheduling policy %d",
+                                cfg->sched_policy);
+            goto out;
+        }
+        tenants_equal = allot_sched_policy_wants_tenants((allot_sched_policy)cfg->sched_policy);
+    }
+    if (cfg->mode == ALLOT_SIM_REPLAY && cfg->fail_rate < 0) {
+        rc = allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "the failure rate must be >= 0");
+        goto out;
+    }
     sc.nofit = cfg->mode == ALLOT_SIM_FGD ? ALLOT_NOFIT_FAIL : ALLOT_NOFIT_QUEUE;
     sc.seed = cfg->seed;
     sc.check_invariants = cfg->check_invariants;
@@ -477,7 +642,8 @@ int allot_sim_run(const allot_cluster *c0, const allot_workload *w, const allot_
                             "the workload is empty: FGD needs a target workload");
         goto out;
     }
-    if (cfg->mode == ALLOT_SIM_REPLAY && cfg->tenants_equal && w->ntenants > 0) {
+    if (cfg->mode == ALLOT_SIM_REPLAY && tenants_equal && w->ntenants > 0) {
+        r.tenants_on = 1;
         tenants = calloc(w->ntenants, sizeof *tenants);
         if (!tenants) {
             rc = ALLOT_ENOMEM;

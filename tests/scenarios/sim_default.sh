@@ -8,7 +8,7 @@ need_python
 say "allot sim --quiet: exit 0, summary table on stdout"
 run "$ALLOT" sim --quiet
 expect_rc 0
-for s in "allot sim: FGD protocol, policy fgd, seed 42" "builtin:sample" "gen:mixed" \
+for s in "allot sim: FGD protocol, placement fgd, seed 42" "builtin:sample" "gen:mixed" \
     "allocation at arrived = 100 %" "unallocated at arrived = 100 %" \
     "allocation at arrived = 130 %" "jobs arrived" "jobs placed"; do
     expect_out "$s"
