@@ -49,21 +49,23 @@ typedef enum allot_topo {
 } allot_topo;
 
 typedef struct allot_job {
-    allot_shape shape;  /* per task */
-    int64_t submit;     /* s from trace start; ALLOT_TIME_NONE if unknown */
-    int64_t duration;   /* s of running; ALLOT_TIME_NONE = runs forever */
-    uint32_t name;      /* offset of the name in the workload's pool */
-    uint32_t ntasks;    /* >= 1 */
-    uint16_t tenant;    /* tenant id: index into the workload's tenants */
-    int16_t priority;   /* larger runs first under the priority order */
-    uint8_t qos;        /* trace QoS class, informative */
-    uint8_t topo;       /* allot_topo: the domain the gang must share */
-    uint16_t topo_wait; /* minutes to wait for topo before any domain will
-                           do; 0 = the requirement is hard */
-    uint32_t ckpt;      /* s between checkpoints; 0 = none (a preempted job
-                           restarts from the beginning) */
-    uint8_t flags;      /* ALLOT_JOBF_* */
-    uint8_t pad[3];
+    allot_shape shape;   /* per task */
+    int64_t submit;      /* s from trace start; ALLOT_TIME_NONE if unknown */
+    int64_t duration;    /* s of running; ALLOT_TIME_NONE = runs forever */
+    uint32_t name;       /* offset of the name in the workload's pool */
+    uint32_t ntasks;     /* >= 1 */
+    uint16_t tenant;     /* tenant id: index into the workload's tenants */
+    int16_t priority;    /* larger runs first under the priority order */
+    uint8_t qos;         /* trace QoS class, informative */
+    uint8_t topo;        /* allot_topo: the domain the gang must share */
+    uint16_t topo_wait;  /* minutes to wait for topo before any domain will
+                            do; 0 = the requirement is hard */
+    uint32_t ckpt;       /* s between checkpoints; 0 = none (a preempted job
+                            restarts from the beginning) */
+    uint8_t flags;       /* ALLOT_JOBF_* */
+    uint8_t speed_class; /* row of the speed table (sched.h): 0 = the default
+                            (catalogue bf16 TFLOP/s), k = workload row k-1 */
+    uint8_t pad[2];
 } allot_job;
 
 #define ALLOT_JOBF_PREEMPTIBLE 0x01 /* may be stopped for higher-priority work */
@@ -78,6 +80,12 @@ typedef struct allot_workload {
     int has_times;         /* jobs carry submit/duration */
     uint32_t *tenant_name; /* pool offset of each tenant's name */
     size_t ntenants;       /* 0: every job is tenant 0, "default" */
+    /* per-job speed classes beyond the default: row r (jobs with
+     * speed_class r+1) holds a relative speed per chip id of the cluster the
+     * workload was loaded for (ALLOT_MAX_CHIP_TYPES columns; 0 = use the
+     * default row's value) */
+    double *speed_rows;
+    size_t nspeed_rows;
 } allot_workload;
 
 void allot_workload_init(allot_workload *w);

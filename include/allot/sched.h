@@ -112,6 +112,16 @@ typedef struct allot_sched_config {
      * that are borrowing (their jobs are stopped, whatever their priority). */
     const allot_tenant *tenants;
     size_t ntenants;
+    /* Heterogeneity. speed[r * ALLOT_MAX_CHIP_TYPES + k] is how fast a job of
+     * speed class r runs on chip id k relative to speed 1 (a job's duration
+     * is its run time at speed 1); a gang runs at its slowest task's speed.
+     * NULL = speed 1 everywhere. Copied. allot_sched_speed_default() builds
+     * row 0 from the catalogue. */
+    const double *speed;
+    size_t nspeed_classes;
+    int speed_pick;       /* a job that allows several chip types starts on the
+                             type that finishes it soonest among those it fits on
+                             now (with a speed table) */
     int preempt;          /* pending jobs may stop lower-priority
                              preemptible ones (ALLOT_JOBF_PREEMPTIBLE) */
     uint64_t seed;        /* tie-breaking randomness */
@@ -202,9 +212,9 @@ typedef struct allot_sched allot_sched;
 
 /* Counters the scheduler keeps. */
 typedef struct allot_sched_stats {
-    uint64_t preemptions; /* jobs stopped for higher-priority work */
-    double lost_device_s; /* device-seconds of work lost by them (since each
-                             victim's last checkpoint) */
+    uint64_t preemptions;         /* jobs stopped for higher-priority work */
+    double lost_device_s;         /* device-seconds of work lost by them (since each
+                                     victim's last checkpoint) */
     uint64_t failure_stops;       /* jobs stopped because a node went down */
     double failure_lost_device_s; /* device-seconds of work they lost */
 } allot_sched_stats;
@@ -234,9 +244,18 @@ size_t allot_sched_running(const allot_sched *s);
 allot_job_state allot_sched_job_state(const allot_sched *s, uint32_t job);
 const allot_cluster *allot_sched_cluster(const allot_sched *s);
 void allot_sched_get_stats(const allot_sched *s, allot_sched_stats *out);
-/* Work a job still has to do, in s: its duration minus what checkpoints
- * saved across preemptions. ALLOT_TIME_NONE if it has no duration. */
+/* Work a job still has to do, in s at speed 1: its duration minus what
+ * checkpoints saved across preemptions. ALLOT_TIME_NONE if it has no
+ * duration. */
 int64_t allot_sched_job_remaining(const allot_sched *s, uint32_t job);
+/* When a running job is expected to end: its start plus its remaining work
+ * at the speed of the chips it got. ALLOT_TIME_NONE if it has no duration
+ * or is not running. */
+int64_t allot_sched_job_end(const allot_sched *s, uint32_t job);
+/* Fills row (ALLOT_MAX_CHIP_TYPES entries) with each chip type's relative
+ * speed from the catalogue: bf16 TFLOP/s over the slowest known type of the
+ * cluster (1 where unknown). */
+void allot_sched_speed_default(const allot_cluster *c, double *row);
 /* Times a job has been started (1 for a job that ran once). */
 uint32_t allot_sched_job_epoch(const allot_sched *s, uint32_t job);
 /* Device milli tenant t uses now on chip type k (0 without tenants). */

@@ -52,6 +52,13 @@ typedef struct allot_sim_config {
                                 none; ALLOT_FAIL_RATE_LLAMA3 = 4.7e-4). A
                                 failed device takes its node down until it is
                                 repaired; its jobs restart from checkpoint */
+    int speeds;              /* replay: 0 = every chip runs every job at speed 1
+                                (durations as recorded, default); 1 = relative
+                                speeds from the catalogue's bf16 TFLOP/s (a
+                                duration is the run time on the fleet's slowest
+                                chip type) and the workload's speed rows */
+    int speed_pick;          /* replay, with speeds: start a job that allows
+                                several chip types on the fastest that fits */
     double repair_mean_s;    /* replay: mean repair time, exponential (default
                                 4 h) */
     uint64_t seed;
@@ -140,8 +147,10 @@ typedef struct allot_sim_result {
     uint64_t failure_stops;       /* jobs stopped by them */
     double failure_lost_device_h; /* device-hours of work they lost */
     double ettr;                  /* effective training time ratio: over finished jobs, device-
-                                     weighted run time needed / (end - first start); 1 = no
-                                     time lost to preemption, failures or requeueing */
+                                     time spent running minus the work lost (since the last
+                                     checkpoint at each preemption or failure), over device-
+                                     time from first start to end; 1 = nothing lost and no
+                                     waiting again after a restart */
     double *jct;                  /* REPLAY: JCTs of the finished jobs, ascending (njct) */
     size_t njct;
     allot_sim_job *jobv; /* REPLAY: per workload job (njobv) */

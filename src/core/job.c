@@ -13,6 +13,7 @@ void allot_workload_free(allot_workload *w)
     free(w->jobs);
     free(w->pool);
     free(w->tenant_name);
+    free(w->speed_rows);
     memset(w, 0, sizeof *w);
 }
 

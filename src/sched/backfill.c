@@ -196,9 +196,9 @@ int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
     for (size_t r = 0; r < s->nrunning; r++) {
         uint32_t id = s->run[r];
         const allot__job_rec *j = &s->jobs[id];
-        int64_t rem = allot__job_remaining(j);
-        if (rem == ALLOT_TIME_NONE) continue; /* no estimate: never frees */
-        int64_t end = j->start_time + rem;
+        int64_t left = allot__job_run_left(s, j);
+        if (left == INT64_MAX) continue; /* no estimate: never frees */
+        int64_t end = j->start_time + left;
         e[ne++] = (ending){end > now ? end : now, id};
     }
     qsort(e, ne, sizeof *e, ending_cmp);
@@ -249,7 +249,7 @@ int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
 int allot__resv_allows(allot_sched *s, const allot__job_rec *j, int64_t now)
 {
     if (!s->resv.active) return 1;
-    int64_t end = j->desc.duration == ALLOT_TIME_NONE ? INT64_MAX : now + (int64_t)j->desc.duration;
+    int64_t left = allot__job_run_left(s, j), end = left == INT64_MAX ? INT64_MAX : now + left;
     if (end <= s->resv.t) return 1; /* gone before the head needs anything */
     const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
     /* the scratch state holds what is free at T* beyond the reservation */
@@ -264,7 +264,7 @@ int allot__resv_allows(allot_sched *s, const allot__job_rec *j, int64_t now)
 void allot__resv_account(allot_sched *s, const allot__job_rec *j, int64_t now)
 {
     if (!s->resv.active) return;
-    int64_t end = j->desc.duration == ALLOT_TIME_NONE ? INT64_MAX : now + (int64_t)j->desc.duration;
+    int64_t left = allot__job_run_left(s, j), end = left == INT64_MAX ? INT64_MAX : now + left;
     if (end <= s->resv.t) return;
     const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {

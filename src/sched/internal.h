@@ -31,6 +31,9 @@ typedef struct allot__job_rec {
     double attained;         /* device-seconds of service received, ended starts */
     uint32_t epoch;          /* times started; the simulator tags ends with it */
     uint32_t run_pos;        /* index in allot_sched.run while running */
+    uint32_t shape_id0;      /* shape as submitted (speed_pick narrows the
+                                chips of a running job's shape) */
+    allot_chip_mask chips0;  /* chip types as submitted */
     allot__task_alloc one;   /* the task when ntasks == 1 */
     allot__task_alloc *many; /* ntasks entries when ntasks > 1 */
 } allot__job_rec;
@@ -156,6 +159,9 @@ struct allot_sched {
         uint32_t a_borrower; /* one of them */
     } vb;
 
+    double *speed; /* owned copy of the speed table, or NULL */
+    uint32_t nspeed;
+
     uint64_t decisions;
     int raw_placements; /* allot_sched_place committed capacity that
                            no job record accounts for */
@@ -219,6 +225,16 @@ allot_decision *allot__dec_push(allot_decisions *d);
 /* Stops a running job: gives its capacity back, marks it pending and puts it
  * on s->requeue (the caller queues it). */
 int allot__job_stop(allot_sched *s, uint32_t id, int64_t now);
+/* Before a running job is stopped: adds the work its checkpoints saved
+ * since it started (time run minus the time since its last checkpoint, at
+ * its speed) to done. */
+void allot__job_save_progress(allot_sched *s, allot__job_rec *j, int64_t now);
+/* Speed of a placed job: the slowest of its tasks' chips (1 without a speed
+ * table). */
+double allot__job_rate(const allot_sched *s, const allot__job_rec *j);
+/* Wall time a placed job needs to finish its remaining work at its rate
+ * (INT64_MAX without a duration). */
+int64_t allot__job_run_left(const allot_sched *s, const allot__job_rec *j);
 /* Work left: duration minus what checkpoints saved (ALLOT_TIME_NONE if the
  * job has no duration). */
 static inline int64_t allot__job_remaining(const allot__job_rec *j)

@@ -371,10 +371,10 @@ stop:
     for (size_t q = 0; q < k; q++) {
         if (!v[q].used) continue;
         allot__job_rec *x = &s->jobs[v[q].id];
-        int64_t ran = now - x->start_time, lost = allot__lost_work(x, now);
+        int64_t lost = allot__lost_work(x, now);
+        allot__job_save_progress(s, x, now);
         rc = allot__job_stop(s, v[q].id, now);
         if (rc) goto out;
-        x->done += ran - lost > 0 ? ran - lost : 0;
         s->stats.preemptions++;
         s->stats.lost_device_s += (double)lost * (double)v[q].size / 1000.0;
         allot_decision *d = allot__dec_push(out);

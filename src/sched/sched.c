@@ -10,6 +10,7 @@
  * behind it). Within a pass, a task shape that failed is not tried again:
  * nothing was freed in between, so it would fail again.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -384,6 +385,26 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
                 s->chip_cap[k] += (int64_t)allot_cluster_agg(c, d, k)->devices * ALLOT_MILLI;
         }
     }
+    if (cfg->speed) {
+        if (cfg->nspeed_classes == 0 || cfg->nspeed_classes > 256) {
+            rc = ALLOT_EINVAL;
+            goto out;
+        }
+        size_t cells = cfg->nspeed_classes * ALLOT_MAX_CHIP_TYPES;
+        for (size_t i = 0; i < cells; i++)
+            if (!(cfg->speed[i] >= 0 && cfg->speed[i] < 1e6)) { /* 0 = speed 1; NaN fails */
+                rc = ALLOT_EINVAL;
+                goto out;
+            }
+        s->speed = malloc(cells * sizeof *s->speed);
+        if (!s->speed) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+        memcpy(s->speed, cfg->speed, cells * sizeof *s->speed);
+        s->nspeed = (uint32_t)cfg->nspeed_classes;
+        s->cfg.speed = s->speed;
+    }
     for (uint32_t i = 0; i < nn; i++) /* capacity in use that no job of ours explains */
         if (allot_cluster_node(c, i)->ntasks > 0) s->raw_placements = 1;
     s->node_rank = malloc((size_t)(nn ? nn : 1) * sizeof *s->node_rank);
@@ -453,6 +474,7 @@ void allot_sched_free(allot_sched *s)
     free(s->dom_nodes);
     allot__bf_free(s);
     allot__victims_free(s);
+    free(s->speed);
     free(s->requeue);
     allot__bfidx_free(s->bfidx);
     free(s);
@@ -709,16 +731,132 @@ static void record_span(allot_sched *s, allot__job_rec *j)
 
 #define JOB_BLOCKED 1 /* job_try_start: it fits but would delay the reservation */
 
+/* ---- heterogeneity ------------------------------------------------------------------------ */
+
+static double speed_of(const allot_sched *s, const allot__job_rec *j, uint16_t chip)
+{
+    if (!s->speed || chip >= ALLOT_MAX_CHIP_TYPES) return 1.0;
+    uint32_t r = j->desc.speed_class < s->nspeed ? j->desc.speed_class : 0;
+    double v = s->speed[(size_t)r * ALLOT_MAX_CHIP_TYPES + chip];
+    return v > 0 ? v : 1.0;
+}
+
+double allot__job_rate(const allot_sched *s, const allot__job_rec *j)
+{
+    if (!s->speed || j->desc.shape.ndev == 0) return 1.0;
+    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    double r = 0;
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        if (a[t].node == UINT32_MAX) continue;
+        double v = speed_of(s, j, allot_cluster_node(s->c, a[t].node)->chip);
+        if (r == 0 || v < r) r = v;
+    }
+    return r > 0 ? r : 1.0;
+}
+
+int64_t allot__job_run_left(const allot_sched *s, const allot__job_rec *j)
+{
+    int64_t rem = allot__job_remaining(j);
+    if (rem == ALLOT_TIME_NONE) return INT64_MAX;
+    double r = allot__job_rate(s, j);
+    return r == 1.0 ? rem : (int64_t)ceil((double)rem / r);
+}
+
+void allot__job_save_progress(allot_sched *s, allot__job_rec *j, int64_t now)
+{
+    int64_t ran = now - j->start_time, lost = allot__lost_work(j, now);
+    if (ran - lost <= 0) return;
+    double r = allot__job_rate(s, j);
+    j->done += r == 1.0 ? ran - lost : (int64_t)floor((double)(ran - lost) * r);
+}
+
+void allot_sched_speed_default(const allot_cluster *c, double *row)
+{
+    double slow = 0;
+    uint32_t nk = allot_cluster_nchips(c);
+    for (uint32_t k = 0; k < nk && k < ALLOT_MAX_CHIP_TYPES; k++) {
+        double t = allot_cluster_chip(c, k)->bf16_tflops;
+        if (t > 0 && (slow == 0 || t < slow)) slow = t;
+    }
+    for (uint32_t k = 0; k < ALLOT_MAX_CHIP_TYPES; k++) {
+        double t = k < nk ? allot_cluster_chip(c, k)->bf16_tflops : 0;
+        row[k] = t > 0 && slow > 0 ? t / slow : 1.0;
+    }
+}
+
+/* Places the job's tasks (all or nothing) without starting it. */
+static int job_place(allot_sched *s, allot__job_rec *j, int64_t now)
+{
+    return j->desc.ntasks > 1 ? place_gang(s, j, now) : place_all(s, j, NULL, 0);
+}
+
+typedef struct chip_speed {
+    double v;
+    uint32_t k;
+} chip_speed;
+
+static int chip_speed_cmp(const void *x, const void *y)
+{
+    const chip_speed *a = x, *b = y;
+    if (a->v != b->v) return a->v > b->v ? -1 : 1;
+    return a->k < b->k ? -1 : (a->k > b->k);
+}
+
+/* speed_pick: when the job may run on chip types of different speeds, tries
+ * them fastest first (each the chips mask narrowed to one type) and keeps
+ * the first that fits now - the soonest completion among the types free now.
+ * Otherwise (or with one speed only) a plain placement. */
+static int job_place_fastest(allot_sched *s, allot__job_rec *j, int64_t now)
+{
+    if (!s->speed || !s->cfg.speed_pick || j->desc.shape.ndev == 0) return job_place(s, j, now);
+    chip_speed cs[ALLOT_MAX_CHIP_TYPES];
+    uint32_t n = 0, nk = allot_cluster_nchips(s->c);
+    int differ = 0;
+    for (uint32_t k = 0; k < nk && k < ALLOT_MAX_CHIP_TYPES; k++) {
+        if (j->chips0 && !((j->chips0 >> k) & 1)) continue;
+        cs[n] = (chip_speed){speed_of(s, j, (uint16_t)k), k};
+        if (n > 0 && cs[n].v != cs[0].v) differ = 1;
+        n++;
+    }
+    if (!differ) return job_place(s, j, now);
+    qsort(cs, n, sizeof *cs, chip_speed_cmp);
+    for (uint32_t q = 0; q < n; q++) {
+        j->desc.shape.chips = (allot_chip_mask)1 << cs[q].k;
+        int rc = shape_intern(s, &j->desc.shape, &j->shape_id);
+        if (rc == 0) rc = job_place(s, j, now);
+        if (rc != ALLOT_ENOFIT) {
+            if (rc) break;
+            return 0; /* placed on the fastest type that fits */
+        }
+    }
+    j->desc.shape.chips = j->chips0;
+    j->shape_id = j->shape_id0;
+    return ALLOT_ENOFIT;
+}
+
+static int job_try_start_(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out);
+
 /* Places every task of job id (all or nothing) and starts it. Returns 0,
  * ENOFIT, or JOB_BLOCKED under EASY backfill. */
 static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
+{
+    int rc = job_try_start_(s, id, now, out);
+    if (rc) { /* not started: the job keeps the chip types it asked for */
+        allot__job_rec *j = &s->jobs[id];
+        j->desc.shape.chips = j->chips0;
+        j->shape_id = j->shape_id0;
+    }
+    return rc;
+}
+
+static int job_try_start_(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
 {
     allot__job_rec *j = &s->jobs[id];
     if (j->desc.ntasks > 1 && !j->many) {
         j->many = calloc(j->desc.ntasks, sizeof *j->many);
         if (!j->many) return ALLOT_ENOMEM;
     }
-    int rc = j->desc.ntasks > 1 ? place_gang(s, j, now) : place_all(s, j, NULL, 0);
+    int rc = job_place_fastest(s, j, now);
     if (rc) return rc; /* no fit even ignoring the reservation: a real no-fit */
     if (s->resv.active && s->resv.job != id && !allot__resv_allows(s, j, now)) {
         /* it would delay the head: undo, and place it again around the
@@ -781,6 +919,8 @@ int allot__job_stop(allot_sched *s, uint32_t id, int64_t now)
     int rc = job_release(s, j);
     if (rc) return rc;
     run_remove(s, id);
+    j->desc.shape.chips = j->chips0; /* speed_pick's narrowing ends with the run */
+    j->shape_id = j->shape_id0;
     if (now > j->start_time)
         j->attained += (double)(now - j->start_time) * (double)j->desc.ntasks * j->desc.shape.ndev *
                        j->desc.shape.milli / 1000.0;
@@ -1020,6 +1160,8 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     j->state = ALLOT_JOB_PENDING;
     rc = shape_intern(s, &j->desc.shape, &j->shape_id);
     if (rc) return rc;
+    j->shape_id0 = j->shape_id;
+    j->chips0 = j->desc.shape.chips;
     allot__shape_rec *sr = &s->shapes[j->shape_id];
     if (sr->never_fits < 0) sr->never_fits = fleet_capacity(s, &sr->shape) == 0;
     if (sr->never_fits || (j->desc.ntasks > 1 && fleet_capacity(s, &sr->shape) < j->desc.ntasks)) {
@@ -1109,8 +1251,8 @@ static int on_node_down(allot_sched *s, const allot_event *ev, allot_decisions *
         uint32_t id = hit[k];
         allot__job_rec *j = &s->jobs[id];
         /* the job restarts from its last checkpoint */
-        int64_t ran = ev->time - j->start_time, lost = allot__lost_work(j, ev->time);
-        j->done += ran - lost > 0 ? ran - lost : 0;
+        int64_t lost = allot__lost_work(j, ev->time);
+        allot__job_save_progress(s, j, ev->time);
         s->stats.failure_stops++;
         s->stats.failure_lost_device_s += (double)lost * (double)allot_job_milli(&j->desc) / 1000.0;
         int rc = allot__job_stop(s, id, ev->time);
@@ -1208,6 +1350,13 @@ int64_t allot_sched_job_remaining(const allot_sched *s, uint32_t job)
 {
     if (job >= s->jobs_cap || s->jobs[job].state == ALLOT__JOB_UNUSED) return ALLOT_TIME_NONE;
     return allot__job_remaining(&s->jobs[job]);
+}
+
+int64_t allot_sched_job_end(const allot_sched *s, uint32_t job)
+{
+    if (job >= s->jobs_cap || s->jobs[job].state != ALLOT_JOB_RUNNING) return ALLOT_TIME_NONE;
+    int64_t left = allot__job_run_left(s, &s->jobs[job]);
+    return left == INT64_MAX ? ALLOT_TIME_NONE : s->jobs[job].start_time + left;
 }
 
 uint32_t allot_sched_job_epoch(const allot_sched *s, uint32_t job)

@@ -342,10 +342,12 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
     allot_job *jobs = NULL;
     allot_sim_job *jv = NULL;
     uint8_t *running = NULL;
+    int64_t *cur_start = NULL; /* start of each job's current run */
+    double *ran = NULL;        /* milli x s each job ran in its ended runs */
     tenant_acc *ta = NULL;
     size_t ntenants = w->ntenants ? w->ntenants : 1;
     size_t nwaits = 0, njcts = 0;
-    double racks_sum = 0, need_sum = 0, held_sum = 0;
+    double racks_sum = 0, ran_sum = 0, held_sum = 0; /* milli x s, finished jobs */
     uint64_t seq = 0;
     double scale = cfg->time_scale >= 1.0 ? cfg->time_scale : 1.0;
     allot_rng frng;
@@ -361,8 +363,10 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
     jobs = malloc(nj * sizeof *jobs);
     jv = calloc(nj, sizeof *jv);
     running = calloc(nj, 1);
+    cur_start = calloc(nj, sizeof *cur_start);
+    ran = calloc(nj, sizeof *ran);
     ta = calloc(ntenants, sizeof *ta);
-    if (!waits || !jcts || !jobs || !jv || !running || !ta) {
+    if (!waits || !jcts || !jobs || !jv || !running || !ta || !cur_start || !ran) {
         rc = ALLOT_ENOMEM;
         goto out;
     }
@@ -430,12 +434,13 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
             uint16_t t = j->tenant < ntenants ? j->tenant : 0;
             ta[t].jct_sum += jct;
             ta[t].finished++;
+            double wgt = (double)allot_job_milli(j);
             if (running[e.job]) {
                 running[e.job] = 0;
                 tenant_change(&ta[t], e.time, -allot_job_milli(j));
+                ran[e.job] += wgt * (double)(e.time - cur_start[e.job]);
             }
-            double wgt = allot_job_milli(j) > 0 ? (double)allot_job_milli(j) : 1000.0;
-            need_sum += wgt * (double)j->duration;
+            ran_sum += ran[e.job];
             held_sum += wgt * (double)(e.time - jv[e.job].first_start);
         } else if (e.kind == 3) {
             ev.kind = ALLOT_EV_NODE_DOWN;
@@ -476,12 +481,15 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
                 if (running[dc->job]) {
                     running[dc->job] = 0;
                     tenant_change(&ta[t], e.time, -allot_job_milli(sj));
+                    ran[dc->job] +=
+                        (double)allot_job_milli(sj) * (double)(e.time - cur_start[dc->job]);
                 }
                 continue;
             }
             if (dc->kind != ALLOT_DEC_START || dc->task != 0) continue;
             uint32_t epoch = allot_sched_job_epoch(r->s, dc->job);
             running[dc->job] = 1;
+            cur_start[dc->job] = e.time;
             tenant_change(&ta[t], e.time, allot_job_milli(sj));
             jv[dc->job].starts = epoch;
             if (epoch == 1) { /* first start: placement, wait, gang span */
@@ -500,9 +508,9 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
                     }
                 }
             }
-            int64_t rem = allot_sched_job_remaining(r->s, dc->job);
-            if (rem != ALLOT_TIME_NONE) {
-                rc = heap_push(&h, (sim_ev){e.time + rem, seq++, dc->job, 1, epoch});
+            int64_t end = allot_sched_job_end(r->s, dc->job);
+            if (end != ALLOT_TIME_NONE) {
+                rc = heap_push(&h, (sim_ev){end, seq++, dc->job, 1, epoch});
                 if (rc) goto out;
             }
         }
@@ -524,7 +532,11 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
         res->makespan_s > 0 && r->cap_milli > 0
             ? alloc_area / ((double)res->makespan_s * (double)r->cap_milli) * 100.0
             : 0.0;
-    res->ettr = held_sum > 0 ? need_sum / held_sum : 1.0;
+    { /* ETTR: device-time running, less the work lost, over device-time held */
+        double lost = (res->lost_device_h + res->failure_lost_device_h) * 3600.0 * 1000.0;
+        res->ettr = held_sum > 0 ? (ran_sum - lost) / held_sum : 1.0;
+        if (res->ettr < 0) res->ettr = 0;
+    }
     if (nwaits) {
         double sum = 0;
         for (size_t i = 0; i < nwaits; i++) sum += waits[i];
@@ -578,6 +590,8 @@ out:
     free(jobs);
     free(jv);
     free(running);
+    free(cur_start);
+    free(ran);
     free(ta);
     return rc;
 }
@@ -598,6 +612,7 @@ int allot_sim_run(const allot_cluster *c0, const allot_workload *w, const allot_
     int rc = 0;
     allot_typical *typ = NULL;
     allot_tenant *tenants = NULL;
+    double *speed = NULL;
     acc *a = NULL;
     run r = {0};
     r.cfg = cfg;
@@ -666,6 +681,23 @@ int allot_sim_run(const allot_cluster *c0, const allot_workload *w, const allot_
         sc.tenants = tenants;
         sc.ntenants = w->ntenants;
     }
+    if (cfg->mode == ALLOT_SIM_REPLAY && cfg->speeds) {
+        size_t rows = 1 + w->nspeed_rows;
+        speed = calloc(rows * ALLOT_MAX_CHIP_TYPES, sizeof *speed);
+        if (!speed) {
+            rc = ALLOT_ENOMEM;
+            goto out;
+        }
+        allot_sched_speed_default(r.c, speed);
+        for (size_t q = 1; q < rows; q++)
+            for (size_t k = 0; k < ALLOT_MAX_CHIP_TYPES; k++) {
+                double v = w->speed_rows[(q - 1) * ALLOT_MAX_CHIP_TYPES + k];
+                speed[q * ALLOT_MAX_CHIP_TYPES + k] = v > 0 ? v : speed[k];
+            }
+        sc.speed = speed;
+        sc.nspeed_classes = rows;
+        sc.speed_pick = cfg->speed_pick;
+    }
     rc = allot_sched_new(&r.s, r.c, &sc);
     if (rc) {
         allot_diag_set(d, rc, NULL, 0, 0, "cannot create the scheduler: %s", allot_strerror(rc));
@@ -692,6 +724,7 @@ out:
     allot_cluster_free(r.c);
     free(typ);
     free(tenants);
+    free(speed);
     free(a);
     if (rc) allot_sim_result_free(res);
     return rc;
