@@ -111,6 +111,15 @@ static void reclaim_within_one_pass(void **state)
     size_t npre = 0;
     for (size_t i = 0; i < d.n; i++) npre += d.v[i].kind == ALLOT_DEC_PREEMPT;
     assert_int_equal(npre, 1); /* one of B's jobs gave its devices back */
+    /* the borrower's job is stopped (and requeued) before A's job starts */
+    size_t ipre = d.n, istart = d.n;
+    for (size_t i = 0; i < d.n; i++) {
+        if (d.v[i].kind == ALLOT_DEC_PREEMPT && ipre == d.n) ipre = i;
+        if (d.v[i].kind == ALLOT_DEC_START && d.v[i].job == 3 && istart == d.n) istart = i;
+    }
+    assert_true(ipre < istart);
+    assert_true(d.v[ipre].job == 1 || d.v[ipre].job == 2);
+    assert_int_equal(allot_sched_job_state(s, d.v[ipre].job), ALLOT_JOB_PENDING);
     assert_int_equal(allot_sched_tenant_use(s, 1, 0), 8000); /* B back within quota */
     /* B within quota now: A's next in-quota job cannot reclaim from it */
     ev(s, ALLOT_EV_SUBMIT, 4, &a4, 20, &d);
