@@ -159,6 +159,15 @@ struct allot_sched {
         uint32_t a_borrower; /* one of them */
     } vb;
 
+    uint64_t reclaim_mask;    /* the preemption reclaimed devices: the chip
+                                 types where the preemptor is within quota */
+    struct allot__undo *undo; /* victims of the current preemption */
+    size_t nundo, undo_cap;
+    /* preemption's own scratch capacity while an EASY reservation holds
+     * the shared one (swapped in and out by preempt.c) */
+    int16_t *pre_dev;
+    int64_t *pre_cpu, *pre_mem;
+
     double *speed; /* owned copy of the speed table, or NULL */
     uint32_t nspeed;
 
@@ -219,6 +228,21 @@ int allot__eff_prio(const allot_sched *s, const allot__job_rec *j, int64_t now);
  * job gets its request; whether tenant t uses more than its quotas. */
 int allot__tenant_in_quota(const allot_sched *s, const allot__job_rec *j);
 int allot__tenant_borrowing(const allot_sched *s, uint16_t t);
+/* The chip types on which tenant t uses more than its quota (bit k). */
+uint64_t allot__tenant_borrow_mask(const allot_sched *s, uint16_t t);
+/* The chip types job j may use on which its tenant stays within quota with
+ * the whole job there (bit k); 0 without tenants. */
+uint64_t allot__tenant_quota_mask(const allot_sched *s, const allot__job_rec *j);
+
+/* Preemption is all or nothing: preempt.c saves each victim before stopping
+ * it (allot__undo_save); if the preemptor then does not start, sched.c puts
+ * every victim back exactly as it was. */
+typedef struct allot__undo {
+    uint32_t id;
+    allot__job_rec rec;      /* the victim's record before the stop */
+    allot__task_alloc *many; /* copy of its task placements (gangs) */
+} allot__undo;
+int allot__undo_save(allot_sched *s, uint32_t id);
 
 /* sched.c helpers shared with preempt.c */
 allot_decision *allot__dec_push(allot_decisions *d);

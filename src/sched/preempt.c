@@ -9,7 +9,11 @@
  * restart from their last checkpoint.
  *
  * Only strictly lower priorities can be preempted, so a job can never be
- * preempted by a job it could itself preempt: there are no preemption loops.
+ * preempted by a job it could itself preempt; with tenants, priority
+ * preemption stays within a tenant and only reclaim crosses tenants (from
+ * borrowers of the contested chip type, for a job within its quota there);
+ * and a preemption is undone unless its preemptor starts (sched.c,
+ * preempt_and_start): there are no preemption loops.
  * Under LAS order the effective priority falls with attained service; a
  * preempted job's service stops growing while it waits, and the preemptor's
  * grows as it runs, so roles only swap after a job has received a whole level
@@ -36,7 +40,8 @@ typedef struct allot__victim {
     int eff;         /* effective priority */
     uint16_t tenant; /* its tenant */
     uint8_t pre;     /* preemptible (and preemption on) */
-    uint8_t borrow;  /* its tenant borrows */
+    uint8_t borrow;  /* its tenant borrows on the chip type it runs on */
+    uint16_t chip;   /* chip type of its first task's node */
 } victim;
 
 static int victim_cmp(const void *x, const void *y)
@@ -196,8 +201,11 @@ out:
 static int make_cand(const allot_sched *s, uint32_t r, victim *out)
 {
     const allot__job_rec *x = &s->jobs[r];
+    const allot__task_alloc *a = x->desc.ntasks == 1 ? &x->one : x->many;
+    uint16_t chip = a[0].node != UINT32_MAX ? allot_cluster_node(s->c, a[0].node)->chip : 0;
     int pre = s->cfg.preempt && (x->desc.flags & ALLOT_JOBF_PREEMPTIBLE);
-    int borrow = s->vb.borrowing && x->desc.tenant < s->ntenants && s->vb.borrowing[x->desc.tenant];
+    int borrow = s->vb.borrowing && x->desc.tenant < s->ntenants && chip < ALLOT_MAX_CHIP_TYPES &&
+                 ((s->vb.borrowing[x->desc.tenant] >> chip) & 1);
     if (!pre && !borrow) return 0;
     int64_t size = (int64_t)x->desc.ntasks * x->desc.shape.ndev * x->desc.shape.milli;
     *out = (victim){(double)allot__lost_work(x, s->vb.now) * (double)(size > 0 ? size : 1) / 1000.0,
@@ -207,7 +215,8 @@ static int make_cand(const allot_sched *s, uint32_t r, victim *out)
                     allot__eff_prio(s, x, s->vb.now),
                     x->desc.tenant,
                     (uint8_t)pre,
-                    (uint8_t)borrow};
+                    (uint8_t)borrow,
+                    chip};
     return 1;
 }
 
@@ -227,7 +236,7 @@ static int victim_bounds(allot_sched *s, int64_t now)
         s->vb.cap = cap;
     }
     if (s->ntenants && !s->vb.borrowing) {
-        s->vb.borrowing = calloc(s->ntenants, 1);
+        s->vb.borrowing = calloc(s->ntenants, sizeof *s->vb.borrowing);
         if (!s->vb.borrowing) return ALLOT_ENOMEM;
     }
     s->vb.valid = 1;
@@ -235,7 +244,7 @@ static int victim_bounds(allot_sched *s, int64_t now)
     s->vb.min_eff = INT_MAX;
     s->vb.nborrow = 0;
     for (uint32_t t = 0; t < s->ntenants; t++) {
-        s->vb.borrowing[t] = (uint8_t)allot__tenant_borrowing(s, (uint16_t)t);
+        s->vb.borrowing[t] = allot__tenant_borrow_mask(s, (uint16_t)t);
         if (s->vb.borrowing[t]) {
             s->vb.nborrow++;
             s->vb.a_borrower = t;
@@ -272,7 +281,7 @@ static void victims_sort(allot_sched *s)
 static int tenant_flip(allot_sched *s, uint16_t t)
 {
     return t < s->ntenants && s->vb.borrowing &&
-           s->vb.borrowing[t] != (uint8_t)allot__tenant_borrowing(s, t);
+           s->vb.borrowing[t] != allot__tenant_borrow_mask(s, t);
 }
 
 void allot__victims_added(allot_sched *s, uint32_t id)
@@ -313,7 +322,43 @@ void allot__victims_free(allot_sched *s)
     s->vb.valid = 0;
 }
 
+/* While an EASY reservation is active its scratch state (what is free at
+ * T*) must survive: preemption works on a scratch of its own. */
+static int scratch_swap(allot_sched *s)
+{
+    if (!s->pre_dev) {
+        uint32_t nn = allot_cluster_nnodes(s->c), nd = allot_cluster_ndevices(s->c);
+        s->pre_dev = malloc((size_t)(nd ? nd : 1) * sizeof *s->pre_dev);
+        s->pre_cpu = malloc((size_t)(nn ? nn : 1) * sizeof *s->pre_cpu);
+        s->pre_mem = malloc((size_t)(nn ? nn : 1) * sizeof *s->pre_mem);
+        if (!s->pre_dev || !s->pre_cpu || !s->pre_mem) return ALLOT_ENOMEM;
+    }
+    int16_t *d = s->bf_dev;
+    int64_t *c = s->bf_cpu, *m = s->bf_mem;
+    s->bf_dev = s->pre_dev;
+    s->bf_cpu = s->pre_cpu;
+    s->bf_mem = s->pre_mem;
+    s->pre_dev = d;
+    s->pre_cpu = c;
+    s->pre_mem = m;
+    return 0;
+}
+
+static int preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out);
+
 int allot__preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
+{
+    int swapped = s->resv.active;
+    if (swapped) {
+        int rc = scratch_swap(s);
+        if (rc) return rc;
+    }
+    int rc = preempt_for(s, id, now, out);
+    if (swapped) scratch_swap(s); /* allocated above: cannot fail */
+    return rc;
+}
+
+static int preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
 {
     allot__job_rec *j = &s->jobs[id];
     int rc = victim_bounds(s, now);
@@ -322,7 +367,9 @@ int allot__preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions
         s->vb.nborrow > 1 || (s->vb.nborrow == 1 && s->vb.a_borrower != j->desc.tenant);
     int jeff = allot__eff_prio(s, j, now);
     int may_preempt = s->cfg.preempt && s->vb.min_eff < jeff;
-    int in_quota = may_reclaim && allot__tenant_in_quota(s, j);
+    uint64_t inq = may_reclaim ? allot__tenant_quota_mask(s, j) : 0;
+    s->reclaim_mask = 0;
+    int in_quota = inq != 0;
     if (!may_preempt && !in_quota) return ALLOT_ENOFIT;
     allot__shape_rec *sr = &s->shapes[j->shape_id];
     if (sr->pf_pass == s->pass && sr->pf_now == now && j->desc.ntasks >= sr->pf_ntasks &&
@@ -337,8 +384,11 @@ int allot__preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions
         /* reclaim: a job within its tenant's quota may stop jobs of tenants
          * that borrow, whatever their priority; otherwise only preemptible
          * jobs of lower priority */
-        int reclaim = x->borrow && x->tenant != j->desc.tenant && in_quota;
-        int lower = x->pre && x->eff < jeff;
+        int reclaim = x->borrow && x->tenant != j->desc.tenant && ((inq >> x->chip) & 1);
+        /* with tenants, priority preemption stays within the preemptor's own
+         * tenant; across tenants only reclaim stops work (else the other
+         * tenant could reclaim it back, and so on forever) */
+        int lower = x->pre && x->eff < jeff && (!s->ntenants || x->tenant == j->desc.tenant);
         if (reclaim || lower) v[nv++] = *x;
     }
     if (j->desc.ntasks > 1) qsort(v, nv, sizeof *v, victim_cmp); /* victim order */
@@ -372,6 +422,9 @@ stop:
         if (!v[q].used) continue;
         allot__job_rec *x = &s->jobs[v[q].id];
         int64_t lost = allot__lost_work(x, now);
+        rc = allot__undo_save(s, v[q].id);
+        if (rc) goto out;
+        if (x->desc.tenant != j->desc.tenant) s->reclaim_mask = inq; /* a reclaim */
         allot__job_save_progress(s, x, now);
         rc = allot__job_stop(s, v[q].id, now);
         if (rc) goto out;

@@ -156,26 +156,69 @@ static int shape_intern(allot_sched *s, const allot_shape *sh, uint32_t *id)
     return 0;
 }
 
+/* Tasks of this shape node i could hold if it were empty. */
+static int64_t node_capacity(const allot_sched *s, uint32_t i, const allot_shape *sh)
+{
+    const allot_node *n = allot_cluster_node(s->c, i);
+    if (!allot__fits_empty(s, n, sh)) return 0;
+    int64_t k = INT32_MAX;
+    if (sh->ndev > 0) {
+        int64_t per = sh->milli >= ALLOT_MILLI ? n->ndev / sh->ndev
+                                               : (int64_t)n->ndev * (ALLOT_MILLI / sh->milli);
+        if (per < k) k = per;
+    }
+    if (sh->cpu > 0 && n->cpu_cap / sh->cpu < k) k = n->cpu_cap / sh->cpu;
+    if (sh->mem > 0 && n->mem_cap / sh->mem < k) k = n->mem_cap / sh->mem;
+    return k;
+}
+
 /* Tasks of this shape the fleet could hold if it were empty. */
 static int64_t fleet_capacity(const allot_sched *s, const allot_shape *sh)
 {
     int64_t total = 0;
     uint32_t nn = allot_cluster_nnodes(s->c);
-    for (uint32_t i = 0; i < nn; i++) {
-        const allot_node *n = allot_cluster_node(s->c, i);
-        if (!allot__fits_empty(s, n, sh)) continue;
-        int64_t k = INT32_MAX;
-        if (sh->ndev > 0) {
-            int64_t per = sh->milli >= ALLOT_MILLI ? n->ndev / sh->ndev
-                                                   : (int64_t)n->ndev * (ALLOT_MILLI / sh->milli);
-            if (per < k) k = per;
-        }
-        if (sh->cpu > 0 && n->cpu_cap / sh->cpu < k) k = n->cpu_cap / sh->cpu;
-        if (sh->mem > 0 && n->mem_cap / sh->mem < k) k = n->mem_cap / sh->mem;
-        total += k;
-        if (total > (int64_t)1 << 40) break;
-    }
+    for (uint32_t i = 0; i < nn && total <= (int64_t)1 << 40; i++) total += node_capacity(s, i, sh);
     return total;
+}
+
+/* Whether a gang with a hard topology requirement (no wait) fits some
+ * single domain of that level of the empty fleet. */
+static int topo_possible(const allot_sched *s, const allot__job_rec *j)
+{
+    if (j->desc.topo == ALLOT_TOPO_ANY || j->desc.topo_wait > 0 || j->desc.ntasks < 2) return 1;
+    const allot_shape *sh = &j->desc.shape;
+    uint32_t nn = allot_cluster_nnodes(s->c);
+    if (j->desc.topo == ALLOT_TOPO_NODE) {
+        for (uint32_t i = 0; i < nn; i++)
+            if (node_capacity(s, i, sh) >= j->desc.ntasks) return 1;
+        return 0;
+    }
+    int level = j->desc.topo == ALLOT_TOPO_RACK    ? ALLOT_LEVEL_RACK
+                : j->desc.topo == ALLOT_TOPO_BLOCK ? ALLOT_LEVEL_BLOCK
+                                                   : ALLOT_LEVEL_ZONE;
+    for (uint32_t d = 0; d < allot_cluster_ndomains(s->c); d++) {
+        if ((int)allot_cluster_domain(s->c, d)->level != level) continue;
+        int64_t cap = 0;
+        for (uint32_t q = 0; q < s->dom_count[d] && cap < j->desc.ntasks; q++)
+            cap += node_capacity(s, s->dom_nodes[s->dom_first[d] + q], sh);
+        if (cap >= j->desc.ntasks) return 1;
+    }
+    return 0;
+}
+
+/* Whether the job fits within its tenant's quota plus borrowing limit on
+ * some chip type it may use (a job needing more can never start). */
+static int quota_possible(const allot_sched *s, const allot__job_rec *j)
+{
+    if (!s->ntenants || j->desc.tenant >= s->ntenants || j->desc.shape.ndev == 0) return 1;
+    const allot_tenant *t = &s->tenants[j->desc.tenant];
+    if (t->borrow_limit < 0) return 1;
+    int64_t need = allot_job_milli(&j->desc);
+    for (uint32_t k = 0; k < allot_cluster_nchips(s->c) && k < ALLOT_MAX_CHIP_TYPES; k++) {
+        if (j->desc.shape.chips && !((j->desc.shape.chips >> k) & 1)) continue;
+        if (need - t->quota[k] <= t->borrow_limit) return 1;
+    }
+    return 0;
 }
 
 /* ---- topology ----------------------------------------------------------------------------- */
@@ -241,6 +284,29 @@ static int64_t tenant_borrowed(const allot_sched *s, uint16_t t, const int64_t *
 int allot__tenant_borrowing(const allot_sched *s, uint16_t t)
 {
     return s->ntenants && t < s->ntenants && tenant_borrowed(s, t, NULL) > 0;
+}
+
+uint64_t allot__tenant_borrow_mask(const allot_sched *s, uint16_t t)
+{
+    if (!s->ntenants || t >= s->ntenants) return 0;
+    const int64_t *row = tenant_row(s, t);
+    uint64_t m = 0;
+    for (uint32_t k = 0; k < ALLOT_MAX_CHIP_TYPES; k++)
+        if (row[k] > s->tenants[t].quota[k]) m |= (uint64_t)1 << k;
+    return m;
+}
+
+uint64_t allot__tenant_quota_mask(const allot_sched *s, const allot__job_rec *j)
+{
+    if (!s->ntenants || j->desc.tenant >= s->ntenants) return 0;
+    const int64_t *row = tenant_row(s, j->desc.tenant);
+    int64_t need = (int64_t)j->desc.ntasks * j->desc.shape.ndev * j->desc.shape.milli;
+    uint64_t m = 0;
+    for (uint32_t k = 0; k < allot_cluster_nchips(s->c) && k < ALLOT_MAX_CHIP_TYPES; k++) {
+        if (j->chips0 && !((j->chips0 >> k) & 1)) continue;
+        if (row[k] + need <= s->tenants[j->desc.tenant].quota[k]) m |= (uint64_t)1 << k;
+    }
+    return m;
 }
 
 int allot__tenant_in_quota(const allot_sched *s, const allot__job_rec *j)
@@ -474,6 +540,11 @@ void allot_sched_free(allot_sched *s)
     free(s->dom_nodes);
     allot__bf_free(s);
     allot__victims_free(s);
+    for (size_t k = 0; k < s->nundo; k++) free(s->undo[k].many);
+    free(s->undo);
+    free(s->pre_dev);
+    free(s->pre_cpu);
+    free(s->pre_mem);
     free(s->speed);
     free(s->requeue);
     allot__bfidx_free(s->bfidx);
@@ -812,8 +883,9 @@ static int job_place_fastest(allot_sched *s, allot__job_rec *j, int64_t now)
     chip_speed cs[ALLOT_MAX_CHIP_TYPES];
     uint32_t n = 0, nk = allot_cluster_nchips(s->c);
     int differ = 0;
+    allot_chip_mask allow = j->desc.shape.chips; /* as submitted, or narrowed by reclaim */
     for (uint32_t k = 0; k < nk && k < ALLOT_MAX_CHIP_TYPES; k++) {
-        if (j->chips0 && !((j->chips0 >> k) & 1)) continue;
+        if (allow && !((allow >> k) & 1)) continue;
         cs[n] = (chip_speed){speed_of(s, j, (uint16_t)k), k};
         if (n > 0 && cs[n].v != cs[0].v) differ = 1;
         n++;
@@ -1014,6 +1086,90 @@ static void queue_remove(allot_sched *s, uint32_t id)
     }
 }
 
+/* ---- all-or-nothing preemption ---------------------------------------------------------- */
+
+int allot__undo_save(allot_sched *s, uint32_t id)
+{
+    if (s->nundo >= s->undo_cap) {
+        size_t cap = s->undo_cap ? s->undo_cap * 2 : 16;
+        allot__undo *v = realloc(s->undo, cap * sizeof *v);
+        if (!v) return ALLOT_ENOMEM;
+        s->undo = v;
+        s->undo_cap = cap;
+    }
+    allot__undo *u = &s->undo[s->nundo];
+    const allot__job_rec *j = &s->jobs[id];
+    u->id = id;
+    u->rec = *j;
+    u->many = NULL;
+    if (j->desc.ntasks > 1) {
+        u->many = malloc(j->desc.ntasks * sizeof *u->many);
+        if (!u->many) return ALLOT_ENOMEM;
+        memcpy(u->many, j->many, j->desc.ntasks * sizeof *u->many);
+    }
+    s->nundo++;
+    return 0;
+}
+
+static void undo_clear(allot_sched *s)
+{
+    for (size_t k = 0; k < s->nundo; k++) free(s->undo[k].many);
+    s->nundo = 0;
+}
+
+/* Puts the saved victims back on exactly the devices they held. Nothing
+ * else took those devices in between: the preemptor did not start. */
+static int undo_preemption(allot_sched *s)
+{
+    for (size_t k = s->nundo; k-- > 0;) {
+        allot__undo *u = &s->undo[k];
+        allot__job_rec *x = &s->jobs[u->id];
+        allot__task_alloc *many = x->many;
+        *x = u->rec;
+        x->many = many;
+        if (u->many) memcpy(x->many, u->many, x->desc.ntasks * sizeof *x->many);
+        allot__task_alloc *a = job_allocs(x);
+        for (uint32_t t = 0; t < x->desc.ntasks; t++) {
+            int rc = task_take(s, &x->desc.shape, &a[t]);
+            if (rc) return rc;
+            s->decisions--; /* a restoration, not a decision */
+        }
+        tenant_account(s, x, +1);
+        int rc = run_add(s, u->id);
+        if (rc) return rc;
+    }
+    undo_clear(s);
+    return 0;
+}
+
+/* Stops victims for pending job id and starts it - or, if it still does not
+ * start (its topology, the EASY reservation, its tenant's borrowing limit),
+ * undoes the stops: no work is ever stopped for nothing, so a preemption can
+ * never repeat on every event. Victims go to s->requeue on success. */
+static int preempt_and_start(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
+{
+    size_t n0 = out->n, rq0 = s->nrequeue;
+    allot_sched_stats st0 = s->stats;
+    undo_clear(s);
+    int rc = allot__preempt_for(s, id, now, out);
+    if (rc == 0 && s->reclaim_mask) { /* reclaimed: start where it is within quota */
+        allot__job_rec *j = &s->jobs[id];
+        j->desc.shape.chips = j->chips0 ? j->chips0 & s->reclaim_mask : s->reclaim_mask;
+        rc = shape_intern(s, &j->desc.shape, &j->shape_id);
+    }
+    if (rc == 0) rc = job_try_start(s, id, now, out);
+    if (rc == 0 || s->nundo == 0) {
+        undo_clear(s);
+        return rc;
+    }
+    if (rc != ALLOT_ENOFIT && rc != JOB_BLOCKED) return rc;
+    s->nrequeue = rq0;
+    out->n = n0;
+    s->stats = st0;
+    int ru = undo_preemption(s);
+    return ru ? ru : rc;
+}
+
 /* Tries the pending jobs in queue order. GREEDY: each once. NONE: until the
  * first that does not fit. EASY: the first that does not fit becomes the
  * head and gets a reservation; the rest start only if they leave it whole. */
@@ -1038,8 +1194,7 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
             if (r == 0) {
                 started = 1;
             } else if (r == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants) &&
-                       (r = allot__preempt_for(s, id, now, out)) == 0 &&
-                       (r = job_try_start(s, id, now, out)) == 0) {
+                       (r = preempt_and_start(s, id, now, out)) == 0) {
                 started = 1; /* room made by preemption */
             } else if (r == ALLOT_ENOFIT) {
                 if (!s->cfg.preempt && !s->ntenants) /* else priority/quota matter too */
@@ -1164,7 +1319,8 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     j->chips0 = j->desc.shape.chips;
     allot__shape_rec *sr = &s->shapes[j->shape_id];
     if (sr->never_fits < 0) sr->never_fits = fleet_capacity(s, &sr->shape) == 0;
-    if (sr->never_fits || (j->desc.ntasks > 1 && fleet_capacity(s, &sr->shape) < j->desc.ntasks)) {
+    if (sr->never_fits || (j->desc.ntasks > 1 && fleet_capacity(s, &sr->shape) < j->desc.ntasks) ||
+        !topo_possible(s, j) || !quota_possible(s, j)) {
         j->state = ALLOT_JOB_FAILED; /* can never fit this fleet: reject now */
         return push_fail(out, ev->job);
     }
@@ -1182,8 +1338,7 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     rc = job_try_start(s, ev->job, ev->time, out);
     if (rc == 0) return 0;
     if (rc == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants)) {
-        rc = allot__preempt_for(s, ev->job, ev->time, out);
-        if (rc == 0) rc = job_try_start(s, ev->job, ev->time, out);
+        rc = preempt_and_start(s, ev->job, ev->time, out);
         int rq = requeue_flush(s);
         if (rc == 0 && rq == 0) return retry_pass(s, ev->time, out); /* victims may fit elsewhere */
         if (rq) return rq;
