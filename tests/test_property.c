@@ -1036,7 +1036,8 @@ static fin heap_pop(fin *h, size_t *n)
     return top;
 }
 
-static void easy_run(uint64_t seed, uint32_t njobs, allot_policy policy, uint64_t *checked_out)
+static void easy_run(uint64_t seed, uint32_t njobs, allot_policy policy, allot_backfill bf,
+                     uint64_t *checked_out)
 {
     allot_cluster *c = fleet();
     find_chips(c);
@@ -1044,7 +1045,7 @@ static void easy_run(uint64_t seed, uint32_t njobs, allot_policy policy, uint64_
     allot_sched_config_init(&sc);
     sc.policy = policy;
     sc.order = ALLOT_ORDER_FIFO;
-    sc.backfill = ALLOT_BACKFILL_EASY;
+    sc.backfill = bf;
     sc.seed = seed;
     sc.check_invariants = 1;
     allot_sched *s = NULL;
@@ -1112,18 +1113,28 @@ static void easy_run(uint64_t seed, uint32_t njobs, allot_policy policy, uint64_
             uint32_t id = d.v[k].job;
             assert_true(start[id] < 0);
             start[id] = t;
+            int64_t planned;
+            if (bf == ALLOT_BACKFILL_CONSERVATIVE &&
+                allot_sched_job_planned(s, id, &planned) == 0) { /* its first reservation */
+                tstar[id] = planned;
+                heads++;
+            }
             heap_push(heap, &nheap, (fin){t + jobs[id].duration, id});
             if (tstar[id] >= 0) {
                 if (t > tstar[id])
-                    print_message("easy seed %llu: job %u started at %lld, reservation said %lld\n",
-                                  (unsigned long long)seed, id, (long long)t, (long long)tstar[id]);
+                    print_message("easy seed %llu: job %u (%u x %d x %d, chips %llx) started at "
+                                  "%lld, reservation said %lld\n",
+                                  (unsigned long long)seed, id, jobs[id].ntasks,
+                                  jobs[id].shape.ndev, jobs[id].shape.milli,
+                                  (unsigned long long)jobs[id].shape.chips, (long long)t,
+                                  (long long)tstar[id]);
                 assert_true(t <= tstar[id]); /* the reservation held */
                 checked++;
             }
         }
         uint32_t who;
         int64_t when;
-        if (allot_sched_reservation(s, &who, &when) == 0) {
+        if (bf == ALLOT_BACKFILL_EASY && allot_sched_reservation(s, &who, &when) == 0) {
             assert_true(who < next && start[who] < 0 && when >= t);
             if (tstar[who] < 0) {
                 tstar[who] = when;
@@ -1150,10 +1161,24 @@ static void easy_reservation_never_slips(void **state)
     (void)state;
     uint64_t checked = 0;
     uint32_t n = 6000 * scale();
-    easy_run(7, n, ALLOT_POLICY_BESTFIT, &checked);
-    easy_run(8, n, ALLOT_POLICY_GPUPACKING, &checked);
+    easy_run(7, n, ALLOT_POLICY_BESTFIT, ALLOT_BACKFILL_EASY, &checked);
+    easy_run(8, n, ALLOT_POLICY_GPUPACKING, ALLOT_BACKFILL_EASY, &checked);
     print_message("easy_reservation_never_slips: %u jobs, %llu heads started by their T*\n", 2 * n,
                   (unsigned long long)checked);
+}
+
+/* Conservative backfill: every job that got a reservation starts no later
+ * than the first start time it was promised (exact run times). */
+static void conservative_reservations_never_slip(void **state)
+{
+    (void)state;
+    uint64_t checked = 0;
+    uint32_t n = 4000 * scale();
+    easy_run(9, n, ALLOT_POLICY_BESTFIT, ALLOT_BACKFILL_CONSERVATIVE, &checked);
+    easy_run(10, n, ALLOT_POLICY_GPUPACKING, ALLOT_BACKFILL_CONSERVATIVE, &checked);
+    print_message("conservative_reservations_never_slip: %u jobs, %llu reserved jobs started by "
+                  "their first promised time\n",
+                  2 * n, (unsigned long long)checked);
 }
 
 /* ---- rejected input ----------------------------------------------------------------------------
@@ -1609,6 +1634,7 @@ int main(void)
         cmocka_unit_test(rejected_at_submission),
         cmocka_unit_test(random_events),
         cmocka_unit_test(easy_reservation_never_slips),
+        cmocka_unit_test(conservative_reservations_never_slip),
         cmocka_unit_test(regression_wasted_preemption_topology),
         cmocka_unit_test(regression_wasted_preemption_easy),
         cmocka_unit_test(regression_wasted_preemption_quota),

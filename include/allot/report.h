@@ -34,6 +34,18 @@ typedef struct allot_chart {
 /* Writes one chart as an <svg> element of the given pixel size. */
 int allot_svg_chart(FILE *f, const allot_chart *ch, int width, int height);
 
+/* Scale of a chart's x axis (the *_scaled functions; the others are linear). */
+typedef enum allot_scale {
+    ALLOT_SCALE_LINEAR = 0,
+    ALLOT_SCALE_LOG10, /* points with x <= 0 are gaps; xmin/xmax, if given,
+                          must be > 0; ticks on 1, 2, 5 x 10^k or on powers of
+                          ten, labelled in data units */
+} allot_scale;
+
+/* allot_svg_chart with a chosen x-axis scale. */
+int allot_svg_chart_scaled(FILE *f, const allot_chart *ch, int width, int height,
+                           allot_scale xscale);
+
 typedef struct allot_report allot_report;
 
 allot_report *allot_report_new(const char *title);
@@ -48,7 +60,29 @@ int allot_report_table(allot_report *r, const char *caption, int ncols, const ch
                        const char *const *cells, int nrows);
 /* Chart (rendered immediately into the report; data need not outlive it). */
 int allot_report_chart(allot_report *r, const allot_chart *ch);
+/* allot_report_chart with a chosen x-axis scale (e.g. a log10 time axis). */
+int allot_report_chart_scaled(allot_report *r, const allot_chart *ch, allot_scale xscale);
 /* Writes the document to path (atomically: temp file + rename). */
 int allot_report_write(const allot_report *r, const char *path);
+
+/* ---- preparing series ------------------------------------------------------ */
+
+/* Downsamples a step function for a chart by time-weighted averaging over
+ * equal time buckets. The function is v[i] from t[i] until t[i+1] (the last
+ * value until t_end); t is non-decreasing and t_end >= t[n-1]. Writes at
+ * most nb + 1 points to x, y: with n <= nb the steps themselves, else one per
+ * non-empty bucket of [t[0], t_end] (its start, and its time-weighted mean
+ * of v); then a closing point (t_end, last value), so that a step chart
+ * (allot_chart.step) draws the last step to t_end. Returns the number of
+ * points (0 when n == 0 or nb == 0, or on a bad t). */
+size_t allot_series_bucket_mean(const double *t, const double *v, size_t n, double t_end, size_t nb,
+                                double *x, double *y);
+
+/* Points of the empirical CDF of n values sorted ascending, for a step
+ * chart: (sorted[i] * xscale, (i + 1) / n) for at most maxpts ranks i evenly
+ * spread over 0..n-1, always the first and the last. maxpts >= 2. Returns
+ * the number of points written to x, y. */
+size_t allot_cdf_points(const double *sorted, size_t n, size_t maxpts, double xscale, double *x,
+                        double *y);
 
 #endif

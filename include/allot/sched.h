@@ -57,14 +57,18 @@ typedef enum allot_queue_order {
 
 /* How the queue is served when its head does not fit. */
 typedef enum allot_backfill {
-    ALLOT_BACKFILL_GREEDY = 0, /* try every pending job in order; any that fits
-                                  starts (Kubernetes-like; may starve large
-                                  jobs) */
-    ALLOT_BACKFILL_NONE,       /* strict order: nothing starts while the head
-                                  waits (head-of-line blocking) */
-    ALLOT_BACKFILL_EASY,       /* the head gets a device-level reservation at
-                                  the earliest estimated time; others start
-                                  only if they cannot delay it */
+    ALLOT_BACKFILL_GREEDY = 0,   /* try every pending job in order; any that fits
+                                    starts (Kubernetes-like; may starve large
+                                    jobs) */
+    ALLOT_BACKFILL_NONE,         /* strict order: nothing starts while the head
+                                    waits (head-of-line blocking) */
+    ALLOT_BACKFILL_EASY,         /* the head gets a device-level reservation at
+                                    the earliest estimated time; others start
+                                    only if they cannot delay it */
+    ALLOT_BACKFILL_CONSERVATIVE, /* every queued job (up to 16 per pass) gets
+                                    a device-level reservation; others start
+                                    only in the holes before them, so no
+                                    reservation slips (conservative.c) */
 } allot_backfill;
 
 /* What happens to a job that does not fit when it is tried. */
@@ -260,6 +264,9 @@ void allot_sched_speed_default(const allot_cluster *c, double *row);
 uint32_t allot_sched_job_epoch(const allot_sched *s, uint32_t job);
 /* Device milli tenant t uses now on chip type k (0 without tenants). */
 int64_t allot_sched_tenant_use(const allot_sched *s, uint16_t t, uint32_t k);
+/* Conservative backfill: the start time first promised to a job by a
+ * reservation. ENOENT if it never had one. */
+int allot_sched_job_planned(const allot_sched *s, uint32_t job, int64_t *t);
 /* The current EASY reservation: which pending job holds it and the latest
  * time it will start (T*). ENOENT if there is none. */
 int allot_sched_reservation(const allot_sched *s, uint32_t *job, int64_t *t);

@@ -56,6 +56,9 @@ static const char sim_usage[] =
     "                      job, default), none (strict order: nothing passes the\n"
     "                      head) or easy (the head reserves devices at its earliest\n"
     "                      estimated start; others run only if they cannot delay it)\n"
+    "                      or conservative (every queued job, up to 64 a pass,\n"
+    "                      reserves devices; others run only in the holes before\n"
+    "                      them, so no reservation slips)\n"
     "  --tenants equal     replay: each of the workload's tenants owns an equal share\n"
     "                      of every chip type, may borrow idle devices, and gets them\n"
     "                      back by reclaim; use with --order drf for fair share\n"
@@ -151,8 +154,8 @@ static const char *order_name(allot_queue_order o)
 
 static const char *backfill_name(allot_backfill b)
 {
-    static const char *n[] = {"greedy", "none", "easy"};
-    return (unsigned)b < 3 ? n[b] : "?";
+    static const char *n[] = {"greedy", "none", "easy", "conservative"};
+    return (unsigned)b < 4 ? n[b] : "?";
 }
 
 /* The replay's scheduling policy: its name, or "custom" for flags alone. */
@@ -916,8 +919,11 @@ int allot_cmd_sim(int argc, char **argv)
                 o.cfg.backfill = ALLOT_BACKFILL_NONE;
             else if (strcmp(optarg, "easy") == 0)
                 o.cfg.backfill = ALLOT_BACKFILL_EASY;
+            else if (strcmp(optarg, "conservative") == 0)
+                o.cfg.backfill = ALLOT_BACKFILL_CONSERVATIVE;
             else
-                return usage_error("unknown backfill mode '%s' (greedy, none or easy)", optarg);
+                return usage_error(
+                    "unknown backfill mode '%s' (greedy, none, easy or conservative)", optarg);
             break;
         case OPT_TIEBREAK:
             if (strcmp(optarg, "rank") == 0)

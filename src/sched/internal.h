@@ -34,6 +34,8 @@ typedef struct allot__job_rec {
     uint32_t shape_id0;      /* shape as submitted (speed_pick narrows the
                                 chips of a running job's shape) */
     allot_chip_mask chips0;  /* chip types as submitted */
+    int64_t planned;         /* conservative backfill: the first start time a
+                                reservation promised (ALLOT_TIME_NONE none) */
     allot__task_alloc one;   /* the task when ntasks == 1 */
     allot__task_alloc *many; /* ntasks entries when ntasks > 1 */
 } allot__job_rec;
@@ -54,6 +56,11 @@ typedef struct allot__shape_rec {
     int64_t pf_now;
     int pf_eff;
     int32_t pf_tenant; /* -1: not reclaiming */
+    /* conservative backfill: in pass cb_pass a job of this shape running
+     * cb_left s could not be placed around the reservations; a longer one
+     * cannot either (reservations only grow within a pass) */
+    uint32_t cb_pass;
+    int64_t cb_left;
 } allot__shape_rec;
 
 /* FGD target workload grouped for fast evaluation: typical shapes that share
@@ -168,6 +175,8 @@ struct allot_sched {
     int16_t *pre_dev;
     int64_t *pre_cpu, *pre_mem;
 
+    struct allot__cons *cons; /* conservative backfill state */
+
     double *speed; /* owned copy of the speed table, or NULL */
     uint32_t nspeed;
 
@@ -200,6 +209,29 @@ int allot__resv_allows(allot_sched *s, const allot__job_rec *j, int64_t now);
 void allot__resv_hide(allot_sched *s, int hide);
 /* Books a started backfill job against the capacity left at T*. */
 void allot__resv_account(allot_sched *s, const allot__job_rec *j, int64_t now);
+
+/* Conservative backfill (conservative.c). */
+#define ALLOT_CONS_DEPTH 16 /* reservations per pass */
+int allot__cons_alloc(allot_sched *s);
+void allot__cons_free(allot_sched *s);
+/* Starts a pass: device free times from the running jobs; the
+ * reservations made during the pass hold until allot__cons_end. */
+void allot__cons_begin(allot_sched *s, int64_t now);
+void allot__cons_end(allot_sched *s);
+/* Whether a placed (not started) job ends before every reservation on its
+ * devices. */
+int allot__cons_allows(allot_sched *s, const allot__job_rec *j, int64_t now);
+/* Fills a (ntasks entries) with the devices of job id's own reservation;
+ * ENOENT if it holds none. */
+int allot__cons_own_tasks(const allot_sched *s, uint32_t id, allot__task_alloc *a);
+/* Whether pending job id holds a reservation. */
+int allot__cons_holds(const allot_sched *s, uint32_t id);
+/* Hides/restores the reserved devices the job would overrun. */
+void allot__cons_hide(allot_sched *s, const allot__job_rec *j, int64_t now, int hide);
+/* A job started now: its devices are busy until its expected end. */
+void allot__cons_started(allot_sched *s, const allot__job_rec *j, int64_t now);
+/* Reserves devices for a pending job that cannot start now. */
+int allot__cons_reserve(allot_sched *s, uint32_t id, int64_t now);
 
 /* Scratch capacity shared by backfill and preemption (backfill.c). */
 void allot__scratch_load(allot_sched *s);

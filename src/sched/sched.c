@@ -386,6 +386,9 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
     if (!out || !c || !cfg) return ALLOT_EINVAL;
     *out = NULL;
     if ((unsigned)cfg->policy >= ALLOT_POLICY__COUNT) return ALLOT_EINVAL;
+    if ((unsigned)cfg->backfill > ALLOT_BACKFILL_CONSERVATIVE ||
+        (unsigned)cfg->order > ALLOT_ORDER_DRF)
+        return ALLOT_EINVAL;
     int fgd_policy = cfg->policy == ALLOT_POLICY_FGD || cfg->policy == ALLOT_POLICY_FGDLA;
     if (fgd_policy && (!cfg->typical || cfg->ntypical == 0)) return ALLOT_EINVAL;
     int rc = 0;
@@ -499,6 +502,10 @@ int allot_sched_new(allot_sched **out, allot_cluster *c, const allot_sched_confi
     } else {
         allot__resv_clear(s);
     }
+    if (cfg->backfill == ALLOT_BACKFILL_CONSERVATIVE) {
+        rc = allot__cons_alloc(s);
+        if (rc) goto out;
+    }
     if (cfg->policy == ALLOT_POLICY_GPUCLUSTER) {
         s->tag_counts = calloc((size_t)(nn ? nn : 1) * 64, sizeof *s->tag_counts);
         s->node_tags = calloc(nn ? nn : 1, sizeof *s->node_tags);
@@ -540,6 +547,7 @@ void allot_sched_free(allot_sched *s)
     free(s->dom_nodes);
     allot__bf_free(s);
     allot__victims_free(s);
+    allot__cons_free(s);
     for (size_t k = 0; k < s->nundo; k++) free(s->undo[k].many);
     free(s->undo);
     free(s->pre_dev);
@@ -908,6 +916,28 @@ static int job_place_fastest(allot_sched *s, allot__job_rec *j, int64_t now)
 
 static int job_try_start_(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out);
 
+/* Conservative backfill: places the job exactly on the devices its own
+ * reservation holds (all or nothing); ENOFIT if they are not free yet. */
+static int place_on_reservation(allot_sched *s, allot__job_rec *j, uint32_t id)
+{
+    allot__task_alloc *a = job_allocs(j);
+    allot__task_alloc *plan = malloc(j->desc.ntasks * sizeof *plan);
+    if (!plan) return ALLOT_ENOMEM;
+    int rc = allot__cons_own_tasks(s, id, plan) ? ALLOT_ENOFIT : 0;
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) a[t].node = UINT32_MAX;
+    for (uint32_t t = 0; t < j->desc.ntasks && rc == 0; t++) {
+        a[t] = plan[t];
+        if (task_take(s, &j->desc.shape, &a[t])) { /* not free yet: give back what we took */
+            a[t].node = UINT32_MAX;
+            s->decisions -= t;
+            rc = job_release(s, j);
+            if (rc == 0) rc = ALLOT_ENOFIT;
+        }
+    }
+    free(plan);
+    return rc;
+}
+
 /* Places every task of job id (all or nothing) and starts it. Returns 0,
  * ENOFIT, or JOB_BLOCKED under EASY backfill. */
 static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
@@ -929,6 +959,8 @@ static int job_try_start_(allot_sched *s, uint32_t id, int64_t now, allot_decisi
         if (!j->many) return ALLOT_ENOMEM;
     }
     int rc = job_place_fastest(s, j, now);
+    if (rc == ALLOT_ENOFIT && s->cons && allot__cons_holds(s, id))
+        rc = place_on_reservation(s, j, id); /* placement may miss a gang's reserved devices */
     if (rc) return rc; /* no fit even ignoring the reservation: a real no-fit */
     if (s->resv.active && s->resv.job != id && !allot__resv_allows(s, j, now)) {
         /* it would delay the head: undo, and place it again around the
@@ -942,6 +974,41 @@ static int job_try_start_(allot_sched *s, uint32_t id, int64_t now, allot_decisi
         if (rc == ALLOT_ENOFIT) return JOB_BLOCKED; /* a shorter twin may still fit */
         if (rc) return rc;
         if (!allot__resv_allows(s, j, now)) { /* CPU or memory the head needs */
+            s->decisions -= j->desc.ntasks;
+            rc = job_release(s, j);
+            return rc ? rc : JOB_BLOCKED;
+        }
+    }
+    if (s->cons && !allot__cons_allows(s, j, now)) {
+        /* it would overrun a reservation: place it again around the reserved
+         * devices it would overrun (unless a shorter twin just failed to) */
+        allot__shape_rec *sr = &s->shapes[j->shape_id];
+        int64_t left = allot__job_run_left(s, j);
+        s->decisions -= j->desc.ntasks;
+        rc = job_release(s, j);
+        if (rc) return rc;
+        int holds = allot__cons_holds(s, id); /* its own reserved devices are usable */
+        if (!holds && sr->cb_pass == s->pass && left >= sr->cb_left) return JOB_BLOCKED;
+        allot__cons_hide(s, j, now, 1);
+        rc = job_place(s, j, now);
+        allot__cons_hide(s, j, now, 0);
+        if (rc == 0 && holds && !allot__cons_allows(s, j, now)) { /* try its own devices */
+            s->decisions -= j->desc.ntasks;
+            rc = job_release(s, j);
+            if (rc) return rc;
+            rc = place_on_reservation(s, j, id);
+        } else if (rc == ALLOT_ENOFIT && holds) {
+            rc = place_on_reservation(s, j, id);
+        }
+        if (rc == ALLOT_ENOFIT) {
+            if (!holds && (sr->cb_pass != s->pass || left < sr->cb_left)) {
+                sr->cb_left = left;
+                sr->cb_pass = s->pass;
+            }
+            return JOB_BLOCKED;
+        }
+        if (rc) return rc;
+        if (!allot__cons_allows(s, j, now)) {
             s->decisions -= j->desc.ntasks;
             rc = job_release(s, j);
             return rc ? rc : JOB_BLOCKED;
@@ -961,6 +1028,7 @@ static int job_try_start_(allot_sched *s, uint32_t id, int64_t now, allot_decisi
     j->epoch++;
     rc = run_add(s, id);
     if (rc) return rc;
+    allot__cons_started(s, j, now);
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
         allot_decision *d = allot__dec_push(out);
         if (!d) return ALLOT_ENOMEM;
@@ -1182,6 +1250,7 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
         if (rs) return rs;
     }
     s->pass++;
+    if (s->cons) allot__cons_begin(s, now);
     size_t w = 0;
     int rc = 0, blocked = 0;
     for (size_t i = 0; i < s->npending; i++) {
@@ -1206,14 +1275,23 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
                     rc = allot__resv_compute(s, id, now);
                     s->resv.job = id;  /* the head, even without a reservation */
                     sr->fail_pass = 0; /* same-shape jobs behind may be shorter */
+                } else if (s->cons) {
+                    rc = allot__cons_reserve(s, id, now); /* jobs behind of the same
+                                                             shape are not tried (no
+                                                             room) but reserve too */
                 }
+            } else if (r == JOB_BLOCKED && s->cons) {
+                rc = allot__cons_reserve(s, id, now);
             } else if (r != JOB_BLOCKED) {
                 rc = r;
             }
+        } else if (rc == 0 && !blocked && s->cons) {
+            rc = allot__cons_reserve(s, id, now); /* its shape has no room now */
         }
         if (!started) s->pending[w++] = id;
     }
     s->npending = w;
+    allot__cons_end(s);
     int rq = requeue_flush(s);
     return rc ? rc : rq;
 }
@@ -1317,6 +1395,7 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     if (rc) return rc;
     j->shape_id0 = j->shape_id;
     j->chips0 = j->desc.shape.chips;
+    j->planned = ALLOT_TIME_NONE;
     allot__shape_rec *sr = &s->shapes[j->shape_id];
     if (sr->never_fits < 0) sr->never_fits = fleet_capacity(s, &sr->shape) == 0;
     if (sr->never_fits || (j->desc.ntasks > 1 && fleet_capacity(s, &sr->shape) < j->desc.ntasks) ||
@@ -1524,6 +1603,15 @@ int64_t allot_sched_tenant_use(const allot_sched *s, uint16_t t, uint32_t k)
 {
     if (!s->ntenants || t >= s->ntenants || k >= ALLOT_MAX_CHIP_TYPES) return 0;
     return tenant_row(s, t)[k];
+}
+
+int allot_sched_job_planned(const allot_sched *s, uint32_t job, int64_t *t)
+{
+    if (job >= s->jobs_cap || s->jobs[job].state == ALLOT__JOB_UNUSED ||
+        s->jobs[job].planned == ALLOT_TIME_NONE)
+        return ALLOT_ENOENT;
+    if (t) *t = s->jobs[job].planned;
+    return 0;
 }
 
 int allot_sched_reservation(const allot_sched *s, uint32_t *job, int64_t *t)
