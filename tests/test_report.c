@@ -882,6 +882,190 @@ static void test_sample_report(void **state)
     free(p);
 }
 
+/* ---- log10 x axis and series preparation ------------------------------------- */
+
+static char *render_svg_scaled(const allot_chart *ch, allot_scale sc, int *err)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    *err = allot_svg_chart_scaled(f, ch, 640, 360, sc);
+    char *s = slurp_file(f, NULL);
+    fclose(f);
+    assert_non_null(s);
+    return s;
+}
+
+static void test_log_axis(void **state)
+{
+    (void)state;
+    /* six decades: ticks on powers of ten (or 1-2-5), labelled in data units */
+    double x[7] = {0.001, 0.01, 0.1, 1, 10, 100, 1000}, y[7] = {0, 0.1, 0.2, 0.5, 0.7, 0.9, 1};
+    allot_series s = {"jct", x, y, 7};
+    allot_chart ch = chart_of(&s, 1);
+    int err;
+    char *svg = render_svg_scaled(&ch, ALLOT_SCALE_LOG10, &err);
+    assert_int_equal(err, 0);
+    assert_non_null(strstr(svg, ">0.001</text>"));
+    assert_non_null(strstr(svg, ">1</text>"));
+    assert_non_null(strstr(svg, ">1000</text>"));
+    assert_null(strstr(svg, ">500</text>")); /* not a linear axis */
+    /* points are evenly spaced on a log axis: x pixel steps are equal */
+    double cx[7];
+    const char *p = svg;
+    for (int i = 0; i < 7; i++) {
+        p = strstr(p, "<circle");
+        assert_non_null(p);
+        p = strstr(p, "cx=\"");
+        cx[i] = strtod(p + 4, NULL);
+    }
+    for (int i = 2; i < 7; i++) assert_true(fabs((cx[i] - cx[i - 1]) - (cx[1] - cx[0])) < 0.25);
+    /* tooltips give x in data units */
+    assert_non_null(strstr(svg, ": 1000\n"));
+    free(svg);
+
+    /* the linear rendering of the same chart differs and has linear ticks */
+    char *lin = render_svg_scaled(&ch, ALLOT_SCALE_LINEAR, &err);
+    assert_int_equal(err, 0);
+    char *lin2 = render_svg(&ch, 640, 360, &err);
+    assert_string_equal(lin, lin2);
+    assert_null(strstr(lin, ">0.001</text>"));
+    free(lin);
+    free(lin2);
+
+    /* x <= 0 is a gap, not an error; two runs of points, two subpaths */
+    double x2[5] = {1, 10, 0, 100, 1000}, y2[5] = {1, 2, 3, 4, 5};
+    allot_series s2 = {"gap", x2, y2, 5};
+    ch = chart_of(&s2, 1);
+    svg = render_svg_scaled(&ch, ALLOT_SCALE_LOG10, &err);
+    assert_int_equal(err, 0);
+    char *d = path_d(svg, 0);
+    assert_int_equal(count_char(d, 'M'), 2);
+    free(d);
+    free(svg);
+
+    /* under a decade: linear steps in data units, still log-placed */
+    double x3[3] = {2, 3, 4}, y3[3] = {1, 2, 3};
+    allot_series s3 = {"narrow", x3, y3, 3};
+    ch = chart_of(&s3, 1);
+    svg = render_svg_scaled(&ch, ALLOT_SCALE_LOG10, &err);
+    assert_int_equal(err, 0);
+    assert_non_null(strstr(svg, ">3.0</text>"));
+    free(svg);
+
+    /* many decades: the labels thin out (every k-th power of ten) */
+    double x4[2] = {1e-30, 1e30}, y4[2] = {0, 1};
+    allot_series s4 = {"wide", x4, y4, 2};
+    ch = chart_of(&s4, 1);
+    svg = render_svg_scaled(&ch, ALLOT_SCALE_LOG10, &err);
+    assert_int_equal(err, 0);
+    assert_non_null(strstr(svg, ">1</text>"));
+    assert_true(count_str(svg, "text-anchor=\"middle\">") < 20);
+    free(svg);
+
+    /* explicit bounds must be positive; unknown scales are refused */
+    ch.xmin = 0;
+    svg = render_svg_scaled(&ch, ALLOT_SCALE_LOG10, &err);
+    assert_int_equal(err, ALLOT_EINVAL);
+    free(svg);
+    ch.xmin = NAN;
+    svg = render_svg_scaled(&ch, (allot_scale)7, &err);
+    assert_int_equal(err, ALLOT_EINVAL);
+    free(svg);
+
+    /* in a report */
+    allot_report *r = allot_report_new("log");
+    assert_non_null(r);
+    ch = chart_of(&s, 1);
+    assert_int_equal(allot_report_chart_scaled(r, &ch, ALLOT_SCALE_LOG10), 0);
+    ch.xmin = -1;
+    assert_int_equal(allot_report_chart_scaled(r, &ch, ALLOT_SCALE_LOG10), ALLOT_EINVAL);
+    allot_report_free(r);
+}
+
+static void test_bucket_mean(void **state)
+{
+    (void)state;
+    double x[8], y[8];
+    /* n <= nb: the steps themselves, then the closing point */
+    double t1[2] = {0, 10}, v1[2] = {1, 3};
+    assert_int_equal(allot_series_bucket_mean(t1, v1, 2, 20, 5, x, y), 3);
+    assert_true(x[0] == 0 && y[0] == 1 && x[1] == 10 && y[1] == 3 && x[2] == 20 && y[2] == 3);
+    /* two buckets of 10 s */
+    double t2[4] = {0, 5, 10, 15}, v2[4] = {0, 2, 4, 6};
+    assert_int_equal(allot_series_bucket_mean(t2, v2, 4, 20, 2, x, y), 3);
+    assert_true(x[0] == 0 && fabs(y[0] - 1) < 1e-12);
+    assert_true(x[1] == 10 && fabs(y[1] - 5) < 1e-12);
+    assert_true(x[2] == 20 && y[2] == 6);
+    /* time-weighted: a 1 s spike of 100 in a 5 s bucket is 20 */
+    double t3[3] = {0, 9, 10}, v3[3] = {0, 100, 0};
+    assert_int_equal(allot_series_bucket_mean(t3, v3, 3, 10, 2, x, y), 3);
+    assert_true(fabs(y[0]) < 1e-12 && fabs(y[1] - 20) < 1e-12 && y[2] == 0);
+    /* zero-width steps (several events at one time) weigh nothing */
+    double t4[3] = {0, 0, 5}, v4[3] = {7, 1, 3};
+    assert_int_equal(allot_series_bucket_mean(t4, v4, 3, 10, 2, x, y), 3);
+    assert_true(fabs(y[0] - 1) < 1e-12 && fabs(y[1] - 3) < 1e-12);
+    /* bad input */
+    double t5[3] = {0, 5, 4}, v5[3] = {1, 1, 1};
+    assert_int_equal(allot_series_bucket_mean(t5, v5, 3, 10, 2, x, y), 0);
+    assert_int_equal(allot_series_bucket_mean(t2, v2, 4, 12, 2, x, y), 0); /* t_end < t[n-1] */
+    assert_int_equal(allot_series_bucket_mean(t2, v2, 0, 20, 2, x, y), 0);
+    assert_int_equal(allot_series_bucket_mean(t2, v2, 4, 20, 0, x, y), 0);
+
+    /* the time-weighted mean over the whole span is preserved */
+    enum { N = 5000, NB = 37 };
+    double *t = malloc(N * sizeof *t), *v = malloc(N * sizeof *v);
+    double bx[NB + 1], by[NB + 1];
+    assert_non_null(t);
+    assert_non_null(v);
+    uint64_t s = 12345;
+    double now = 0, area = 0;
+    for (int i = 0; i < N; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        t[i] = now;
+        v[i] = (double)(s >> 40) / (double)(1u << 24) * 100.0;
+        double dt = (double)((s >> 20) & 7); /* 0..7 s, zeros included */
+        now += dt;
+    }
+    double t_end = now + 3;
+    for (int i = 0; i < N; i++) area += v[i] * ((i + 1 < N ? t[i + 1] : t_end) - t[i]);
+    size_t k = allot_series_bucket_mean(t, v, N, t_end, NB, bx, by);
+    assert_int_equal(k, NB + 1);
+    double w = (t_end - t[0]) / NB, barea = 0;
+    for (size_t i = 0; i + 1 < k; i++) {
+        assert_true(fabs(bx[i] - (t[0] + w * (double)i)) < 1e-6);
+        assert_true(by[i] >= 0 && by[i] <= 100);
+        barea += by[i] * w;
+    }
+    assert_true(fabs(barea - area) <= 1e-9 * area);
+    free(t);
+    free(v);
+}
+
+static void test_cdf_points(void **state)
+{
+    (void)state;
+    double x[16], y[16];
+    double a[5] = {10, 20, 30, 40, 50};
+    assert_int_equal(allot_cdf_points(a, 5, 10, 0.1, x, y), 5);
+    for (int i = 0; i < 5; i++) {
+        assert_true(fabs(x[i] - a[i] * 0.1) < 1e-12);
+        assert_true(fabs(y[i] - (i + 1) / 5.0) < 1e-12);
+    }
+    enum { N = 1000 };
+    double *b = malloc(N * sizeof *b);
+    assert_non_null(b);
+    for (int i = 0; i < N; i++) b[i] = i * 3.0;
+    size_t k = allot_cdf_points(b, N, 10, 1.0, x, y);
+    assert_int_equal(k, 10);
+    assert_true(x[0] == 0 && fabs(y[0] - 1.0 / N) < 1e-12);
+    assert_true(x[9] == 3.0 * (N - 1) && y[9] == 1.0);
+    for (size_t i = 1; i < k; i++) assert_true(x[i] > x[i - 1] && y[i] > y[i - 1]);
+    free(b);
+    assert_int_equal(allot_cdf_points(a, 0, 10, 1, x, y), 0);
+    assert_int_equal(allot_cdf_points(a, 5, 1, 1, x, y), 0);
+    assert_int_equal(allot_cdf_points(NULL, 5, 10, 1, x, y), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -897,6 +1081,9 @@ int main(void)
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_sample_report),
+        cmocka_unit_test(test_log_axis),
+        cmocka_unit_test(test_bucket_mean),
+        cmocka_unit_test(test_cdf_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,9 @@ static const char usage[] =
     "  sim       replay a workload against a cluster with a placement policy and\n"
     "            report allocation, fragmentation and queueing (also: the FGD\n"
     "            experiment, --experiment fgd)\n"
+    "  compare   run the scheduling policies (fifo, fifo-backfill, priority-preempt,\n"
+    "            las, drf, allot) on one workload and compare JCT, waiting,\n"
+    "            utilisation and lost work in one table (and an HTML report)\n"
     "  cluster   inspect a cluster spec or convert a trace's node list to a spec\n"
     "  version   print the version\n"
     "  help      print this help, or 'allot help <command>' for a command's\n"
@@ -132,6 +135,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "sim") == 0) return allot_cmd_sim(argc - 1, argv + 1);
     if (strcmp(cmd, "cluster") == 0) return allot_cmd_cluster(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0) return allot_cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("allot %s\n", ALLOT_VERSION);
         return 0;
@@ -141,6 +145,7 @@ int main(int argc, char **argv)
             char *args[] = {argv[2], (char *)"--help", NULL};
             if (strcmp(argv[2], "sim") == 0) return allot_cmd_sim(2, args);
             if (strcmp(argv[2], "cluster") == 0) return allot_cmd_cluster(2, args);
+            if (strcmp(argv[2], "compare") == 0) return allot_cmd_compare(2, args);
             fprintf(stderr, "allot: unknown command '%s'\n\n%s", argv[2], usage);
             return CLI_EXIT_USAGE;
         }

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,12 +344,17 @@ int allot_report_table(allot_report *r, const char *caption, int ncols, const ch
 
 int allot_report_chart(allot_report *r, const allot_chart *ch)
 {
+    return allot_report_chart_scaled(r, ch, ALLOT_SCALE_LINEAR);
+}
+
+int allot_report_chart_scaled(allot_report *r, const allot_chart *ch, allot_scale xscale)
+{
     if (!r || !ch) return ALLOT_EINVAL;
     size_t len0 = r->body.len;
     char id[32];
     snprintf(id, sizeof id, "allot-c%zu", r->ncharts + 1);
     allot__buf_puts(&r->body, "<figure class=\"chart\">\n");
-    int err = allot__svg_render(&r->body, ch, REPORT_CHART_W, REPORT_CHART_H, id);
+    int err = allot__svg_render_scaled(&r->body, ch, REPORT_CHART_W, REPORT_CHART_H, id, xscale);
     allot__buf_puts(&r->body, "</figure>\n");
     if (err && !r->body.err) r->body.err = err;
     err = finish(r, len0);
@@ -448,4 +454,65 @@ out:
     free(tmp);
     free(dir);
     return err;
+}
+
+/* ---- preparing series ---------------------------------------------------------- */
+
+size_t allot_series_bucket_mean(const double *t, const double *v, size_t n, double t_end, size_t nb,
+                                double *x, double *y)
+{
+    if (!t || !v || !x || !y || n == 0 || nb == 0) return 0;
+    if (!isfinite(t[0]) || !isfinite(t_end) || t_end < t[n - 1]) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!(t[i] >= t[i - 1]) || !isfinite(t[i])) return 0;
+    if (n <= nb || !(t_end > t[0])) {
+        for (size_t i = 0; i < n; i++) {
+            x[i] = t[i];
+            y[i] = v[i];
+        }
+        x[n] = t_end;
+        y[n] = v[n - 1];
+        return n + 1;
+    }
+    double t0 = t[0], w = (t_end - t0) / (double)nb;
+    size_t k = 0, i = 0;
+    for (size_t bk = 0; bk < nb; bk++) {
+        double lo = t0 + w * (double)bk, hi = bk + 1 == nb ? t_end : t0 + w * (double)(bk + 1);
+        double area = 0, covered = 0;
+        /* steps overlapping [lo, hi): step i spans [t[i], t[i+1]) */
+        while (i + 1 < n && t[i + 1] <= lo) i++;
+        for (size_t j = i; j < n; j++) {
+            double a = t[j], z = j + 1 < n ? t[j + 1] : t_end;
+            if (a >= hi) break;
+            if (a < lo) a = lo;
+            if (z > hi) z = hi;
+            if (z > a) {
+                area += v[j] * (z - a);
+                covered += z - a;
+            }
+        }
+        if (covered > 0) {
+            x[k] = lo;
+            y[k] = area / covered;
+            k++;
+        }
+    }
+    x[k] = t_end;
+    y[k] = v[n - 1];
+    return k + 1;
+}
+
+size_t allot_cdf_points(const double *sorted, size_t n, size_t maxpts, double xscale, double *x,
+                        double *y)
+{
+    if (!sorted || !x || !y || n == 0 || maxpts < 2) return 0;
+    size_t m = n < maxpts ? n : maxpts;
+    for (size_t k = 0; k < m; k++) {
+        /* ranks evenly over 0..n-1, k = 0 -> 0, k = m-1 -> n-1 */
+        size_t i = m == 1 ? n - 1 : (size_t)((double)k * (double)(n - 1) / (double)(m - 1) + 0.5);
+        if (i > n - 1) i = n - 1;
+        x[k] = sorted[i] * xscale;
+        y[k] = (double)(i + 1) / (double)n;
+    }
+    return m;
 }

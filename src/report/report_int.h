@@ -95,5 +95,8 @@ int allot__is_numeric(const char *s);
  * b (the caller rolls back). */
 int allot__svg_render(allot__buf *b, const allot_chart *ch, int width, int height,
                       const char *id_prefix);
+/* allot__svg_render with a chosen x-axis scale. */
+int allot__svg_render_scaled(allot__buf *b, const allot_chart *ch, int width, int height,
+                             const char *id_prefix, allot_scale xscale);
 
 #endif

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report_int.h"
@@ -510,23 +511,111 @@ static void put_stroke_style(allot__buf *b, size_t s)
     if (*dash) allot__buf_printf(b, " stroke-dasharray=\"%s\"", dash);
 }
 
-static void put_tooltip(allot__buf *b, const allot_chart *ch, const char *nm, double x, double y)
+/* Label of a 1-2-5 tick at log10 value lv on a log axis, in data units:
+ * "0.001", "20", "5e6". */
+static void fmt_log_tick(char *buf, size_t len, double lv)
+{
+    int e = (int)floor(lv + 1e-9);
+    double mant = pow(10.0, lv - e);
+    int mi = (int)lround(mant);
+    if (mi >= 10) {
+        mi = 1;
+        e++;
+    }
+    if (e >= -4 && e <= 5)
+        snprintf(buf, len, "%.*f", e < 0 ? -e : 0, mi * pow(10.0, e));
+    else
+        snprintf(buf, len, "%de%d", mi, e);
+}
+
+/* Ticks of a log10 x axis over [*lo, *hi] (log10 of data values) on px
+ * pixels. Spanning a decade or more, free ends widen to whole decades and
+ * ticks fall on 1, 2 and 5 x 10^k, else on every k-th power of ten
+ * (k = 1, 2, 5, 10, ...), the densest set whose labels do not collide.
+ * Under a decade, ticks are nice linear steps in data units. Writes the
+ * ticks' log10 values to xt and their labels to xlab; returns how many. */
+static size_t log_ticks(double *lo, double *hi, int flo, int fhi, double px, double *xt,
+                        char (*xlab)[32], size_t cap)
+{
+    size_t n = 0;
+    if (*hi - *lo >= 1) {
+        if (flo) *lo = floor(*lo + 1e-9);
+        if (fhi) *hi = ceil(*hi - 1e-9);
+        double ppd = px / (*hi - *lo); /* px per decade */
+        double e0 = ceil(*lo - 1e-9), e1 = floor(*hi + 1e-9);
+        static const double m125[3] = {0, 0.30102999566398120, 0.69897000433601886};
+        for (int level = 0;; level++) {
+            n = 0;
+            double spacing;
+            if (level == 0) { /* 1, 2, 5 per decade */
+                spacing = m125[1] * ppd;
+                if (e1 - e0 + 1 > (double)cap / 3) continue;
+                for (double e = floor(*lo); e <= e1 && n < cap; e += 1)
+                    for (int k = 0; k < 3 && n < cap; k++) {
+                        double v = e + m125[k];
+                        if (v >= *lo - 1e-9 && v <= *hi + 1e-9) xt[n++] = v;
+                    }
+            } else { /* every stride-th decade: 1, 2, 5, 10, 20, ... */
+                static const double mul[3] = {1, 2, 5};
+                double stride = mul[(level - 1) % 3] * pow(10.0, (level - 1) / 3);
+                spacing = stride * ppd;
+                if ((e1 - e0) / stride + 1 > (double)cap) continue;
+                for (double e = ceil(e0 / stride) * stride; e <= e1 && n < cap; e += stride)
+                    xt[n++] = e;
+            }
+            double maxw = 0;
+            for (size_t i = 0; i < n; i++) {
+                fmt_log_tick(xlab[i], sizeof xlab[i], xt[i]);
+                double w = text_w(xlab[i], FS_TICK);
+                if (w > maxw) maxw = w;
+            }
+            if (spacing >= maxw + 14 || n < 2 || level > 60) return n;
+        }
+    }
+    /* under a decade: linear steps in data units */
+    double a = pow(10.0, *lo), z = pow(10.0, *hi);
+    int target = (int)(px / 90);
+    if (target < 2) target = 2;
+    if (target > 14) target = 14;
+    for (; target >= 1; target--) {
+        double vals[ALLOT__MAX_TICKS];
+        double step = allot__nice_step(a, z, target);
+        size_t nv = ticks_with_step(a, z, step, vals, ALLOT__MAX_TICKS);
+        double absmax = abs_max(vals, nv), maxw = 0, minsp = INFINITY;
+        n = 0;
+        for (size_t i = 0; i < nv && n < cap; i++) {
+            if (!(vals[i] > 0)) continue;
+            xt[n] = log10(vals[i]);
+            allot__fmt_tick(xlab[n], sizeof xlab[n], vals[i], step, absmax);
+            double w = text_w(xlab[n], FS_TICK);
+            if (w > maxw) maxw = w;
+            if (n > 0 && (xt[n] - xt[n - 1]) * px / (*hi - *lo) < minsp)
+                minsp = (xt[n] - xt[n - 1]) * px / (*hi - *lo);
+            n++;
+        }
+        if (n < 2 || minsp >= maxw + 14) break;
+    }
+    return n;
+}
+
+/* x is in axis units: log10 of the data value on a log axis (xlog). */
+static void put_tooltip(allot__buf *b, const allot_chart *ch, const char *nm, double x, double y,
+                        int xlog)
 {
     allot__buf_puts(b, "<title>");
     allot__buf_esc(b, nm);
     allot__buf_printf(b, "\n");
     allot__buf_esc(b, ch->xlabel && *ch->xlabel ? ch->xlabel : "x");
-    allot__buf_printf(b, ": %.6g\n", x);
+    allot__buf_printf(b, ": %.6g\n", xlog ? pow(10.0, x) : x);
     allot__buf_esc(b, ch->ylabel && *ch->ylabel ? ch->ylabel : "y");
     allot__buf_printf(b, ": %.6g</title>", y);
 }
 
-int allot__svg_render(allot__buf *b, const allot_chart *ch, int width, int height,
-                      const char *id_prefix)
+/* Renders ch; with xlog, its x values (and xmin/xmax) are already log10 of
+ * the data and the axis is labelled in data units. */
+static int render(allot__buf *b, const allot_chart *ch, int width, int height,
+                  const char *id_prefix, int xlog)
 {
-    if (!b) return ALLOT_EINVAL;
-    int err = validate(ch, width, height);
-    if (err) return err;
     if (!id_prefix || !*id_prefix) id_prefix = "allot";
     const double W = width, H = height;
     char tmp[64];
@@ -662,6 +751,11 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width, int heigh
     int xtarget = (int)((m.right - m.left) / 90);
     if (xtarget < 2) xtarget = 2;
     if (xtarget > 14) xtarget = 14;
+    if (xlog) {
+        nxt = log_ticks(&xw0, &xw1, isnan(ch->xmin), isnan(ch->xmax), m.right - m.left, xt, xlab,
+                        ALLOT__MAX_TICKS);
+        xtarget = 0; /* skips the linear ticks below */
+    }
     for (; xtarget >= 1; xtarget--) {
         xw0 = x0;
         xw1 = x1;
@@ -930,7 +1024,7 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width, int heigh
             allot__buf_puts(b, "\" cy=\"");
             put_num(b, my(&m, yv));
             allot__buf_puts(b, visible ? "\" r=\"2.75\">" : "\" r=\"4.5\">");
-            put_tooltip(b, ch, nm, xv, yv);
+            put_tooltip(b, ch, nm, xv, yv, xlog);
             allot__buf_puts(b, "</circle>");
         }
         if (opened) allot__buf_puts(b, "</g>\n");
@@ -989,6 +1083,45 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width, int heigh
     return b->err;
 }
 
+int allot__svg_render(allot__buf *b, const allot_chart *ch, int width, int height,
+                      const char *id_prefix)
+{
+    return allot__svg_render_scaled(b, ch, width, height, id_prefix, ALLOT_SCALE_LINEAR);
+}
+
+int allot__svg_render_scaled(allot__buf *b, const allot_chart *ch, int width, int height,
+                             const char *id_prefix, allot_scale xscale)
+{
+    if (!b) return ALLOT_EINVAL;
+    int err = validate(ch, width, height);
+    if (err) return err;
+    if (xscale == ALLOT_SCALE_LINEAR) return render(b, ch, width, height, id_prefix, 0);
+    if (xscale != ALLOT_SCALE_LOG10) return ALLOT_EINVAL;
+    if ((!isnan(ch->xmin) && !(ch->xmin > 0)) || (!isnan(ch->xmax) && !(ch->xmax > 0)))
+        return ALLOT_EINVAL;
+    /* the same chart over log10(x); x <= 0 becomes a gap */
+    size_t total = 0;
+    for (size_t s = 0; s < ch->nseries; s++) total += ch->series[s].n;
+    double *lx = malloc((total ? total : 1) * sizeof *lx);
+    allot_series ls[ALLOT__CHART_MAX_SERIES];
+    if (!lx) return ALLOT_ENOMEM;
+    size_t off = 0;
+    for (size_t s = 0; s < ch->nseries; s++) {
+        const allot_series *se = &ch->series[s];
+        for (size_t i = 0; i < se->n; i++) lx[off + i] = se->x[i] > 0 ? log10(se->x[i]) : NAN;
+        ls[s] = *se;
+        ls[s].x = lx + off;
+        off += se->n;
+    }
+    allot_chart lc = *ch;
+    lc.series = ch->nseries ? ls : ch->series;
+    lc.xmin = isnan(ch->xmin) ? NAN : log10(ch->xmin);
+    lc.xmax = isnan(ch->xmax) ? NAN : log10(ch->xmax);
+    err = render(b, &lc, width, height, id_prefix, 1);
+    free(lx);
+    return err;
+}
+
 /* FNV-1a, for a deterministic id of a stand-alone chart. */
 static uint32_t fnv(uint32_t h, const char *s)
 {
@@ -1001,6 +1134,12 @@ static uint32_t fnv(uint32_t h, const char *s)
 }
 
 int allot_svg_chart(FILE *f, const allot_chart *ch, int width, int height)
+{
+    return allot_svg_chart_scaled(f, ch, width, height, ALLOT_SCALE_LINEAR);
+}
+
+int allot_svg_chart_scaled(FILE *f, const allot_chart *ch, int width, int height,
+                           allot_scale xscale)
 {
     if (!f) return ALLOT_EINVAL;
     int err = validate(ch, width, height);
@@ -1019,7 +1158,7 @@ int allot_svg_chart(FILE *f, const allot_chart *ch, int width, int height)
     snprintf(id, sizeof id, "allot-%08x", (unsigned)h);
 
     allot__buf b = {0};
-    err = allot__svg_render(&b, ch, width, height, id);
+    err = allot__svg_render_scaled(&b, ch, width, height, id, xscale);
     if (!err && b.len && fwrite(b.p, 1, b.len, f) != b.len) err = ALLOT_EIO;
     if (!err && ferror(f)) err = ALLOT_EIO;
     allot__buf_free(&b);
