@@ -126,6 +126,12 @@ typedef struct allot_sched_config {
     int speed_pick;       /* a job that allows several chip types starts on the
                              type that finishes it soonest among those it fits on
                              now (with a speed table) */
+    int64_t min_run_s;    /* preemption spares a job that (re)started less
+                             than this many seconds ago (0 = none) */
+    int64_t max_lost_s;   /* priority preemption spares a job that would lose
+                             more than this many seconds of work (time since
+                             its last checkpoint): it waits for the next one
+                             (0 = no limit; reclaim ignores it) */
     int preempt;          /* pending jobs may stop lower-priority
                              preemptible ones (ALLOT_JOBF_PREEMPTIBLE) */
     uint64_t seed;        /* tie-breaking randomness */
@@ -151,6 +157,8 @@ typedef enum allot_sched_policy {
     ALLOT_SP_ALLOT,            /* our best combination */
     ALLOT_SP__COUNT
 } allot_sched_policy;
+
+#define ALLOT_POLICY_MAX_LOST_S 300 /* allot: preempt within 5 min of a checkpoint */
 
 /* "fifo", "fifo-backfill", "priority-preempt", "las", "drf", "allot". */
 const char *allot_sched_policy_name(allot_sched_policy p);

@@ -43,11 +43,17 @@
  *   A(8) runs, borrowing 4; T2 submits B(4): T1 is over quota, so A is
  *   reclaimed (stopped, requeued) and B starts at once.
  *
- * allot - our combination: LAS order with checkpoint-aware preemption (short
- *   work first without knowing run times), greedy backfill of everything
- *   that fits (no device idles while something fits), and the placement the
- *   caller chose. On the Philly trace it gives the lowest mean JCT of the
- *   six (docs/BENCHMARKS.md).
+ * allot - our combination: LAS order (short work first without knowing run
+ *   times), greedy backfill of everything that fits (no device idles while
+ *   something fits), and checkpoint-aligned preemption: a running job is
+ *   only stopped within ALLOT_POLICY_MAX_LOST_S (5 min) of its last
+ *   checkpoint, so a preemptor waits at most one checkpoint interval and
+ *   victims lose little work. A(8, checkpoint every 30 min) has run 2 h 20
+ *   min; B(8, new) arrives: under las, A is stopped at once and loses 20 min
+ *   x 8 devices; under allot, B waits 10 min until A's checkpoint at 2 h 30
+ *   and A loses nothing. On the Philly trace: within 1 % of las's mean JCT,
+ *   a lower p99, and about a quarter of its lost device-hours
+ *   (docs/BENCHMARKS.md).
  */
 #include <string.h>
 #include <strings.h>
@@ -75,26 +81,36 @@ int allot_sched_policy_apply(allot_sched_policy p, allot_sched_config *cfg)
 {
     switch (p) {
     case ALLOT_SP_FIFO:
+        cfg->max_lost_s = 0;
+        cfg->min_run_s = 0;
         cfg->order = ALLOT_ORDER_FIFO;
         cfg->backfill = ALLOT_BACKFILL_NONE;
         cfg->preempt = 0;
         return 0;
     case ALLOT_SP_FIFO_BACKFILL:
+        cfg->max_lost_s = 0;
+        cfg->min_run_s = 0;
         cfg->order = ALLOT_ORDER_FIFO;
         cfg->backfill = ALLOT_BACKFILL_EASY;
         cfg->preempt = 0;
         return 0;
     case ALLOT_SP_PRIORITY_PREEMPT:
+        cfg->max_lost_s = 0;
+        cfg->min_run_s = 0;
         cfg->order = ALLOT_ORDER_PRIORITY;
         cfg->backfill = ALLOT_BACKFILL_GREEDY;
         cfg->preempt = 1;
         return 0;
     case ALLOT_SP_LAS:
+        cfg->max_lost_s = 0;
+        cfg->min_run_s = 0;
         cfg->order = ALLOT_ORDER_LAS;
         cfg->backfill = ALLOT_BACKFILL_GREEDY;
         cfg->preempt = 1;
         return 0;
     case ALLOT_SP_DRF:
+        cfg->max_lost_s = 0;
+        cfg->min_run_s = 0;
         cfg->order = ALLOT_ORDER_DRF;
         cfg->backfill = ALLOT_BACKFILL_GREEDY;
         cfg->preempt = 0;
@@ -103,6 +119,7 @@ int allot_sched_policy_apply(allot_sched_policy p, allot_sched_config *cfg)
         cfg->order = ALLOT_ORDER_LAS;
         cfg->backfill = ALLOT_BACKFILL_GREEDY;
         cfg->preempt = 1;
+        cfg->max_lost_s = ALLOT_POLICY_MAX_LOST_S;
         return 0;
     default: return ALLOT_EINVAL;
     }

@@ -203,7 +203,10 @@ static int make_cand(const allot_sched *s, uint32_t r, victim *out)
     const allot__job_rec *x = &s->jobs[r];
     const allot__task_alloc *a = x->desc.ntasks == 1 ? &x->one : x->many;
     uint16_t chip = a[0].node != UINT32_MAX ? allot_cluster_node(s->c, a[0].node)->chip : 0;
-    int pre = s->cfg.preempt && (x->desc.flags & ALLOT_JOBF_PREEMPTIBLE);
+    int pre = s->cfg.preempt && (x->desc.flags & ALLOT_JOBF_PREEMPTIBLE) &&
+              (s->cfg.min_run_s <= 0 || s->vb.now - x->start_time >= s->cfg.min_run_s);
+    if (pre && s->cfg.max_lost_s > 0 && allot__lost_work(x, s->vb.now) > s->cfg.max_lost_s)
+        pre = 0; /* wait for its next checkpoint */
     int borrow = s->vb.borrowing && x->desc.tenant < s->ntenants && chip < ALLOT_MAX_CHIP_TYPES &&
                  ((s->vb.borrowing[x->desc.tenant] >> chip) & 1);
     if (!pre && !borrow) return 0;
@@ -256,6 +259,7 @@ static int victim_bounds(allot_sched *s, int64_t now)
         for (size_t q = 0; q < s->nrunning; q++) {
             const allot__job_rec *x = &s->jobs[s->run[q]];
             if (!(x->desc.flags & ALLOT_JOBF_PREEMPTIBLE)) continue;
+            if (s->cfg.min_run_s > 0 && now - x->start_time < s->cfg.min_run_s) continue;
             int e = allot__eff_prio(s, x, now);
             if (e < s->vb.min_eff) s->vb.min_eff = e;
         }
