@@ -132,11 +132,16 @@ static void hard_requirement_and_wait(void **state)
     /* 3 x 8 = 24 devices cannot share a rack (16 per rack) */
     allot_job hard = gang(3, 8, ALLOT_TOPO_RACK, 0);
     assert_int_equal(submit(s, 1, &hard, 0, &d), 0);
-    assert_int_equal(d.n, 0); /* waits: the requirement is hard */
-    assert_int_equal(allot_sched_pending(s), 1);
+    /* the requirement is hard and no rack could ever hold it: rejected at
+     * submission rather than queued for ever */
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.v[0].kind, ALLOT_DEC_FAIL);
+    assert_int_equal(allot_sched_job_state(s, 1), ALLOT_JOB_FAILED);
+    assert_int_equal(allot_sched_pending(s), 0);
     allot_event tick = {.kind = ALLOT_EV_TICK, .time = 100000};
+    allot_decisions_clear(&d);
     assert_int_equal(allot_sched_handle(s, &tick, &d), 0);
-    assert_int_equal(d.n, 0); /* still waiting, forever */
+    assert_int_equal(d.n, 0);
 
     /* the same with a 10-minute wait: placed across racks after 600 s */
     allot_job soft = gang(3, 8, ALLOT_TOPO_RACK, 10);

@@ -415,7 +415,7 @@ static void test_gen_errors(void **state)
         {"gen:mixed:n", "'gen:mixed:n': expected key=value, got 'n'"},
         {"gen:mixed:=5", "'gen:mixed:=5': expected key=value, got '=5'"},
         {"gen:mixed:size=5", "'gen:mixed:size=5': unknown key 'size' "
-                             "(expected n, seed, rate, mean_s or chips)"},
+                             "(expected n, seed, rate, mean_s, chips or elastic)"},
         {"gen:mixed:n=5,n=6", "'gen:mixed:n=5,n=6': key 'n' given twice"},
         {"gen:mixed:n=abc", "'gen:mixed:n=abc': n: expected an integer in "
                             "1..10000000, got 'abc'"},

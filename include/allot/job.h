@@ -65,7 +65,9 @@ typedef struct allot_job {
     uint8_t flags;       /* ALLOT_JOBF_* */
     uint8_t speed_class; /* row of the speed table (sched.h): 0 = the default
                             (catalogue bf16 TFLOP/s), k = workload row k-1 */
-    uint8_t pad[2];
+    uint16_t ntasks_max; /* elastic: it may grow to this many tasks while
+                            devices are idle (work scales linearly with
+                            tasks; duration is at ntasks); 0 = fixed size */
 } allot_job;
 
 #define ALLOT_JOBF_PREEMPTIBLE 0x01 /* may be stopped for higher-priority work */

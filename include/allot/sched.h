@@ -199,6 +199,10 @@ typedef enum allot_decision_kind {
     ALLOT_DEC_STOP,      /* job's tasks were stopped (node down) */
     ALLOT_DEC_PREEMPT,   /* stopped for higher-priority work; queued again, resumes
                             from its last checkpoint */
+    ALLOT_DEC_GROW,      /* an elastic job got one more task (placement follows,
+                            as for START); it runs faster from now */
+    ALLOT_DEC_SHRINK,    /* an elastic job gave up one task beyond its minimum
+                            (node and devices it frees) for a waiting job */
 } allot_decision_kind;
 
 /* One task placement (for START decisions there is one per task). */
@@ -227,6 +231,7 @@ typedef struct allot_sched_stats {
     uint64_t preemptions;         /* jobs stopped for higher-priority work */
     double lost_device_s;         /* device-seconds of work lost by them (since each
                                      victim's last checkpoint) */
+    uint64_t grows, shrinks;      /* elastic tasks added and taken back */
     uint64_t failure_stops;       /* jobs stopped because a node went down */
     double failure_lost_device_s; /* device-seconds of work they lost */
 } allot_sched_stats;

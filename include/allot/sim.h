@@ -143,6 +143,7 @@ typedef struct allot_sim_result {
     double gang_racks_mean;       /* racks a gang occupies, mean */
     uint64_t preemptions;         /* jobs stopped for higher-priority work */
     double lost_device_h;         /* device-hours of work lost to preemption */
+    uint64_t grows, shrinks;      /* elastic tasks added while devices idled, and taken back */
     uint64_t node_failures;       /* nodes that went down (failure injection) */
     uint64_t failure_stops;       /* jobs stopped by them */
     double failure_lost_device_h; /* device-hours of work they lost */

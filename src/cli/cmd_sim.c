@@ -27,7 +27,8 @@ static const char sim_usage[] =
     "  --workload PATH     workload: an openb pod list (.csv or .csv.zst), a Philly\n"
     "                      table (philly.csv, docs/workloads.md), or a generator\n"
     "                      gen:NAME[:key=value,...] with NAME mixed or llm and keys\n"
-    "                      n, seed, rate, mean_s, chips (default gen:mixed)\n"
+    "                      n, seed, rate, mean_s, chips, elastic (llm only: share\n"
+    "                      of elastic pretraining gangs) (default gen:mixed)\n"
     "\n"
     "policy and protocol:\n"
     "  --policy NAME       replay: the scheduling policy (src/sched/policy.c):\n"
@@ -228,6 +229,8 @@ static json_t *summary_json(const sim_opts *o, const allot_cluster *c, const all
         json_object_set_new(j, "jct_p99_s", jnum(r->jct_p99_s));
         json_object_set_new(j, "preemptions", json_integer((json_int_t)r->preemptions));
         json_object_set_new(j, "lost_device_hours", jnum(r->lost_device_h));
+        json_object_set_new(j, "elastic_grows", json_integer((json_int_t)r->grows));
+        json_object_set_new(j, "elastic_shrinks", json_integer((json_int_t)r->shrinks));
         json_object_set_new(j, "node_failures", json_integer((json_int_t)r->node_failures));
         json_object_set_new(j, "failure_stops", json_integer((json_int_t)r->failure_stops));
         json_object_set_new(j, "failure_lost_device_hours", jnum(r->failure_lost_device_h));
@@ -299,6 +302,9 @@ static void print_table(const sim_opts *o, const allot_cluster *c, const allot_w
             printf("  %-34s %12llu  (%llu jobs stopped, %.1f device-hours lost)\n", "node failures",
                    (unsigned long long)r->node_failures, (unsigned long long)r->failure_stops,
                    r->failure_lost_device_h);
+        if (r->grows || r->shrinks)
+            printf("  %-34s %12llu  (%llu taken back for waiting jobs)\n", "elastic tasks added",
+                   (unsigned long long)r->grows, (unsigned long long)r->shrinks);
         printf("  %-34s %12.4f\n", "ETTR (effective training time)", r->ettr);
         if (r->gangs)
             printf("  %-34s %12llu  (%.1f racks each on average)\n", "gangs (multi-task jobs)",

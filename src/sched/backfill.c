@@ -157,7 +157,7 @@ void allot__scratch_load(allot_sched *s)
 
 void allot__scratch_release(allot_sched *s, const allot__job_rec *j)
 {
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot__task_alloc *a = allot__allocs(j);
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
         if (a[t].node == UINT32_MAX) continue;
         const allot_node *x = allot_cluster_node(s->c, a[t].node);
@@ -218,7 +218,7 @@ int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
     for (;;) {
         while (k < ne && e[k].t <= t) { /* every release at the same time */
             const allot__job_rec *x = &s->jobs[e[k++].id];
-            const allot__task_alloc *a = x->desc.ntasks == 1 ? &x->one : x->many;
+            const allot__task_alloc *a = allot__allocs(x);
             allot__scratch_release(s, x);
             for (uint32_t q = 0; q < x->desc.ntasks; q++) {
                 uint32_t n = a[q].node;
@@ -251,7 +251,7 @@ int allot__resv_allows(allot_sched *s, const allot__job_rec *j, int64_t now)
     if (!s->resv.active) return 1;
     int64_t left = allot__job_run_left(s, j), end = left == INT64_MAX ? INT64_MAX : now + left;
     if (end <= s->resv.t) return 1; /* gone before the head needs anything */
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot__task_alloc *a = allot__allocs(j);
     /* the scratch state holds what is free at T* beyond the reservation */
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
         uint32_t n = a[t].node;
@@ -266,7 +266,7 @@ void allot__resv_account(allot_sched *s, const allot__job_rec *j, int64_t now)
     if (!s->resv.active) return;
     int64_t left = allot__job_run_left(s, j), end = left == INT64_MAX ? INT64_MAX : now + left;
     if (end <= s->resv.t) return;
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot__task_alloc *a = allot__allocs(j);
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
         s->bf_cpu[a[t].node] -= j->desc.shape.cpu;
         s->bf_mem[a[t].node] -= j->desc.shape.mem;
@@ -300,7 +300,7 @@ void allot__resv_hide(allot_sched *s, int hide)
 
 void allot__scratch_take(allot_sched *s, const allot__job_rec *j)
 {
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot__task_alloc *a = allot__allocs(j);
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
         if (a[t].node == UINT32_MAX) continue;
         const allot_node *x = allot_cluster_node(s->c, a[t].node);

@@ -119,7 +119,7 @@ void allot__cons_free(allot_sched *s)
 static void devs_set_free_at(allot_sched *s, const allot__job_rec *j, int64_t t)
 {
     allot__cons *c = s->cons;
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot__task_alloc *a = allot__allocs(j);
     for (uint32_t q = 0; q < j->desc.ntasks; q++) {
         if (a[q].node == UINT32_MAX) continue;
         uint32_t d0 = allot_cluster_node(s->c, a[q].node)->dev0;
@@ -177,7 +177,7 @@ void allot__cons_begin(allot_sched *s, int64_t now)
         const allot__job_rec *j = &s->jobs[s->run[r]];
         int64_t end = expected_end(s, j, j->start_time);
         devs_set_free_at(s, j, end > now ? end : now);
-        const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+        const allot__task_alloc *a = allot__allocs(j);
         for (uint32_t q = 0; q < j->desc.ntasks; q++)
             if (a[q].node != UINT32_MAX) c->hfirst[a[q].node + 1]++;
         ntasks += j->desc.ntasks;
@@ -194,7 +194,7 @@ void allot__cons_begin(allot_sched *s, int64_t now)
         for (size_t r = 0; r < s->nrunning; r++) {
             const allot__job_rec *j = &s->jobs[s->run[r]];
             int64_t end = expected_end(s, j, j->start_time);
-            const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+            const allot__task_alloc *a = allot__allocs(j);
             for (uint32_t q = 0; q < j->desc.ntasks; q++) /* hfirst[i] is the fill cursor */
                 if (a[q].node != UINT32_MAX)
                     c->hv[c->hfirst[a[q].node]++] =
@@ -273,7 +273,7 @@ int allot__cons_allows(allot_sched *s, const allot__job_rec *j, int64_t now)
     uint32_t id = (uint32_t)(j - s->jobs);
     int64_t end = expected_end(s, j, now);
     const cons_resv *own = own_resv(c, id);
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot__task_alloc *a = allot__allocs(j);
     for (uint32_t q = 0; q < j->desc.ntasks; q++) {
         uint32_t n = a[q].node;
         const allot_node *x = allot_cluster_node(s->c, n);
@@ -345,7 +345,7 @@ void allot__cons_started(allot_sched *s, const allot__job_rec *j, int64_t now)
         if (!v || !n) return; /* reservations then miss its CPU (memory is short anyway) */
         c->xcap = cap;
     }
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot__task_alloc *a = allot__allocs(j);
     for (uint32_t q = 0; q < j->desc.ntasks; q++) {
         c->xnode[c->nx] = a[q].node;
         c->xv[c->nx++] = (held){end, j->desc.shape.cpu, j->desc.shape.mem};

@@ -34,6 +34,8 @@ typedef struct allot__job_rec {
     uint32_t shape_id0;      /* shape as submitted (speed_pick narrows the
                                 chips of a running job's shape) */
     allot_chip_mask chips0;  /* chip types as submitted */
+    uint32_t ntasks_min;     /* tasks as submitted (an elastic job's
+                                desc.ntasks is its current size) */
     int64_t planned;         /* conservative backfill: the first start time a
                                 reservation promised (ALLOT_TIME_NONE none) */
     allot__task_alloc one;   /* the task when ntasks == 1 */
@@ -41,6 +43,10 @@ typedef struct allot__job_rec {
 } allot__job_rec;
 
 #define ALLOT__JOB_UNUSED 0xFF
+
+/* A job's task placements: `one` for a single-task job, else `many` (gangs,
+ * and elastic jobs, which may grow; allocated when the job first starts). */
+#define allot__allocs(j) ((j)->many ? (j)->many : &(j)->one)
 
 /* Interned task shapes (dense ids) with per-shape scheduler memo. */
 typedef struct allot__shape_rec {
@@ -177,6 +183,9 @@ struct allot_sched {
 
     struct allot__cons *cons; /* conservative backfill state */
 
+    uint32_t nelastic; /* running elastic jobs */
+    uint64_t nextra;   /* their tasks beyond the minimum */
+
     double *speed; /* owned copy of the speed table, or NULL */
     uint32_t nspeed;
 
@@ -285,8 +294,10 @@ int allot__job_stop(allot_sched *s, uint32_t id, int64_t now);
  * since it started (time run minus the time since its last checkpoint, at
  * its speed) to done. */
 void allot__job_save_progress(allot_sched *s, allot__job_rec *j, int64_t now);
+/* Whether a job is elastic (may grow beyond its submitted size). */
+#define allot__elastic(j) ((j)->desc.ntasks_max > (j)->ntasks_min)
 /* Speed of a placed job: the slowest of its tasks' chips (1 without a speed
- * table). */
+ * table), times its size over its submitted size for an elastic job. */
 double allot__job_rate(const allot_sched *s, const allot__job_rec *j);
 /* Wall time a placed job needs to finish its remaining work at its rate
  * (INT64_MAX without a duration). */

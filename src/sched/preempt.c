@@ -83,7 +83,7 @@ static void node_load(allot_sched *s, uint32_t n)
 
 static void node_move(allot_sched *s, const allot__job_rec *j, uint32_t n, int sign)
 {
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot__task_alloc *a = allot__allocs(j);
     const allot_node *x = allot_cluster_node(s->c, n);
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
         if (a[t].node != n) continue;
@@ -122,7 +122,7 @@ static int choose_per_node(allot_sched *s, const allot__job_rec *j, victim *v, s
     if (!pv || !cur || !best) goto out;
     for (size_t k = 0; k < nv; k++) {
         const allot__job_rec *x = &s->jobs[v[k].id];
-        const allot__task_alloc *a = x->desc.ntasks == 1 ? &x->one : x->many;
+        const allot__task_alloc *a = allot__allocs(x);
         for (uint32_t t = 0; t < x->desc.ntasks; t++) {
             if (a[t].node == UINT32_MAX) continue;
             int dup = 0; /* one entry per (node, victim) */
@@ -201,7 +201,7 @@ out:
 static int make_cand(const allot_sched *s, uint32_t r, victim *out)
 {
     const allot__job_rec *x = &s->jobs[r];
-    const allot__task_alloc *a = x->desc.ntasks == 1 ? &x->one : x->many;
+    const allot__task_alloc *a = allot__allocs(x);
     uint16_t chip = a[0].node != UINT32_MAX ? allot_cluster_node(s->c, a[0].node)->chip : 0;
     int pre = s->cfg.preempt && (x->desc.flags & ALLOT_JOBF_PREEMPTIBLE) &&
               (s->cfg.min_run_s <= 0 || s->vb.now - x->start_time >= s->cfg.min_run_s);

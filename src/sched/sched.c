@@ -259,7 +259,7 @@ static int64_t *tenant_row(const allot_sched *s, uint16_t t)
 static void tenant_account(allot_sched *s, const allot__job_rec *j, int sign)
 {
     if (!s->ntenants || j->desc.tenant >= s->ntenants || j->desc.shape.ndev == 0) return;
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot__task_alloc *a = allot__allocs(j);
     int64_t *row = tenant_row(s, j->desc.tenant);
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
         if (a[t].node == UINT32_MAX) continue;
@@ -329,7 +329,7 @@ static int tenant_admits(const allot_sched *s, const allot__job_rec *j)
     const allot_tenant *t = &s->tenants[j->desc.tenant];
     if (t->borrow_limit < 0) return 1;
     int64_t add[ALLOT_MAX_CHIP_TYPES] = {0};
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    const allot__task_alloc *a = allot__allocs(j);
     for (uint32_t q = 0; q < j->desc.ntasks; q++) {
         uint16_t chip = allot_cluster_node(s->c, a[q].node)->chip;
         if (chip < ALLOT_MAX_CHIP_TYPES)
@@ -572,6 +572,10 @@ static int run_add(allot_sched *s, uint32_t id)
     }
     s->jobs[id].run_pos = (uint32_t)s->nrunning;
     s->run[s->nrunning++] = id;
+    if (allot__elastic(&s->jobs[id])) {
+        s->nelastic++;
+        s->nextra += s->jobs[id].desc.ntasks - s->jobs[id].ntasks_min;
+    }
     allot__victims_added(s, id);
     return 0;
 }
@@ -579,6 +583,10 @@ static int run_add(allot_sched *s, uint32_t id)
 static void run_remove(allot_sched *s, uint32_t id)
 {
     allot__victims_removed(s, id);
+    if (allot__elastic(&s->jobs[id])) {
+        s->nelastic--;
+        s->nextra -= s->jobs[id].desc.ntasks - s->jobs[id].ntasks_min;
+    }
     uint32_t p = s->jobs[id].run_pos, last = s->run[--s->nrunning];
     s->run[p] = last;
     s->jobs[last].run_pos = p;
@@ -622,10 +630,7 @@ static int task_give(allot_sched *s, const allot_shape *sh, const allot__task_al
     return 0;
 }
 
-static allot__task_alloc *job_allocs(allot__job_rec *j)
-{
-    return j->desc.ntasks == 1 ? &j->one : j->many;
-}
+static allot__task_alloc *job_allocs(allot__job_rec *j) { return allot__allocs(j); }
 
 static int job_release(allot_sched *s, allot__job_rec *j)
 {
@@ -822,15 +827,18 @@ static double speed_of(const allot_sched *s, const allot__job_rec *j, uint16_t c
 
 double allot__job_rate(const allot_sched *s, const allot__job_rec *j)
 {
-    if (!s->speed || j->desc.shape.ndev == 0) return 1.0;
-    const allot__task_alloc *a = j->desc.ntasks == 1 ? &j->one : j->many;
+    double scale = allot__elastic(j) && j->ntasks_min > 0
+                       ? (double)j->desc.ntasks / (double)j->ntasks_min
+                       : 1.0;
+    if (!s->speed || j->desc.shape.ndev == 0) return scale;
+    const allot__task_alloc *a = allot__allocs(j);
     double r = 0;
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
         if (a[t].node == UINT32_MAX) continue;
         double v = speed_of(s, j, allot_cluster_node(s->c, a[t].node)->chip);
         if (r == 0 || v < r) r = v;
     }
-    return r > 0 ? r : 1.0;
+    return (r > 0 ? r : 1.0) * scale;
 }
 
 int64_t allot__job_run_left(const allot_sched *s, const allot__job_rec *j)
@@ -954,8 +962,9 @@ static int job_try_start(allot_sched *s, uint32_t id, int64_t now, allot_decisio
 static int job_try_start_(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
 {
     allot__job_rec *j = &s->jobs[id];
-    if (j->desc.ntasks > 1 && !j->many) {
-        j->many = calloc(j->desc.ntasks, sizeof *j->many);
+    if ((j->desc.ntasks > 1 || allot__elastic(j)) && !j->many) {
+        uint32_t n = allot__elastic(j) ? j->desc.ntasks_max : j->desc.ntasks;
+        j->many = calloc(n, sizeof *j->many);
         if (!j->many) return ALLOT_ENOMEM;
     }
     int rc = job_place_fastest(s, j, now);
@@ -1064,6 +1073,7 @@ int allot__job_stop(allot_sched *s, uint32_t id, int64_t now)
     if (now > j->start_time)
         j->attained += (double)(now - j->start_time) * (double)j->desc.ntasks * j->desc.shape.ndev *
                        j->desc.shape.milli / 1000.0;
+    j->desc.ntasks = j->ntasks_min; /* an elastic job restarts at its minimum */
     j->state = ALLOT_JOB_PENDING;
     j->start_time = ALLOT_TIME_NONE;
     if (s->nrequeue >= s->requeue_cap) {
@@ -1154,6 +1164,180 @@ static void queue_remove(allot_sched *s, uint32_t id)
     }
 }
 
+/* ---- elastic jobs -------------------------------------------------------------------------
+ *
+ * An elastic job (ntasks_max > ntasks) starts, all or nothing, with its
+ * submitted tasks. While nobody waits it grows, one task at a time, into
+ * devices that are idle (after every event, up to ntasks_max, within its
+ * tenant's limits); when a pending job does not fit, tasks beyond the
+ * minimum are taken back first (the shrink is a preemption of the extra part
+ * only), and only if that is not enough are whole jobs preempted. Work is
+ * linear in tasks: with k of n submitted tasks a job runs k/n times as fast.
+ * A resize keeps all work done (elastic frameworks reshard at a checkpoint;
+ * allot assumes the reshard is free) and restarts the checkpoint clock.
+ *
+ * Worked example: one node of 8 devices, E elastic 2..8 devices (one device
+ * per task), 800 s of work at 2 devices. Alone, E grows to 8 at once and
+ * ends after 200 s. At t=100 J (4 devices) arrives: E has done 100 x 4 =
+ * 400 s of its 2-device work; it gives back 4 tasks (SHRINK x4), J starts,
+ * and E runs on at 4 devices: the other 400 s take 200 s more. */
+
+/* Banks the work done since the job's (re)start at its current size and
+ * restarts the segment now: called before its size changes. */
+static void elastic_segment(allot_sched *s, allot__job_rec *j, int64_t now)
+{
+    if (now > j->start_time) {
+        double r = allot__job_rate(s, j);
+        j->done += (int64_t)floor((double)(now - j->start_time) * r);
+        j->attained += (double)(now - j->start_time) * (double)j->desc.ntasks * j->desc.shape.ndev *
+                       j->desc.shape.milli / 1000.0;
+    }
+    j->start_time = now;
+}
+
+static int push_task_decision(allot_decisions *out, uint8_t kind, uint32_t id, uint32_t t,
+                              const allot__task_alloc *a)
+{
+    allot_decision *d = allot__dec_push(out);
+    if (!d) return ALLOT_ENOMEM;
+    d->kind = kind;
+    d->job = id;
+    d->task = (uint16_t)(t > 0xFFFF ? 0xFFFF : t);
+    d->node = a->node;
+    d->milli = a->milli;
+    d->ndev = (uint8_t)mask_to_devs(a->devs, d->devs);
+    return 0;
+}
+
+/* While nobody waits: running elastic jobs take idle devices. */
+static int elastic_grow(allot_sched *s, int64_t now, allot_decisions *out)
+{
+    for (size_t r = 0; r < s->nrunning; r++) {
+        uint32_t id = s->run[r];
+        allot__job_rec *j = &s->jobs[id];
+        if (!allot__elastic(j) || j->desc.ntasks >= j->desc.ntasks_max) continue;
+        int first = 1;
+        while (j->desc.ntasks < j->desc.ntasks_max) {
+            allot__task_alloc a;
+            if (allot__place(s, j->shape_id, &j->desc.shape, NULL, 0, &a)) break;
+            if (first) {
+                elastic_segment(s, j, now);
+                first = 0;
+            }
+            allot__victims_removed(s, id);
+            tenant_account(s, j, -1);
+            int rc = task_take(s, &j->desc.shape, &a);
+            if (rc) return rc;
+            j->many[j->desc.ntasks++] = a;
+            if (!tenant_admits(s, j)) { /* its tenant's borrowing limit: stop here */
+                j->desc.ntasks--;
+                rc = task_give(s, &j->desc.shape, &a);
+                s->decisions--;
+                tenant_account(s, j, +1);
+                allot__victims_added(s, id);
+                if (rc) return rc;
+                break;
+            }
+            tenant_account(s, j, +1);
+            allot__victims_added(s, id);
+            s->nextra++;
+            s->stats.grows++;
+            rc = push_task_decision(out, ALLOT_DEC_GROW, id, j->desc.ntasks - 1, &a);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
+/* Takes back one extra task of elastic job id (its last). */
+static int elastic_drop_one(allot_sched *s, uint32_t id, allot__task_alloc *gone)
+{
+    allot__job_rec *j = &s->jobs[id];
+    allot__victims_removed(s, id);
+    tenant_account(s, j, -1);
+    *gone = j->many[--j->desc.ntasks];
+    int rc = task_give(s, &j->desc.shape, gone);
+    tenant_account(s, j, +1);
+    allot__victims_added(s, id);
+    s->nextra--;
+    return rc;
+}
+
+typedef struct shrunk {
+    uint32_t id, task;
+    allot__task_alloc a;
+} shrunk;
+
+/* A pending job does not fit: takes back extra elastic tasks (the most
+ * recently added first, from the jobs in running order) until it starts.
+ * If it cannot start even with every extra task back, nothing changes. The
+ * SHRINK decisions come before the START they made room for. */
+static int elastic_shrink_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
+{
+    shrunk *v = malloc((size_t)(s->nextra ? s->nextra : 1) * sizeof *v);
+    if (!v) return ALLOT_ENOMEM;
+    size_t nv = 0, n0 = out->n;
+    int rc = ALLOT_ENOFIT;
+    for (size_t r = 0; r < s->nrunning && rc == ALLOT_ENOFIT; r++) {
+        uint32_t e = s->run[r];
+        allot__job_rec *x = &s->jobs[e];
+        while (rc == ALLOT_ENOFIT && allot__elastic(x) && x->desc.ntasks > x->ntasks_min) {
+            v[nv].id = e;
+            v[nv].task = x->desc.ntasks - 1;
+            rc = elastic_drop_one(s, e, &v[nv].a);
+            if (rc) break;
+            nv++;
+            rc = job_try_start(s, id, now, out);
+            if (rc == JOB_BLOCKED) rc = ALLOT_ENOFIT;
+        }
+    }
+    if (rc == 0) { /* commit: bank each shrunk job's work at its size before */
+        for (size_t k = 0; k < nv; k++) {
+            allot__job_rec *x = &s->jobs[v[k].id];
+            if (x->start_time != now) {
+                uint32_t cur = x->desc.ntasks, dropped = 0;
+                for (size_t q = 0; q < nv; q++) dropped += v[q].id == v[k].id;
+                x->desc.ntasks = cur + dropped;
+                elastic_segment(s, x, now);
+                x->desc.ntasks = cur;
+            }
+            s->stats.shrinks++;
+        }
+        size_t nstart = out->n - n0;
+        for (size_t k = 0; k < nv && rc == 0; k++)
+            rc = push_task_decision(out, ALLOT_DEC_SHRINK, v[k].id, v[k].task, &v[k].a);
+        if (rc == 0 && nstart > 0) { /* rotate the SHRINKs in front of the STARTs */
+            allot_decision *tmp = malloc(nv * sizeof *tmp);
+            if (!tmp) {
+                rc = ALLOT_ENOMEM;
+            } else {
+                memcpy(tmp, &out->v[out->n - nv], nv * sizeof *tmp);
+                memmove(&out->v[n0 + nv], &out->v[n0], nstart * sizeof *tmp);
+                memcpy(&out->v[n0], tmp, nv * sizeof *tmp);
+                free(tmp);
+            }
+        }
+    } else if (rc == ALLOT_ENOFIT) { /* put every task back where it was */
+        for (size_t k = nv; k-- > 0;) {
+            allot__job_rec *x = &s->jobs[v[k].id];
+            allot__victims_removed(s, v[k].id);
+            tenant_account(s, x, -1);
+            int r2 = task_take(s, &x->desc.shape, &v[k].a);
+            s->decisions--;
+            x->many[x->desc.ntasks++] = v[k].a;
+            tenant_account(s, x, +1);
+            allot__victims_added(s, v[k].id);
+            s->nextra++;
+            if (r2) {
+                rc = r2;
+                break;
+            }
+        }
+    }
+    free(v);
+    return rc;
+}
+
 /* ---- all-or-nothing preemption ---------------------------------------------------------- */
 
 int allot__undo_save(allot_sched *s, uint32_t id)
@@ -1170,7 +1354,7 @@ int allot__undo_save(allot_sched *s, uint32_t id)
     u->id = id;
     u->rec = *j;
     u->many = NULL;
-    if (j->desc.ntasks > 1) {
+    if (j->many) {
         u->many = malloc(j->desc.ntasks * sizeof *u->many);
         if (!u->many) return ALLOT_ENOMEM;
         memcpy(u->many, j->many, j->desc.ntasks * sizeof *u->many);
@@ -1216,6 +1400,11 @@ static int undo_preemption(allot_sched *s)
  * never repeat on every event. Victims go to s->requeue on success. */
 static int preempt_and_start(allot_sched *s, uint32_t id, int64_t now, allot_decisions *out)
 {
+    if (s->nextra > 0) { /* extra elastic tasks go first */
+        int re = elastic_shrink_for(s, id, now, out);
+        if (re != ALLOT_ENOFIT) return re;
+    }
+    if (!s->cfg.preempt && !s->ntenants) return ALLOT_ENOFIT;
     size_t n0 = out->n, rq0 = s->nrequeue;
     allot_sched_stats st0 = s->stats;
     undo_clear(s);
@@ -1262,7 +1451,7 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
             int r = job_try_start(s, id, now, out);
             if (r == 0) {
                 started = 1;
-            } else if (r == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants) &&
+            } else if (r == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants || s->nextra) &&
                        (r = preempt_and_start(s, id, now, out)) == 0) {
                 started = 1; /* room made by preemption */
             } else if (r == ALLOT_ENOFIT) {
@@ -1396,6 +1585,9 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     j->shape_id0 = j->shape_id;
     j->chips0 = j->desc.shape.chips;
     j->planned = ALLOT_TIME_NONE;
+    j->ntasks_min = j->desc.ntasks;
+    if (j->desc.ntasks_max > 0 && j->desc.ntasks_max < j->desc.ntasks)
+        j->desc.ntasks_max = (uint16_t)j->desc.ntasks; /* not elastic */
     allot__shape_rec *sr = &s->shapes[j->shape_id];
     if (sr->never_fits < 0) sr->never_fits = fleet_capacity(s, &sr->shape) == 0;
     if (sr->never_fits || (j->desc.ntasks > 1 && fleet_capacity(s, &sr->shape) < j->desc.ntasks) ||
@@ -1416,7 +1608,7 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     }
     rc = job_try_start(s, ev->job, ev->time, out);
     if (rc == 0) return 0;
-    if (rc == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants)) {
+    if (rc == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants || s->nextra)) {
         rc = preempt_and_start(s, ev->job, ev->time, out);
         int rq = requeue_flush(s);
         if (rc == 0 && rq == 0) return retry_pass(s, ev->time, out); /* victims may fit elsewhere */
@@ -1530,6 +1722,7 @@ int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *o
     case ALLOT_EV_TICK: rc = retry_pass(s, ev->time, out); break;
     default: return ALLOT_EINVAL;
     }
+    if (rc == 0 && s->nelastic > 0 && s->npending == 0) rc = elastic_grow(s, ev->time, out);
     if (rc == 0 && s->cfg.check_invariants) rc = sched_check(s);
     return rc;
 }

@@ -25,7 +25,9 @@
  * default 1), rate (arrivals per hour, default 60 for mixed and 4 for llm),
  * mean_s (mean duration in s, default 3600 for mixed and 21600 for llm),
  * chips (a '|' list of chip types every device job is restricted to; each
- * must already be known to the cluster; default any).
+ * must already be known to the cluster; default any), elastic (llm: the
+ * share of pretraining gangs that are elastic, growing to twice their tasks
+ * while devices idle; 0..1, default 0).
  * Arrivals start at 0 s; times are whole seconds; durations >= 1 s.
  */
 #include "allot/trace.h"
@@ -46,8 +48,9 @@ typedef struct gen_params {
     gen_kind kind;
     int64_t n;
     uint64_t seed;
-    double rate;   /* arrivals per hour */
-    double mean_s; /* mean duration, s */
+    double rate;    /* arrivals per hour */
+    double mean_s;  /* mean duration, s */
+    double elastic; /* llm: share of pretraining gangs that are elastic */
     allot_chip_mask chips;
 } gen_params;
 
@@ -172,13 +175,13 @@ static int parse_spec(const char *spec, allot_cluster *c, gen_params *g, allot_d
         if (!eq || eq == item) return GEN_ERR("'%s': expected key=value, got '%.40s'", spec, item);
         *eq = '\0';
         const char *key = item, *val = eq + 1;
-        static const char *const keys[] = {"n", "seed", "rate", "mean_s", "chips"};
+        static const char *const keys[] = {"n", "seed", "rate", "mean_s", "chips", "elastic"};
         int k = -1;
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < 6; i++)
             if (strcmp(key, keys[i]) == 0) k = i;
         if (k < 0)
             return GEN_ERR("'%s': unknown key '%.40s' (expected n, seed, "
-                           "rate, mean_s or chips)",
+                           "rate, mean_s, chips or elastic)",
                            spec, key);
         if (seen & (1u << k)) return GEN_ERR("'%s': key '%s' given twice", spec, key);
         seen |= 1u << k;
@@ -226,6 +229,12 @@ static int parse_spec(const char *spec, allot_cluster *c, gen_params *g, allot_d
                                spec, val);
             break;
         }
+        case 5:
+            if (parse_f64(val, 0, 1, &g->elastic) < 0)
+                return GEN_ERR("'%s': elastic: expected a share in 0..1, got '%.40s'", spec, val);
+            if (g->kind != GEN_LLM && g->elastic > 0)
+                return GEN_ERR("'%s': elastic applies to gen:llm only", spec);
+            break;
         }
         if (!comma) break;
         p = comma + 1;
@@ -297,6 +306,8 @@ static const char *gen_llm_job(allot_rng *r, const gen_params *g, allot_job *j)
         j->flags = ALLOT_JOBF_PREEMPTIBLE;
         j->ckpt = 1800;
         j->duration = duration(r, g->mean_s * 2.0 / norm, 1.0);
+        if (g->elastic > 0 && allot_rng_double(r) < g->elastic) /* grows to 2x while idle */
+            j->ntasks_max = (uint16_t)(2 * j->ntasks);
     } else if (u < 0.75) {
         kind = "finetune";
         int ndev = ft_ndev[pick(r, ft_w, 4)];

@@ -343,6 +343,7 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
     allot_sim_job *jv = NULL;
     uint8_t *running = NULL;
     int64_t *cur_start = NULL; /* start of each job's current run */
+    int64_t *cur_milli = NULL; /* device milli each running job holds */
     double *ran = NULL;        /* milli x s each job ran in its ended runs */
     tenant_acc *ta = NULL;
     size_t ntenants = w->ntenants ? w->ntenants : 1;
@@ -364,9 +365,10 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
     jv = calloc(nj, sizeof *jv);
     running = calloc(nj, 1);
     cur_start = calloc(nj, sizeof *cur_start);
+    cur_milli = calloc(nj, sizeof *cur_milli);
     ran = calloc(nj, sizeof *ran);
     ta = calloc(ntenants, sizeof *ta);
-    if (!waits || !jcts || !jobs || !jv || !running || !ta || !cur_start || !ran) {
+    if (!waits || !jcts || !jobs || !jv || !running || !ta || !cur_start || !cur_milli || !ran) {
         rc = ALLOT_ENOMEM;
         goto out;
     }
@@ -410,8 +412,9 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
         if (e.kind >= 2 && outstanding == 0) continue; /* the work is done: stop failing */
         const allot_job *j = e.kind < 2 ? &jobs[e.job] : NULL;
         if (e.kind == 1 && (allot_sched_job_state(r->s, e.job) != ALLOT_JOB_RUNNING ||
-                            allot_sched_job_epoch(r->s, e.job) != e.epoch))
-            continue; /* the end of a start that was preempted or stopped */
+                            allot_sched_job_epoch(r->s, e.job) != e.epoch ||
+                            allot_sched_job_end(r->s, e.job) != e.time))
+            continue; /* the end of a start that was preempted, stopped or resized */
         int64_t alloc_now = r->cap_milli - allot_cluster_free_milli(r->c);
         alloc_area += (double)alloc_now * (double)(e.time - last_t);
         last_t = e.time;
@@ -437,7 +440,7 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
             double wgt = (double)allot_job_milli(j);
             if (running[e.job]) {
                 running[e.job] = 0;
-                tenant_change(&ta[t], e.time, -allot_job_milli(j));
+                tenant_change(&ta[t], e.time, -cur_milli[e.job]);
                 ran[e.job] += wgt * (double)(e.time - cur_start[e.job]);
             }
             ran_sum += ran[e.job];
@@ -477,10 +480,23 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
                 jv[dc->job].failed = 1;
                 continue;
             }
+            if (dc->kind == ALLOT_DEC_GROW || dc->kind == ALLOT_DEC_SHRINK) { /* elastic */
+                int64_t dm = (int64_t)dc->ndev * dc->milli;
+                if (dc->kind == ALLOT_DEC_SHRINK) dm = -dm;
+                cur_milli[dc->job] += dm;
+                tenant_change(&ta[t], e.time, dm);
+                int64_t end = allot_sched_job_end(r->s, dc->job);
+                if (end != ALLOT_TIME_NONE) {
+                    rc = heap_push(
+                        &h, (sim_ev){end, seq++, dc->job, 1, allot_sched_job_epoch(r->s, dc->job)});
+                    if (rc) goto out;
+                }
+                continue;
+            }
             if (dc->kind == ALLOT_DEC_PREEMPT || dc->kind == ALLOT_DEC_STOP) {
                 if (running[dc->job]) {
                     running[dc->job] = 0;
-                    tenant_change(&ta[t], e.time, -allot_job_milli(sj));
+                    tenant_change(&ta[t], e.time, -cur_milli[dc->job]);
                     ran[dc->job] +=
                         (double)allot_job_milli(sj) * (double)(e.time - cur_start[dc->job]);
                 }
@@ -490,6 +506,7 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
             uint32_t epoch = allot_sched_job_epoch(r->s, dc->job);
             running[dc->job] = 1;
             cur_start[dc->job] = e.time;
+            cur_milli[dc->job] = allot_job_milli(sj);
             tenant_change(&ta[t], e.time, allot_job_milli(sj));
             jv[dc->job].starts = epoch;
             if (epoch == 1) { /* first start: placement, wait, gang span */
@@ -526,6 +543,8 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
         res->lost_device_h = st.lost_device_s / 3600.0;
         res->failure_stops = st.failure_stops;
         res->failure_lost_device_h = st.failure_lost_device_s / 3600.0;
+        res->grows = st.grows;
+        res->shrinks = st.shrinks;
     }
     res->makespan_s = last_t - t0;
     res->alloc_time_avg_pct =
@@ -591,6 +610,7 @@ out:
     free(jv);
     free(running);
     free(cur_start);
+    free(cur_milli);
     free(ran);
     free(ta);
     return rc;
