@@ -746,6 +746,142 @@ static void test_openb_reproduction(void **state)
     allot_cluster_free(c);
 }
 
+/* Failure injection: a high rate on a loaded fleet stops jobs, they restart
+ * from checkpoints, every job still finishes, ETTR < 1, and the same seed
+ * gives the same run; with no failures ETTR is exactly 1 and nothing is lost. */
+static void test_replay_failures_and_ettr(void **state)
+{
+    (void)state;
+    allot_cluster *c = small_cluster();
+    allot_workload w;
+    allot_workload_init(&w);
+    for (int i = 0; i < 300; i++) {
+        allot_job j = job(1000, 1000, 1 + i % 4);
+        j.submit = i * 60;
+        j.duration = 3600 + (i % 7) * 600;
+        j.ckpt = 900;
+        j.flags = ALLOT_JOBF_PREEMPTIBLE;
+        assert_true(allot_workload_add(&w, &j, NULL) >= 0);
+    }
+    w.has_times = 1;
+    allot_sim_config cfg = fgd_cfg(ALLOT_POLICY_BESTFIT, 3);
+    cfg.mode = ALLOT_SIM_REPLAY;
+    cfg.check_invariants = 1;
+    allot_sim_result a, b, none;
+    run_ok(c, &w, &cfg, &none);
+    assert_int_equal(none.node_failures, 0);
+    assert_true(none.ettr == 1.0);
+    assert_true(none.failure_lost_device_h == 0);
+    cfg.fail_rate = 0.5; /* per device-day: many failures in a few hours */
+    cfg.repair_mean_s = 1800;
+    run_ok(c, &w, &cfg, &a);
+    run_ok(c, &w, &cfg, &b);
+    assert_true(a.node_failures > 0);
+    assert_true(a.failure_stops > 0);
+    assert_true(a.failure_lost_device_h > 0);
+    /* lost work is at most one checkpoint interval per stop */
+    assert_true(a.failure_lost_device_h <= (double)a.failure_stops * 4 * 900 / 3600.0 + 1e-9);
+    assert_int_equal(a.finished, 300);
+    assert_true(a.ettr > 0 && a.ettr < 1.0);
+    assert_true(a.jct_mean_s > none.jct_mean_s);
+    assert_int_equal(a.node_failures, b.node_failures);
+    assert_true(a.jct_mean_s == b.jct_mean_s && a.ettr == b.ettr);
+    allot_sim_result_free(&a);
+    allot_sim_result_free(&b);
+    allot_sim_result_free(&none);
+    allot_workload_free(&w);
+    allot_cluster_free(c);
+}
+
+/* Named policies on a queue-heavy workload: every job finishes under each;
+ * fifo-backfill's utilisation is at least fifo's; las beats fifo on mean JCT;
+ * drf reports tenants' shares against equal entitlements. */
+static void test_replay_policies(void **state)
+{
+    (void)state;
+    allot_cluster *c = one_node(8);
+    allot_workload w;
+    allot_workload_init(&w);
+    int t0 = allot_workload_tenant(&w, "a"), t1 = allot_workload_tenant(&w, "b");
+    assert_true(t0 == 0 && t1 == 1);
+    for (int i = 0; i < 200; i++) {
+        allot_job j = job(1000, 1000, i % 5 == 0 ? 8 : 1 + i % 3);
+        j.submit = i * 30;
+        j.duration = i % 5 == 0 ? 4000 : 200 + (i % 11) * 40;
+        j.tenant = (uint16_t)(i % 2);
+        assert_true(allot_workload_add(&w, &j, NULL) >= 0);
+    }
+    w.has_times = 1;
+    allot_sim_result r[ALLOT_SP__COUNT];
+    for (int p = 0; p < ALLOT_SP__COUNT; p++) {
+        allot_sim_config cfg = fgd_cfg(ALLOT_POLICY_BESTFIT, 1);
+        cfg.mode = ALLOT_SIM_REPLAY;
+        cfg.check_invariants = 1;
+        cfg.sched_policy = p;
+        run_ok(c, &w, &cfg, &r[p]);
+        assert_int_equal(r[p].finished, 200);
+        assert_int_equal(r[p].ntenants, 2);
+    }
+    assert_true(r[ALLOT_SP_FIFO_BACKFILL].alloc_time_avg_pct >=
+                r[ALLOT_SP_FIFO].alloc_time_avg_pct - 1e-9);
+    assert_true(r[ALLOT_SP_FIFO_BACKFILL].jct_mean_s < r[ALLOT_SP_FIFO].jct_mean_s);
+    assert_true(r[ALLOT_SP_LAS].jct_mean_s < r[ALLOT_SP_FIFO].jct_mean_s);
+    assert_true(r[ALLOT_SP_LAS].preemptions > 0); /* no flags: jobs assumed checkpointing */
+    assert_true(r[ALLOT_SP_ALLOT].jct_mean_s < r[ALLOT_SP_FIFO].jct_mean_s);
+    assert_true(r[ALLOT_SP_FIFO].preemptions == 0);
+    for (int t = 0; t < 2; t++) {
+        assert_true(fabs(r[ALLOT_SP_DRF].tenants[t].entitlement - 0.5) < 1e-9);
+        assert_true(r[ALLOT_SP_DRF].tenants[t].share > 0 && r[ALLOT_SP_DRF].tenants[t].share < 1);
+        assert_int_equal(r[ALLOT_SP_DRF].tenants[t].jobs, 100);
+    }
+    /* without quotas, the entitlement is the share of the demand */
+    double e = r[ALLOT_SP_FIFO].tenants[0].entitlement + r[ALLOT_SP_FIFO].tenants[1].entitlement;
+    assert_true(fabs(e - 1.0) < 1e-9);
+    for (int p = 0; p < ALLOT_SP__COUNT; p++) allot_sim_result_free(&r[p]);
+    allot_workload_free(&w);
+    allot_cluster_free(c);
+}
+
+/* Heterogeneity: a job that allows two chip types of different speeds runs
+ * faster on the faster one (catalogue bf16 TFLOP/s), and speed_pick starts
+ * it there when both are free. */
+static void test_replay_speeds(void **state)
+{
+    (void)state;
+    allot_cluster *c = allot_cluster_new("het");
+    int r = allot_cluster_rack(c, NULL, NULL, NULL);
+    /* T4: 65 TFLOP/s; H100: 989 -> about 15x */
+    assert_int_equal(allot_cluster_add_node(c, "slow", "T4", 1, 32000, 65536, (uint32_t)r), 0);
+    assert_int_equal(allot_cluster_add_node(c, "fast", "H100", 1, 32000, 65536, (uint32_t)r), 1);
+    assert_int_equal(allot_cluster_finalize(c), 0);
+    allot_workload w;
+    allot_workload_init(&w);
+    allot_job j = job(1000, 1000, 1);
+    j.submit = 0;
+    j.duration = 15215; /* at speed 1 (the T4) */
+    assert_int_equal(allot_workload_add(&w, &j, NULL), 0);
+    w.has_times = 1;
+    allot_sim_config cfg = fgd_cfg(ALLOT_POLICY_BESTFIT, 1);
+    cfg.mode = ALLOT_SIM_REPLAY;
+    cfg.check_invariants = 1;
+    allot_sim_result plain, sp, pick;
+    run_ok(c, &w, &cfg, &plain);
+    assert_true(plain.jct_mean_s == 15215);
+    cfg.speeds = 1;
+    cfg.speed_pick = 1;
+    run_ok(c, &w, &cfg, &pick);
+    /* 15215 / (989 / 65) = 1000 s on the H100 */
+    assert_true(fabs(pick.jct_mean_s - 1000) <= 1);
+    cfg.speed_pick = 0;
+    run_ok(c, &w, &cfg, &sp); /* wherever best-fit puts it: one of the two */
+    assert_true(fabs(sp.jct_mean_s - 1000) <= 1 || sp.jct_mean_s == 15215);
+    allot_sim_result_free(&plain);
+    allot_sim_result_free(&sp);
+    allot_sim_result_free(&pick);
+    allot_workload_free(&w);
+    allot_cluster_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -756,6 +892,9 @@ int main(void)
         cmocka_unit_test(test_progress_and_errors),
         cmocka_unit_test(test_replay_by_hand),
         cmocka_unit_test(test_replay_fail_and_forever),
+        cmocka_unit_test(test_replay_failures_and_ettr),
+        cmocka_unit_test(test_replay_policies),
+        cmocka_unit_test(test_replay_speeds),
         cmocka_unit_test(test_experiment_equals_runs),
         cmocka_unit_test(test_openb_reproduction),
     };

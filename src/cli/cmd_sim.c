@@ -76,6 +76,12 @@ static const char sim_usage[] =
     "                      its jobs restart from their last checkpoint\n"
     "  --repair-time S     replay: mean repair time in seconds, exponential\n"
     "                      (default 14400)\n"
+    "  --speeds MODE       replay: none (every chip runs every job at the recorded\n"
+    "                      speed, default) or catalog (relative speeds from each chip\n"
+    "                      type's bf16 TFLOP/s; a duration is the run time on the\n"
+    "                      fleet's slowest type; a gang runs at its slowest chip)\n"
+    "  --speed-pick        replay, with --speeds catalog: a job that allows several\n"
+    "                      chip types starts on the fastest type that fits now\n"
     "  --check             verify every invariant after every event (slow)\n"
     "\n"
     "the FGD experiment:\n"
@@ -747,6 +753,8 @@ enum {
     OPT_CKPT,
     OPT_FAILURES,
     OPT_REPAIR,
+    OPT_SPEEDS,
+    OPT_SPEEDPICK,
     OPT_MODE,
     OPT_SEED,
     OPT_INFLATE,
@@ -777,6 +785,8 @@ static const struct option long_opts[] = {
     {"checkpoint", required_argument, 0, OPT_CKPT},
     {"failures", required_argument, 0, OPT_FAILURES},
     {"repair-time", required_argument, 0, OPT_REPAIR},
+    {"speeds", required_argument, 0, OPT_SPEEDS},
+    {"speed-pick", no_argument, 0, OPT_SPEEDPICK},
     {"mode", required_argument, 0, OPT_MODE},
     {"seed", required_argument, 0, OPT_SEED},
     {"inflate", required_argument, 0, OPT_INFLATE},
@@ -865,6 +875,15 @@ int allot_cmd_sim(int argc, char **argv)
             else
                 o.cfg.fail_rate = x;
             break;
+        case OPT_SPEEDS:
+            if (strcmp(optarg, "none") == 0)
+                o.cfg.speeds = 0;
+            else if (strcmp(optarg, "catalog") == 0)
+                o.cfg.speeds = 1;
+            else
+                return usage_error("unknown speeds '%s' (none or catalog)", optarg);
+            break;
+        case OPT_SPEEDPICK: o.cfg.speed_pick = 1; break;
         case OPT_REPAIR:
             if (cli_parse_double(optarg, 1.0, 1e8, &x))
                 return usage_error("--repair-time wants seconds in 1..1e8, got '%s'", optarg);
@@ -988,12 +1007,14 @@ int allot_cmd_sim(int argc, char **argv)
         }
     }
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
-    int replay_opts = o.cfg.sched_policy >= 0 || o.cfg.fail_rate > 0;
+    if (o.cfg.speed_pick && !o.cfg.speeds)
+        return usage_error("%s", "--speed-pick needs --speeds catalog (a speed per chip type)");
+    int replay_opts = o.cfg.sched_policy >= 0 || o.cfg.fail_rate > 0 || o.cfg.speeds;
     if (replay_opts && !mode_given && !o.experiment) o.cfg.mode = ALLOT_SIM_REPLAY;
     if (replay_opts && o.cfg.mode == ALLOT_SIM_FGD)
-        return usage_error("%s", "--policy fifo|fifo-backfill|priority-preempt|las|drf|allot and "
-                                 "--failures need a queue: use --mode replay (the FGD protocol "
-                                 "has no departures)");
+        return usage_error("%s", "--policy fifo|fifo-backfill|priority-preempt|las|drf|allot, "
+                                 "--failures and --speeds need a queue: use --mode replay (the "
+                                 "FGD protocol has no departures)");
     if (o.experiment && o.cfg.mode != ALLOT_SIM_FGD)
         return usage_error("%s", "--experiment fgd runs the FGD protocol; drop --mode replay");
     if (o.experiment && seed_given)
