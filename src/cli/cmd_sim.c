@@ -241,7 +241,7 @@ static json_t *summary_json(const sim_opts *o, const allot_cluster *c, const all
         json_object_set_new(j, "failure_stops", json_integer((json_int_t)r->failure_stops));
         json_object_set_new(j, "failure_lost_device_hours", jnum(r->failure_lost_device_h));
         json_object_set_new(j, "ettr", jnum(r->ettr));
-        if (r->ntenants > 1) {
+        if (r->ntenants > 0) {
             json_t *jt = json_array();
             for (size_t t = 0; t < r->ntenants; t++) {
                 json_t *e = json_object();
