@@ -37,6 +37,63 @@ static int ending_cmp(const void *x, const void *y)
     return a->id < b->id ? -1 : (a->id > b->id);
 }
 
+/* The running jobs' expected ends, kept sorted as jobs start and stop (an
+ * EASY pass walks them in order instead of sorting them every time). Only
+ * kept with EASY backfill. */
+static size_t ends_find(const allot_sched *s, const ending *e)
+{
+    size_t lo = 0, hi = s->nends;
+    const ending *v = s->ends;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ending_cmp(&v[mid], e) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int allot__ends_add(allot_sched *s, uint32_t id)
+{
+    if (s->cfg.backfill != ALLOT_BACKFILL_EASY) return 0;
+    allot__job_rec *j = &s->jobs[id];
+    int64_t left = allot__job_run_left(s, j);
+    if (left == INT64_MAX) { /* no estimate: never frees */
+        j->end_key = INT64_MAX;
+        return 0;
+    }
+    if (s->nends >= s->ends_cap) {
+        size_t cap = s->ends_cap ? s->ends_cap * 2 : 256;
+        ending *v = realloc(s->ends, cap * sizeof *v);
+        if (!v) return ALLOT_ENOMEM;
+        s->ends = v;
+        s->ends_cap = cap;
+    }
+    ending e = {j->start_time + left, id};
+    j->end_key = e.t;
+    size_t at = ends_find(s, &e);
+    ending *v = s->ends;
+    memmove(&v[at + 1], &v[at], (s->nends - at) * sizeof *v);
+    v[at] = e;
+    s->nends++;
+    return 0;
+}
+
+void allot__ends_remove(allot_sched *s, uint32_t id)
+{
+    if (s->cfg.backfill != ALLOT_BACKFILL_EASY) return;
+    allot__job_rec *j = &s->jobs[id];
+    if (j->end_key == INT64_MAX) return;
+    ending e = {j->end_key, id};
+    size_t at = ends_find(s, &e);
+    ending *v = s->ends;
+    if (at < s->nends && v[at].id == id) {
+        memmove(&v[at], &v[at + 1], (s->nends - at - 1) * sizeof *v);
+        s->nends--;
+    }
+}
+
 void allot__resv_clear(allot_sched *s)
 {
     if (s->resv.devs) /* forget the per-node amounts of the last reservation */
@@ -83,6 +140,7 @@ void allot__bf_free(allot_sched *s)
     free(s->resv.mem);
     free(s->resv.nodes);
     free(s->resv.listed);
+    free(s->ends);
 }
 
 /* Greedy fit of every task of shape sh (n tasks) on the scratch state:
@@ -190,18 +248,8 @@ int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
     allot__resv_clear(s);
     uint32_t nn = allot_cluster_nnodes(s->c);
     const allot__job_rec *h = &s->jobs[head];
-    ending *e = malloc((s->nrunning ? s->nrunning : 1) * sizeof *e);
-    if (!e) return ALLOT_ENOMEM;
-    size_t ne = 0;
-    for (size_t r = 0; r < s->nrunning; r++) {
-        uint32_t id = s->run[r];
-        const allot__job_rec *j = &s->jobs[id];
-        int64_t left = allot__job_run_left(s, j);
-        if (left == INT64_MAX) continue; /* no estimate: never frees */
-        int64_t end = j->start_time + left;
-        e[ne++] = (ending){end > now ? end : now, id};
-    }
-    qsort(e, ne, sizeof *e, ending_cmp);
+    const ending *e = s->ends; /* sorted; an overdue end counts as now */
+    size_t ne = s->nends;
     allot__scratch_load(s);
     /* tasks are identical and nodes independent, so the head fits exactly
      * when the per-node task capacities add up to its task count; keep that
@@ -216,7 +264,7 @@ int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
     size_t k = 0;
     int64_t t = now;
     for (;;) {
-        while (k < ne && e[k].t <= t) { /* every release at the same time */
+        while (k < ne && (e[k].t > now ? e[k].t : now) <= t) { /* every release at that time */
             const allot__job_rec *x = &s->jobs[e[k++].id];
             const allot__task_alloc *a = allot__allocs(x);
             allot__scratch_release(s, x);
@@ -240,9 +288,8 @@ int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now)
             break;
         }
         if (k >= ne) break; /* nothing more will end: no reservation */
-        t = e[k].t;
+        t = e[k].t > now ? e[k].t : now;
     }
-    free(e);
     return rc == ALLOT_ENOFIT ? 0 : rc;
 }
 

@@ -36,6 +36,7 @@ typedef struct allot__job_rec {
     allot_chip_mask chips0;  /* chip types as submitted */
     uint32_t ntasks_min;     /* tasks as submitted (an elastic job's
                                 desc.ntasks is its current size) */
+    int64_t end_key;         /* EASY: its expected end as kept in s->ends */
     int64_t planned;         /* conservative backfill: the first start time a
                                 reservation promised (ALLOT_TIME_NONE none) */
     allot__task_alloc one;   /* the task when ntasks == 1 */
@@ -182,6 +183,8 @@ struct allot_sched {
     int64_t *pre_cpu, *pre_mem;
 
     struct allot__cons *cons; /* conservative backfill state */
+    struct ending *ends;      /* EASY: running jobs by expected end (backfill.c) */
+    size_t nends, ends_cap;
 
     uint32_t nelastic; /* running elastic jobs */
     uint64_t nextra;   /* their tasks beyond the minimum */
@@ -209,6 +212,10 @@ int allot__bfidx_place(allot_sched *s, const allot_shape *sh, uint32_t *node_out
 int allot__bf_alloc(allot_sched *s);
 void allot__bf_free(allot_sched *s);
 void allot__resv_clear(allot_sched *s);
+/* Keep s->ends in step: after a job started (or was resized), and before
+ * it leaves the running set (or is resized). */
+int allot__ends_add(allot_sched *s, uint32_t id);
+void allot__ends_remove(allot_sched *s, uint32_t id);
 /* Computes the reservation of pending job `head` (none if it can never fit
  * with the known end times). */
 int allot__resv_compute(allot_sched *s, uint32_t head, int64_t now);

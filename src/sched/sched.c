@@ -572,6 +572,8 @@ static int run_add(allot_sched *s, uint32_t id)
     }
     s->jobs[id].run_pos = (uint32_t)s->nrunning;
     s->run[s->nrunning++] = id;
+    int re = allot__ends_add(s, id);
+    if (re) return re;
     if (allot__elastic(&s->jobs[id])) {
         s->nelastic++;
         s->nextra += s->jobs[id].desc.ntasks - s->jobs[id].ntasks_min;
@@ -583,6 +585,7 @@ static int run_add(allot_sched *s, uint32_t id)
 static void run_remove(allot_sched *s, uint32_t id)
 {
     allot__victims_removed(s, id);
+    allot__ends_remove(s, id);
     if (allot__elastic(&s->jobs[id])) {
         s->nelastic--;
         s->nextra -= s->jobs[id].desc.ntasks - s->jobs[id].ntasks_min;
@@ -977,10 +980,19 @@ static int job_try_start_(allot_sched *s, uint32_t id, int64_t now, allot_decisi
         s->decisions -= j->desc.ntasks;
         rc = job_release(s, j);
         if (rc) return rc;
+        allot__shape_rec *sr = &s->shapes[j->shape_id];
+        int64_t left = allot__job_run_left(s, j);
+        if (sr->cb_pass == s->pass && left >= sr->cb_left) return JOB_BLOCKED; /* as a twin */
         allot__resv_hide(s, 1);
         rc = j->desc.ntasks > 1 ? place_gang(s, j, now) : place_all(s, j, NULL, 0);
         allot__resv_hide(s, 0);
-        if (rc == ALLOT_ENOFIT) return JOB_BLOCKED; /* a shorter twin may still fit */
+        if (rc == ALLOT_ENOFIT) { /* a shorter twin may still fit; a longer one not */
+            if (sr->cb_pass != s->pass || left < sr->cb_left) {
+                sr->cb_left = left;
+                sr->cb_pass = s->pass;
+            }
+            return JOB_BLOCKED;
+        }
         if (rc) return rc;
         if (!allot__resv_allows(s, j, now)) { /* CPU or memory the head needs */
             s->decisions -= j->desc.ntasks;
@@ -1221,6 +1233,7 @@ static int elastic_grow(allot_sched *s, int64_t now, allot_decisions *out)
             allot__task_alloc a;
             if (allot__place(s, j->shape_id, &j->desc.shape, NULL, 0, &a)) break;
             if (first) {
+                allot__ends_remove(s, id); /* its end moves */
                 elastic_segment(s, j, now);
                 first = 0;
             }
@@ -1245,6 +1258,10 @@ static int elastic_grow(allot_sched *s, int64_t now, allot_decisions *out)
             rc = push_task_decision(out, ALLOT_DEC_GROW, id, j->desc.ntasks - 1, &a);
             if (rc) return rc;
         }
+        if (!first) {
+            int rc = allot__ends_add(s, id);
+            if (rc) return rc;
+        }
     }
     return 0;
 }
@@ -1254,13 +1271,15 @@ static int elastic_drop_one(allot_sched *s, uint32_t id, allot__task_alloc *gone
 {
     allot__job_rec *j = &s->jobs[id];
     allot__victims_removed(s, id);
+    allot__ends_remove(s, id);
     tenant_account(s, j, -1);
     *gone = j->many[--j->desc.ntasks];
     int rc = task_give(s, &j->desc.shape, gone);
     tenant_account(s, j, +1);
     allot__victims_added(s, id);
     s->nextra--;
-    return rc;
+    int re = allot__ends_add(s, id);
+    return rc ? rc : re;
 }
 
 typedef struct shrunk {
@@ -1297,9 +1316,12 @@ static int elastic_shrink_for(allot_sched *s, uint32_t id, int64_t now, allot_de
             if (x->start_time != now) {
                 uint32_t cur = x->desc.ntasks, dropped = 0;
                 for (size_t q = 0; q < nv; q++) dropped += v[q].id == v[k].id;
+                allot__ends_remove(s, v[k].id);
                 x->desc.ntasks = cur + dropped;
                 elastic_segment(s, x, now);
                 x->desc.ntasks = cur;
+                int re = allot__ends_add(s, v[k].id);
+                if (re) rc = re;
             }
             s->stats.shrinks++;
         }
@@ -1321,6 +1343,7 @@ static int elastic_shrink_for(allot_sched *s, uint32_t id, int64_t now, allot_de
         for (size_t k = nv; k-- > 0;) {
             allot__job_rec *x = &s->jobs[v[k].id];
             allot__victims_removed(s, v[k].id);
+            allot__ends_remove(s, v[k].id);
             tenant_account(s, x, -1);
             int r2 = task_take(s, &x->desc.shape, &v[k].a);
             s->decisions--;
@@ -1328,6 +1351,7 @@ static int elastic_shrink_for(allot_sched *s, uint32_t id, int64_t now, allot_de
             tenant_account(s, x, +1);
             allot__victims_added(s, v[k].id);
             s->nextra++;
+            if (r2 == 0) r2 = allot__ends_add(s, v[k].id);
             if (r2) {
                 rc = r2;
                 break;
