@@ -299,11 +299,15 @@ int allot__resv_allows(allot_sched *s, const allot__job_rec *j, int64_t now)
     int64_t left = allot__job_run_left(s, j), end = left == INT64_MAX ? INT64_MAX : now + left;
     if (end <= s->resv.t) return 1; /* gone before the head needs anything */
     const allot__task_alloc *a = allot__allocs(j);
-    /* the scratch state holds what is free at T* beyond the reservation */
+    /* the scratch state holds what is free at T* beyond the reservation; a
+     * gang's tasks on one node need their CPU and memory together */
     for (uint32_t t = 0; t < j->desc.ntasks; t++) {
-        uint32_t n = a[t].node;
+        uint32_t n = a[t].node, here = 0;
         if (a[t].devs & s->resv.devs[n]) return 0;
-        if (s->bf_cpu[n] < j->desc.shape.cpu || s->bf_mem[n] < j->desc.shape.mem) return 0;
+        for (uint32_t u = 0; u <= t; u++) here += a[u].node == n;
+        if (s->bf_cpu[n] < (int64_t)here * j->desc.shape.cpu ||
+            s->bf_mem[n] < (int64_t)here * j->desc.shape.mem)
+            return 0;
     }
     return 1;
 }
