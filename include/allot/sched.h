@@ -123,23 +123,27 @@ typedef struct allot_sched_config {
      * row 0 from the catalogue. */
     const double *speed;
     size_t nspeed_classes;
-    int speed_pick;       /* a job that allows several chip types starts on the
-                             type that finishes it soonest among those it fits on
-                             now (with a speed table) */
-    int64_t min_run_s;    /* preemption spares a job that (re)started less
-                             than this many seconds ago (0 = none) */
-    int64_t max_lost_s;   /* priority preemption spares a job that would lose
-                             more than this many seconds of work (time since
-                             its last checkpoint): it waits for the next one
-                             (0 = no limit; reclaim ignores it) */
-    int preempt;          /* pending jobs may stop lower-priority
-                             preemptible ones (ALLOT_JOBF_PREEMPTIBLE) */
-    uint64_t seed;        /* tie-breaking randomness */
-    int check_invariants; /* verify every invariant after each event
-                             (always on in ALLOT_DEBUG builds, e.g.
-                             the sanitizer build) */
-    int scan_only;        /* never use placement indexes (tests compare
-                             the indexed and the scanning paths) */
+    int speed_pick;          /* a job that allows several chip types starts on the
+                                type that finishes it soonest among those it fits on
+                                now (with a speed table) */
+    int64_t min_run_s;       /* preemption spares a job that (re)started less
+                                than this many seconds ago (0 = none) */
+    double max_victim_ratio; /* priority preemption spares a job holding more
+                                than this many times the preemptor's devices
+                                (a small job does not stop a big gang); 0 =
+                                no limit */
+    int64_t max_lost_s;      /* priority preemption spares a job that would lose
+                                more than this many seconds of work (time since
+                                its last checkpoint): it waits for the next one
+                                (0 = no limit; reclaim ignores it) */
+    int preempt;             /* pending jobs may stop lower-priority
+                                preemptible ones (ALLOT_JOBF_PREEMPTIBLE) */
+    uint64_t seed;           /* tie-breaking randomness */
+    int check_invariants;    /* verify every invariant after each event
+                                (always on in ALLOT_DEBUG builds, e.g.
+                                the sanitizer build) */
+    int scan_only;           /* never use placement indexes (tests compare
+                                the indexed and the scanning paths) */
     /* Target workload for FGD scores and the fragmentation metric. Copied.
      * FGD policies need it (allot_sched_new fails with EINVAL without). */
     const allot_typical *typical;
@@ -158,7 +162,8 @@ typedef enum allot_sched_policy {
     ALLOT_SP__COUNT
 } allot_sched_policy;
 
-#define ALLOT_POLICY_MAX_LOST_S 300 /* allot: preempt within 5 min of a checkpoint */
+#define ALLOT_POLICY_MAX_LOST_S       300 /* allot: preempt within 5 min of a checkpoint */
+#define ALLOT_POLICY_MAX_VICTIM_RATIO 2   /* allot: victims at most 2x the preemptor */
 
 /* "fifo", "fifo-backfill", "priority-preempt", "las", "drf", "allot". */
 const char *allot_sched_policy_name(allot_sched_policy p);

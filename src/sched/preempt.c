@@ -392,7 +392,10 @@ static int preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions
         /* with tenants, priority preemption stays within the preemptor's own
          * tenant; across tenants only reclaim stops work (else the other
          * tenant could reclaim it back, and so on forever) */
-        int lower = x->pre && x->eff < jeff && (!s->ntenants || x->tenant == j->desc.tenant);
+        int lower =
+            x->pre && x->eff < jeff && (!s->ntenants || x->tenant == j->desc.tenant) &&
+            (s->cfg.max_victim_ratio <= 0 ||
+             (double)x->size <= s->cfg.max_victim_ratio * (double)allot_job_milli(&j->desc));
         if (reclaim || lower) v[nv++] = *x;
     }
     if (j->desc.ntasks > 1) qsort(v, nv, sizeof *v, victim_cmp); /* victim order */
