@@ -65,6 +65,9 @@ typedef struct allot_sim_config {
     double inflate;       /* FGD: target request / capacity (1.3) */
     double coverage;      /* FGD: typical-shape coverage (0.95) */
     double time_scale;    /* REPLAY: divide trace times by this (>= 1) */
+    double arrival_scale; /* REPLAY: divide submit times only by this (>= 1;
+                             0 = 1): arrivals come that much faster, run
+                             times are kept, so the fleet is more loaded */
     int check_invariants; /* run the invariant checker after decisions */
     int record_samples;   /* keep the per-event samples (CSV output) */
     /* Progress callback, called about every 1 % of events; may be NULL. */

@@ -49,6 +49,9 @@ static const char sim_usage[] =
     "                      X x capacity (default 1.3; 0 = use the workload as is)\n"
     "  --coverage X        share of jobs the FGD target workload covers (default 0.95)\n"
     "  --time-scale X      replay mode: divide trace times by X (default 1)\n"
+    "  --arrival-scale X   replay mode: divide arrival times only by X (default 1):\n"
+    "                      X times the arrival rate, same run times - a more loaded\n"
+    "                      fleet (e.g. openb pod lists, whose fleet is mostly idle)\n"
     "  --order ORDER       queue order: fifo (default), priority, or las (least\n"
     "                      attained service: priority drops a level at 1, 10, 100...\n"
     "                      device-hours received; with --preempt, Tiresias-like), or\n"
@@ -760,6 +763,7 @@ enum {
     OPT_INFLATE,
     OPT_COVERAGE,
     OPT_TIMESCALE,
+    OPT_ARRSCALE,
     OPT_ORDER,
     OPT_BACKFILL,
     OPT_PREEMPT,
@@ -792,6 +796,7 @@ static const struct option long_opts[] = {
     {"inflate", required_argument, 0, OPT_INFLATE},
     {"coverage", required_argument, 0, OPT_COVERAGE},
     {"time-scale", required_argument, 0, OPT_TIMESCALE},
+    {"arrival-scale", required_argument, 0, OPT_ARRSCALE},
     {"order", required_argument, 0, OPT_ORDER},
     {"backfill", required_argument, 0, OPT_BACKFILL},
     {"preempt", no_argument, 0, OPT_PREEMPT},
@@ -918,6 +923,11 @@ int allot_cmd_sim(int argc, char **argv)
             if (cli_parse_double(optarg, 1.0, 1e9, &x))
                 return usage_error("--time-scale wants a number >= 1, got '%s'", optarg);
             o.cfg.time_scale = x;
+            break;
+        case OPT_ARRSCALE:
+            if (cli_parse_double(optarg, 1.0, 1e9, &x))
+                return usage_error("--arrival-scale wants a number >= 1, got '%s'", optarg);
+            o.cfg.arrival_scale = x;
             break;
         case OPT_ORDER:
             if (strcmp(optarg, "fifo") == 0)

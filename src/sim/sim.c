@@ -351,6 +351,7 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
     double racks_sum = 0, ran_sum = 0, held_sum = 0; /* milli x s, finished jobs */
     uint64_t seq = 0;
     double scale = cfg->time_scale >= 1.0 ? cfg->time_scale : 1.0;
+    double ascale = cfg->arrival_scale >= 1.0 ? cfg->arrival_scale : 1.0;
     allot_rng frng;
     allot_rng_seed(&frng, cfg->seed ^ 0xfa11fa11fa11ull);
     if (!w->has_times) {
@@ -376,8 +377,9 @@ static int run_replay(run *r, const allot_workload *w, allot_diag *d)
     int assume = cfg->assume_ckpt_s > 0 && !workload_has_preempt_info(w);
     for (size_t i = 0; i < w->njobs; i++) {
         jobs[i] = w->jobs[i];
-        jobs[i].submit =
-            w->jobs[i].submit == ALLOT_TIME_NONE ? 0 : (int64_t)((double)w->jobs[i].submit / scale);
+        jobs[i].submit = w->jobs[i].submit == ALLOT_TIME_NONE
+                             ? 0
+                             : (int64_t)((double)w->jobs[i].submit / scale / ascale);
         if (w->jobs[i].duration != ALLOT_TIME_NONE)
             jobs[i].duration = (int64_t)ceil((double)w->jobs[i].duration / scale);
         if (assume) {
