@@ -68,6 +68,22 @@ typedef struct allot__shape_rec {
      * cannot either (reservations only grow within a pass) */
     uint32_t cb_pass;
     int64_t cb_left;
+    /* queue bookkeeping (sched.c, retry_pass): */
+    uint32_t npending;   /* jobs of this shape in the queue */
+    uint32_t qpos;       /* while npending > 0: its index in allot_sched.qshapes */
+    uint32_t seen_pass;  /* the last pass that visited one of them */
+    uint32_t unvisited;  /* in that pass: those not visited yet */
+    uint32_t kept_pass;  /* the last pass that kept (did not start) one of them */
+    uint64_t hint;       /* no job of this shape is before pending_base + hint */
+    uint64_t hint_epoch; /* hint holds while allot_sched.qepoch equals this */
+    uint64_t gcap_gen;   /* gang_cannot_start: gcap bounds the tasks of this */
+    int64_t gcap;        /* shape the nodes can take while cap_gen equals gcap_gen */
+    /* passes with preemption or tenants (no EASY): a job of this shape, of
+     * tenant qf_tenant at effective priority qf_prio, failed to start even
+     * with preemption while the pass state was qgen == qf_gen */
+    uint64_t qf_gen;
+    int32_t qf_prio;
+    uint16_t qf_tenant;
 } allot__shape_rec;
 
 /* FGD target workload grouped for fast evaluation: typical shapes that share
@@ -105,8 +121,20 @@ struct allot_sched {
     allot__job_rec *jobs; /* indexed by job id */
     uint32_t jobs_cap;
     uint64_t next_seq;
-    uint32_t *pending; /* job ids in queue order */
+    uint32_t *pending; /* job ids in queue order: pending_base + pending_off */
     size_t npending, pending_cap;
+    uint32_t *pending_base; /* the allocation (pending_cap ids); a pass drops
+                               the jobs it started from the front */
+    size_t pending_off;
+    uint32_t *pshape, *pshape_base; /* shape of each queued job, in step */
+    uint32_t *qshapes;              /* the shapes with jobs in the queue */
+    uint32_t nqshapes, qshapes_cap;
+    uint32_t *qlive; /* in a pass: shapes that may still start jobs (qshapes_cap) */
+    uint32_t nqlive;
+    uint64_t qepoch;  /* bumped when queue positions move other than forward */
+    uint64_t cap_gen; /* bumped at each pass and when one stops jobs */
+    uint64_t qgen;    /* bumped at each pass and when one stops jobs or
+                         starts one that qf_* depends on (see retry_pass) */
     size_t nrunning;
     uint32_t *run; /* ids of the running jobs (nrunning of them) */
     size_t run_cap;

@@ -363,18 +363,38 @@ static int drf_cmp(const void *x, const void *y)
     return a->seq < b->seq ? -1 : (a->seq > b->seq);
 }
 
-/* Orders the queue by tenants' weighted dominant shares, then submission. */
+/* Orders the queue by tenants' weighted dominant shares, then submission.
+ * The keys are a total order (seq is unique), so the result does not depend
+ * on the order before: each tenant's share is computed once, and a queue
+ * already in order (shares unchanged since the last pass) is not sorted. */
 static int drf_sort(allot_sched *s)
 {
     if (s->npending < 2) return 0;
     drf_key *k = malloc(s->npending * sizeof *k);
-    if (!k) return ALLOT_ENOMEM;
+    double *share = malloc((s->ntenants + 1) * sizeof *share);
+    if (!k || !share) {
+        free(k);
+        free(share);
+        return ALLOT_ENOMEM;
+    }
+    for (uint32_t t = 0; t < s->ntenants; t++) share[t] = tenant_share(s, (uint16_t)t);
+    share[s->ntenants] = 0; /* tenant_share of an unknown tenant */
+    int sorted = 1;
     for (size_t i = 0; i < s->npending; i++) {
         const allot__job_rec *j = &s->jobs[s->pending[i]];
-        k[i] = (drf_key){tenant_share(s, j->desc.tenant), j->seq, s->pending[i]};
+        uint32_t t = j->desc.tenant < s->ntenants ? j->desc.tenant : s->ntenants;
+        k[i] = (drf_key){share[t], j->seq, s->pending[i]};
+        if (i > 0 && drf_cmp(&k[i - 1], &k[i]) > 0) sorted = 0;
     }
-    qsort(k, s->npending, sizeof *k, drf_cmp);
-    for (size_t i = 0; i < s->npending; i++) s->pending[i] = k[i].id;
+    if (!sorted) {
+        qsort(k, s->npending, sizeof *k, drf_cmp);
+        for (size_t i = 0; i < s->npending; i++) {
+            s->pending[i] = k[i].id;
+            s->pshape[i] = s->jobs[k[i].id].shape_id0;
+        }
+        s->qepoch++; /* the queue's hints (below) no longer hold */
+    }
+    free(share);
     free(k);
     return 0;
 }
@@ -528,7 +548,10 @@ void allot_sched_free(allot_sched *s)
     if (!s) return;
     for (uint32_t i = 0; i < s->jobs_cap; i++) free(s->jobs[i].many);
     free(s->jobs);
-    free(s->pending);
+    free(s->pending_base); /* s->pending points into it */
+    free(s->pshape_base);
+    free(s->qshapes);
+    free(s->qlive);
     free(s->run);
     free(s->tenants);
     free(s->t_use);
@@ -1128,15 +1151,97 @@ static int queue_before(const allot_sched *s, uint32_t a, uint32_t b)
     return x->seq < y->seq;
 }
 
-static int queue_push(allot_sched *s, uint32_t id)
+/* The queue is s->pending[0 .. npending), a window of the allocation
+ * s->pending_base, and s->pshape[i] the shape of job s->pending[i] (a
+ * parallel array: a pass passes over the jobs of failed shapes without
+ * loading their records). A pass drops the jobs it started by moving the
+ * kept ones before its last start towards it and the window's start forward,
+ * so the rest of the queue is not touched (no O(queue) memmove per start).
+ * Each shape counts its queued jobs (npending) and s->qshapes lists the
+ * shapes that have some, so that a pass knows when every job left would be
+ * skipped. Each shape also keeps a hint, an absolute position (from
+ * pending_base) that none of its jobs is before, so that a pass can jump over
+ * runs of jobs whose shapes failed: positions only move forward (a pass's
+ * compaction), or every hint is dropped at once (s->qepoch). */
+
+#define QUEUE_HOLE UINT32_MAX /* a started job's slot during a pass; never a job id */
+
+/* Keeps the per-shape counts and the list of queued shapes in step with the
+ * queue (delta +1 or -1). */
+static int queue_count(allot_sched *s, uint32_t id, int delta)
 {
-    if (s->npending >= s->pending_cap) {
+    uint32_t k = s->jobs[id].shape_id0; /* as queued (a start may narrow shape_id) */
+    allot__shape_rec *sr = &s->shapes[k];
+    if (delta > 0 && sr->npending++ == 0) {
+        if (s->nqshapes >= s->qshapes_cap) {
+            uint32_t cap = s->qshapes_cap ? s->qshapes_cap * 2 : 64;
+            uint32_t *v = realloc(s->qshapes, (size_t)cap * sizeof *v);
+            uint32_t *l = v ? realloc(s->qlive, (size_t)cap * sizeof *l) : NULL;
+            if (v) s->qshapes = v;
+            if (!l) {
+                sr->npending--;
+                return ALLOT_ENOMEM;
+            }
+            s->qlive = l;
+            s->qshapes_cap = cap;
+        }
+        sr->qpos = s->nqshapes;
+        s->qshapes[s->nqshapes++] = k;
+    }
+    if (delta < 0 && --sr->npending == 0) { /* swap-remove from the list */
+        uint32_t last = s->qshapes[--s->nqshapes];
+        s->qshapes[sr->qpos] = last;
+        s->shapes[last].qpos = sr->qpos;
+    }
+    return 0;
+}
+
+/* Moves n entries of both queue arrays between absolute positions. */
+static void queue_move(allot_sched *s, size_t dst, size_t src, size_t n)
+{
+    if (n == 0 || dst == src) return;
+    memmove(s->pending_base + dst, s->pending_base + src, n * sizeof *s->pending_base);
+    memmove(s->pshape_base + dst, s->pshape_base + src, n * sizeof *s->pshape_base);
+}
+
+/* Sets the window's start (the arrays are allocated). */
+static void queue_window(allot_sched *s, size_t off)
+{
+    s->pending_off = off;
+    s->pending = s->pending_base + off;
+    s->pshape = s->pshape_base + off;
+}
+
+/* Room for one more entry at the end of the window: slide the window back to
+ * the start of the allocation when at least its length is free in front
+ * (amortised over the jobs that left), else grow the allocation. */
+static int queue_reserve(allot_sched *s)
+{
+    if (s->pending_off + s->npending < s->pending_cap) return 0;
+    if (s->pending_off == 0 || s->pending_off < s->npending) {
         size_t cap = s->pending_cap ? s->pending_cap * 2 : 256;
-        uint32_t *v = realloc(s->pending, cap * sizeof *v);
+        uint32_t *v = realloc(s->pending_base, cap * sizeof *v);
         if (!v) return ALLOT_ENOMEM;
-        s->pending = v;
+        s->pending_base = v;
+        uint32_t *w = realloc(s->pshape_base, cap * sizeof *w);
+        if (!w) {
+            queue_window(s, s->pending_off); /* both still hold pending_cap */
+            return ALLOT_ENOMEM;
+        }
+        s->pshape_base = w;
         s->pending_cap = cap;
     }
+    queue_move(s, 0, s->pending_off, s->npending);
+    queue_window(s, 0);
+    s->qepoch++; /* every position moved back */
+    return 0;
+}
+
+static int queue_push(allot_sched *s, uint32_t id)
+{
+    int rc = queue_reserve(s);
+    if (rc == 0) rc = queue_count(s, id, +1);
+    if (rc) return rc;
     size_t lo = s->npending, hi = s->npending;
     if (s->cfg.order != ALLOT_ORDER_FIFO || s->npending == 0 ||
         !queue_before(s, s->pending[s->npending - 1], id)) {
@@ -1149,9 +1254,23 @@ static int queue_push(allot_sched *s, uint32_t id)
                 hi = mid;
         }
     }
-    memmove(&s->pending[lo + 1], &s->pending[lo], (s->npending - lo) * sizeof *s->pending);
+    size_t off = s->pending_off;
+    if (off > 0 && lo < s->npending / 2) { /* shift the shorter side */
+        queue_move(s, off - 1, off, lo);
+        queue_window(s, off - 1);
+        s->qepoch++; /* the jobs before lo moved back */
+    } else {
+        queue_move(s, off + lo + 1, off + lo, s->npending - lo);
+    }
+    uint32_t k = s->jobs[id].shape_id0;
     s->pending[lo] = id;
+    s->pshape[lo] = k;
     s->npending++;
+    allot__shape_rec *sr = &s->shapes[k];
+    if (sr->npending == 1 || (sr->hint_epoch == s->qepoch && s->pending_off + lo < sr->hint)) {
+        sr->hint = s->pending_off + lo;
+        sr->hint_epoch = s->qepoch;
+    }
     return 0;
 }
 
@@ -1169,8 +1288,16 @@ static void queue_remove(allot_sched *s, uint32_t id)
 {
     for (size_t i = 0; i < s->npending; i++) {
         if (s->pending[i] == id) {
-            memmove(&s->pending[i], &s->pending[i + 1], (s->npending - i - 1) * sizeof *s->pending);
+            size_t off = s->pending_off;
+            if (i < s->npending / 2) { /* shift the shorter side */
+                queue_move(s, off + 1, off, i);
+                queue_window(s, off + 1);
+            } else {
+                queue_move(s, off + i, off + i + 1, s->npending - i - 1);
+            }
             s->npending--;
+            queue_count(s, id, -1);
+            s->qepoch++; /* simpler than telling which way positions moved */
             return;
         }
     }
@@ -1451,36 +1578,255 @@ static int preempt_and_start(allot_sched *s, uint32_t id, int64_t now, allot_dec
     return ru ? ru : rc;
 }
 
+#ifdef ALLOT_DEBUG
+/* Debug builds: the parallel shapes, the per-shape counts and the list of
+ * queued shapes match the queue. */
+static int queue_check(const allot_sched *s)
+{
+    uint32_t *cnt = calloc(s->nshapes ? s->nshapes : 1, sizeof *cnt), nq = 0;
+    if (!cnt) return ALLOT_ENOMEM;
+    int rc =
+        s->pending_off + s->npending <= s->pending_cap || s->npending == 0 ? 0 : ALLOT_EINVARIANT;
+    for (size_t i = 0; i < s->npending && rc == 0; i++) {
+        uint32_t id = s->pending[i];
+        if (id >= s->jobs_cap || s->jobs[id].state != ALLOT_JOB_PENDING ||
+            s->pshape[i] != s->jobs[id].shape_id0)
+            rc = ALLOT_EINVARIANT;
+        else
+            cnt[s->jobs[id].shape_id0]++;
+    }
+    for (uint32_t k = 0; k < s->nshapes && rc == 0; k++) {
+        nq += cnt[k] > 0;
+        if (cnt[k] != s->shapes[k].npending) rc = ALLOT_EINVARIANT;
+    }
+    if (rc == 0 && nq != s->nqshapes) rc = ALLOT_EINVARIANT;
+    for (uint32_t q = 0; q < s->nqshapes && rc == 0; q++)
+        if (s->qshapes[q] >= s->nshapes || s->shapes[s->qshapes[q]].qpos != q ||
+            s->shapes[s->qshapes[q]].npending == 0)
+            rc = ALLOT_EINVARIANT;
+    free(cnt);
+    return rc;
+}
+#endif
+
+/* Whether trying a placement (allot__place) to learn if a shape fits can
+ * change nothing: a failed allot__place changes nothing, and a successful one
+ * draws random numbers only for random tie-breaks or the random policy (its
+ * other writes are caches). */
+static int probe_safe(const allot_sched *s)
+{
+    return s->cfg.tiebreak == ALLOT_TIE_RANK && s->cfg.policy != ALLOT_POLICY_RANDOM;
+}
+
+/* At least the number of tasks of shape sh that node n can take now (tasks
+ * of a job are identical, so these add up across nodes). */
+static int64_t node_task_bound(const allot_sched *s, const allot_node *n, const allot_shape *sh)
+{
+    if (n->state != ALLOT_NODE_UP) return 0;
+    int64_t k = INT64_MAX;
+    if (sh->cpu > 0) k = n->cpu_free / sh->cpu;
+    if (sh->mem > 0 && n->mem_free / sh->mem < k) k = n->mem_free / sh->mem;
+    if (sh->ndev > 0) {
+        if (n->chip == ALLOT_NO_CHIP || (sh->chips && !((sh->chips >> n->chip) & 1))) return 0;
+        int64_t d = 0;
+        if (sh->milli >= ALLOT_MILLI) {
+            d = n->whole_free / sh->ndev;
+        } else {
+            const int16_t *f = allot_cluster_dev_free(s->c) + n->dev0;
+            for (int q = 0; q < n->ndev; q++) d += f[q] / sh->milli;
+        }
+        if (d < k) k = d;
+    }
+    return k;
+}
+
+/* Whether gang j certainly fails to start now, found cheaply:
+ *   2: not even one task of its shape fits any node (allot__place; skipped
+ *      when the caller knows one does: fits_one);
+ *   1: the nodes cannot hold all its tasks (node_task_bound summed over the
+ *      racks whose free devices could hold one task).
+ * Either way job_try_start would fail, and skipping it must change nothing:
+ * both checks need probe_safe. In case 2 the try would place nothing at all;
+ * in case 1 it could place some tasks and give them back, which leaves
+ * everything as it was except the FGD fragmentation sum (floating-point
+ * rounding), so case 1 also needs a scheduler without FGD's target workload. */
+static int gang_cannot_start(allot_sched *s, const allot__job_rec *j, int fits_one)
+{
+    const allot_shape *sh = &j->desc.shape;
+    if (j->desc.ntasks < 2 || !probe_safe(s)) return 0;
+    allot__task_alloc a;
+    if (!fits_one && allot__place(s, j->shape_id, sh, NULL, 0, &a) == ALLOT_ENOFIT) return 2;
+    if (s->have_fgd) return 0;
+    allot__shape_rec *sr = &s->shapes[j->shape_id];
+    if (sr->gcap_gen == s->cap_gen) return sr->gcap < j->desc.ntasks; /* still a bound */
+    int64_t total = 0, need = 65536; /* more than any job's tasks */
+    uint32_t nd = allot_cluster_ndomains(s->c);
+    for (uint32_t d = 0; d < nd && total < need; d++) {
+        if (allot_cluster_domain(s->c, d)->level != ALLOT_LEVEL_RACK) continue;
+        if (sh->ndev > 0 &&
+            domain_free(s, d, sh) < (sh->milli >= ALLOT_MILLI ? sh->ndev : sh->milli))
+            continue; /* no node of the rack has room for one task */
+        const uint32_t *nodes = &s->dom_nodes[s->dom_first[d]];
+        for (uint32_t k = 0; k < s->dom_count[d] && total < need; k++) {
+            int64_t b = node_task_bound(s, allot_cluster_node(s->c, nodes[k]), sh);
+            total = b >= need - total ? need : total + b;
+        }
+    }
+    /* within a pass capacity only shrinks until jobs are stopped (cap_gen) */
+    sr->gcap = total;
+    sr->gcap_gen = s->cap_gen;
+    return total < j->desc.ntasks;
+}
+
+/* Probing passes (see retry_pass): after a start, marks the live shapes (not
+ * failed, jobs left to walk) that no longer fit any node as failed for the
+ * rest of the pass, so that the pass does not walk on to their next jobs to
+ * learn it. Returns how many it marked. */
+static uint32_t queue_reprobe(allot_sched *s)
+{
+    uint32_t n = 0;
+    for (uint32_t q = 0; q < s->nqlive; q++) {
+        allot__shape_rec *sr = &s->shapes[s->qlive[q]];
+        allot__task_alloc a;
+        if (sr->fail_pass == s->pass || (sr->seen_pass == s->pass && sr->unvisited == 0)) continue;
+        if (allot__place(s, s->qlive[q], &sr->shape, NULL, 0, &a) == ALLOT_ENOFIT) {
+            sr->fail_pass = s->pass;
+            n++;
+        }
+    }
+    return n;
+}
+
+#define QUEUE_JUMP_SHAPES 64 /* a pass jumps only with at most this many live shapes */
+
+/* The first position at or after `from` that may hold a job of a live shape
+ * (not failed in this pass, jobs left to walk): every job before it belongs
+ * to a failed shape. Drops the shapes no longer live from s->qlive. */
+static size_t queue_next_live(allot_sched *s, size_t from)
+{
+    size_t next = s->npending;
+    for (uint32_t q = 0; q < s->nqlive;) {
+        allot__shape_rec *sr = &s->shapes[s->qlive[q]];
+        if (sr->fail_pass == s->pass || (sr->seen_pass == s->pass && sr->unvisited == 0)) {
+            s->qlive[q] = s->qlive[--s->nqlive];
+            continue;
+        }
+        size_t h = sr->hint_epoch == s->qepoch && sr->hint > s->pending_off
+                       ? (size_t)(sr->hint - s->pending_off)
+                       : 0;
+        if (h <= from) return from;
+        if (h < next) next = h;
+        q++;
+    }
+    return next;
+}
+
 /* Tries the pending jobs in queue order. GREEDY: each once. NONE: until the
  * first that does not fit. EASY: the first that does not fit becomes the
- * head and gets a reservation; the rest start only if they leave it whole. */
+ * head and gets a reservation; the rest start only if they leave it whole.
+ *
+ * What a pass skips, and why the decisions are the same as trying them:
+ *  - Without preemption or tenants, a shape a single task of which did not
+ *    fit (fail_pass) fails for every later job of that shape in the pass:
+ *    only starts happen in between, and they only take capacity. A failed
+ *    try has no side effect, so skipping it changes nothing. When every shape
+ *    with jobs left has failed (or a NONE pass is blocked, or an error
+ *    stopped it), the rest of the queue would only be skipped: the pass stops
+ *    there. It jumps over runs of jobs of failed shapes (the hints).
+ *  - Greedy passes without preemption or tenants, under rank tie-breaks and
+ *    a non-random policy (probe_safe), also probe: a shape that fits no node
+ *    at the start of the pass, or after a start, has failed for the pass
+ *    (its jobs would fail); so its jobs are not walked to.
+ *  - With preemption or tenants (and no EASY reservation, whose scratch
+ *    state a preemption search overwrites), a single-task job of tenant T at
+ *    effective priority P that failed, preemption search included, makes
+ *    every later job of its shape and tenant at priority <= P fail too until
+ *    jobs are stopped, a job starts with tenants, or a preemptible job starts
+ *    (qgen): the placement sees no more capacity, and such a job may stop
+ *    only a subset of the same victims (lower priority than its own; reclaim
+ *    needs it within quota, which a larger job is no more), each on no more
+ *    capacity. Failed tries and searches change nothing.
+ *  - A gang that certainly cannot fit is not tried (gang_cannot_start); if
+ *    not even one task of its shape fits, and there is no preemption or
+ *    tenant, its shape then fails for the pass as above. */
 static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
 {
     allot__resv_clear(s);
     if (s->npending == 0) return 0;
+#ifdef ALLOT_DEBUG
+    {
+        int qc = queue_check(s);
+        if (qc) return qc;
+    }
+#endif
     if (s->cfg.order == ALLOT_ORDER_DRF) {
         int rs = drf_sort(s);
         if (rs) return rs;
     }
     s->pass++;
     if (s->cons) allot__cons_begin(s, now);
-    size_t w = 0;
+    s->qgen++;
+    s->cap_gen++;
+    /* fail_pass skips and the early stop: not with preemption or tenants
+     * (priority and quotas matter), nor with elastic jobs (a shrink frees
+     * capacity within a pass) */
+    int memo = !s->cfg.preempt && !s->ntenants && !s->nelastic;
+    int pmemo = !memo && !s->nelastic && s->cfg.backfill != ALLOT_BACKFILL_EASY; /* qf_* */
+    int probe = memo && s->cfg.backfill == ALLOT_BACKFILL_GREEDY && probe_safe(s);
+    s->nqlive = 0;
+    for (uint32_t q = 0; q < s->nqshapes; q++) {
+        allot__shape_rec *sr = &s->shapes[s->qshapes[q]];
+        allot__task_alloc a;
+        if (probe && allot__place(s, s->qshapes[q], &sr->shape, NULL, 0, &a) == ALLOT_ENOFIT)
+            sr->fail_pass = s->pass; /* fits no node now: fails for the whole pass */
+        else
+            s->qlive[s->nqlive++] = s->qshapes[q];
+    }
+    uint32_t live = s->nqlive; /* shapes with jobs left to walk, not failed */
+    /* conservative backfill visits every job: each may need a reservation */
+    int jump = memo && !s->cons && live <= QUEUE_JUMP_SHAPES;
+    size_t i = 0, first = 0, last = 0, nstarted = 0; /* the starts: in [first, last] */
     int rc = 0, blocked = 0;
-    for (size_t i = 0; i < s->npending; i++) {
+    for (; i < s->npending && rc == 0 && !blocked && !(memo && !s->cons && live == 0); i++) {
+        if (jump) { /* to the next job of a live shape */
+            i = queue_next_live(s, i);
+            while (i < s->npending && s->shapes[s->pshape[i]].fail_pass == s->pass) i++;
+            if (i >= s->npending) break;
+        }
         uint32_t id = s->pending[i];
+        allot__shape_rec *sr = &s->shapes[s->pshape[i]];
+        if (memo && sr->fail_pass == s->pass) {                /* its shape failed: skipped */
+            if (s->cons) rc = allot__cons_reserve(s, id, now); /* no room now: reserve */
+            continue;
+        }
         allot__job_rec *j = &s->jobs[id];
-        allot__shape_rec *sr = &s->shapes[j->shape_id];
+        if (sr->seen_pass != s->pass) {
+            sr->seen_pass = s->pass;
+            sr->unvisited = sr->npending;
+        }
+        sr->unvisited--;
         int started = 0;
-        if (rc == 0 && !blocked && sr->fail_pass != s->pass) {
-            int r = job_try_start(s, id, now, out);
+        int skip = pmemo && sr->qf_gen == s->qgen && /* tenants matter only with quotas */
+                   (!s->ntenants || sr->qf_tenant == j->desc.tenant) &&
+                   allot__eff_prio(s, j, now) <= sr->qf_prio;
+        if (!skip) {
+            size_t nrq = s->nrequeue;
+            /* in a probing pass with jumps a live shape fits one task */
+            int cannot = gang_cannot_start(s, j, probe && jump), no_task = cannot == 2;
+            int r = cannot ? ALLOT_ENOFIT : job_try_start(s, id, now, out);
             if (r == 0) {
                 started = 1;
             } else if (r == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants || s->nextra) &&
                        (r = preempt_and_start(s, id, now, out)) == 0) {
                 started = 1; /* room made by preemption */
             } else if (r == ALLOT_ENOFIT) {
-                if (!s->cfg.preempt && !s->ntenants) /* else priority/quota matter too */
-                    sr->fail_pass = j->desc.ntasks == 1 ? s->pass : sr->fail_pass;
+                if (memo) /* else priority, quotas or shrinks matter too */
+                    sr->fail_pass = j->desc.ntasks == 1 || no_task ? s->pass : sr->fail_pass;
+                if (pmemo && j->desc.ntasks == 1 && s->nrequeue == nrq) { /* nothing stopped */
+                    sr->qf_gen = s->qgen;
+                    sr->qf_tenant = j->desc.tenant;
+                    sr->qf_prio = allot__eff_prio(s, j, now);
+                }
                 if (s->cfg.backfill == ALLOT_BACKFILL_NONE) {
                     blocked = 1; /* head-of-line blocking */
                 } else if (s->cfg.backfill == ALLOT_BACKFILL_EASY && !s->resv.active &&
@@ -1498,12 +1844,42 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
             } else if (r != JOB_BLOCKED) {
                 rc = r;
             }
-        } else if (rc == 0 && !blocked && s->cons) {
-            rc = allot__cons_reserve(s, id, now); /* its shape has no room now */
+            /* what pf_* assumed: victims stopped (capacity grew), tenants' use
+             * changed, or a new running job that later jobs might preempt */
+            if (s->nrequeue != nrq ||
+                (started && (s->ntenants || (j->desc.flags & ALLOT_JOBF_PREEMPTIBLE))))
+                s->qgen++;
+            if (s->nrequeue != nrq) s->cap_gen++; /* capacity grew */
+        } else if (s->cons && rc == 0) {
+            rc = allot__cons_reserve(s, id, now); /* skipped as a twin that failed: reserve */
         }
-        if (!started) s->pending[w++] = id;
+        if (sr->kept_pass != s->pass) { /* every job of the shape before i has started */
+            sr->hint = s->pending_off + i + (started ? 1 : 0);
+            sr->hint_epoch = s->qepoch;
+            if (!started) sr->kept_pass = s->pass;
+        }
+        if (started) {
+            s->pending[i] = QUEUE_HOLE;
+            if (nstarted++ == 0) first = i;
+            last = i;
+            queue_count(s, id, -1);
+        }
+        /* the shape leaves `live` once: when it fails or its last job is walked */
+        if (sr->fail_pass == s->pass || sr->unvisited == 0) live--;
+        if (started && probe && jump) live -= queue_reprobe(s); /* the start took capacity */
     }
-    s->npending = w;
+    if (nstarted) { /* close the holes: what is before the last start moves towards it */
+        size_t w = last + 1;
+        for (size_t k = last + 1; k-- > first;)
+            if (s->pending[k] != QUEUE_HOLE) {
+                w--;
+                s->pending[w] = s->pending[k];
+                s->pshape[w] = s->pshape[k];
+            }
+        queue_move(s, s->pending_off + nstarted, s->pending_off, first);
+        queue_window(s, s->pending_off + nstarted);
+        s->npending -= nstarted;
+    }
     allot__cons_end(s);
     int rq = requeue_flush(s);
     return rc ? rc : rq;
