@@ -1814,11 +1814,12 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
             /* in a probing pass with jumps a live shape fits one task */
             int cannot = gang_cannot_start(s, j, probe && jump), no_task = cannot == 2;
             int r = cannot ? ALLOT_ENOFIT : job_try_start(s, id, now, out);
+            if (r == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants || s->nextra)) {
+                r = preempt_and_start(s, id, now, out); /* 0: room made by preemption */
+            }
+            sr = &s->shapes[s->pshape[i]]; /* a try may intern shapes (realloc) */
             if (r == 0) {
                 started = 1;
-            } else if (r == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants || s->nextra) &&
-                       (r = preempt_and_start(s, id, now, out)) == 0) {
-                started = 1; /* room made by preemption */
             } else if (r == ALLOT_ENOFIT) {
                 if (memo) /* else priority, quotas or shrinks matter too */
                     sr->fail_pass = j->desc.ntasks == 1 || no_task ? s->pass : sr->fail_pass;
