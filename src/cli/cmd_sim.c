@@ -482,8 +482,8 @@ static int write_report(const sim_opts *o, const allot_cluster *c, const allot_w
              (unsigned long long)r->jobs);
     allot_report_para(rep, buf);
     allot_report_heading(rep, "Summary");
-    char cells[12][2][64];
-    const char *cellp[24];
+    char cells[16][2][64];
+    const char *cellp[32];
     int nrows = 0;
 #define ROW(name, ...)                                                                             \
     do {                                                                                           \
@@ -500,6 +500,13 @@ static int write_report(const sim_opts *o, const allot_cluster *c, const allot_w
         ROW("time-averaged allocation", "%.2f %%", r->alloc_time_avg_pct);
         ROW("mean queueing delay", "%.1f s", r->wait_mean_s);
         ROW("p99 queueing delay", "%.1f s", r->wait_p99_s);
+        ROW("mean job completion time", "%.1f s", r->jct_mean_s);
+        ROW("p99 job completion time", "%.1f s", r->jct_p99_s);
+        ROW("preemptions", "%llu (%.1f device-hours lost)", (unsigned long long)r->preemptions,
+            r->lost_device_h);
+        ROW("node failures", "%llu (%.1f device-hours lost)", (unsigned long long)r->node_failures,
+            r->failure_lost_device_h);
+        ROW("ETTR", "%.4f", r->ettr);
         ROW("makespan", "%lld s", (long long)r->makespan_s);
     }
     ROW("jobs arrived", "%llu", (unsigned long long)r->jobs);
@@ -586,6 +593,48 @@ static int write_report(const sim_opts *o, const allot_cluster *c, const allot_w
             "Queue length over time", "time (hours)", "pending jobs", &s2, 1, 0, NAN, NAN, NAN, 1};
         allot_report_heading(rep, "Queue");
         allot_report_chart(rep, &ch2);
+        if (r->njct > 0) {
+            double *cx = malloc(400 * sizeof *cx), *cy = malloc(400 * sizeof *cy);
+            if (cx && cy) {
+                size_t m = allot_cdf_points(r->jct, r->njct, 400, 1.0 / 3600.0, cx, cy);
+                allot_series s3 = {"finished jobs", cx, cy, m};
+                allot_chart ch3 = {"Job completion time, CDF",
+                                   "job completion time (hours, log scale)",
+                                   "fraction of finished jobs",
+                                   &s3,
+                                   1,
+                                   0,
+                                   1,
+                                   NAN,
+                                   NAN,
+                                   1};
+                allot_report_heading(rep, "Job completion time");
+                allot_report_chart_scaled(rep, &ch3, ALLOT_SCALE_LOG10);
+            }
+            free(cx);
+            free(cy);
+        }
+        if (r->ntenants > 1) {
+            size_t nt = r->ntenants;
+            char(*tc)[5][48] = calloc(nt, sizeof *tc);
+            const char **tp = calloc(nt * 5, sizeof *tp);
+            if (tc && tp) {
+                for (size_t t = 0; t < nt; t++) {
+                    snprintf(tc[t][0], 48, "%s", allot_workload_tenant_name(w, (uint16_t)t));
+                    snprintf(tc[t][1], 48, "%llu", (unsigned long long)r->tenants[t].jobs);
+                    snprintf(tc[t][2], 48, "%.2f %%", r->tenants[t].share * 100.0);
+                    snprintf(tc[t][3], 48, "%.2f %%", r->tenants[t].entitlement * 100.0);
+                    snprintf(tc[t][4], 48, "%.1f", r->tenants[t].jct_mean_s);
+                    for (int k = 0; k < 5; k++) tp[t * 5 + (size_t)k] = tc[t][k];
+                }
+                const char *th[5] = {"tenant", "jobs", "share of the fleet", "entitlement",
+                                     "mean JCT (s)"};
+                allot_report_heading(rep, "Tenants: share against entitlement");
+                allot_report_table(rep, NULL, 5, th, tp, (int)nt);
+            }
+            free(tc);
+            free(tp);
+        }
     }
     rc = allot_report_write(rep, path);
 out:

@@ -70,6 +70,10 @@ assert all(r["span"] in ("node", "rack", "block", "zone", "fleet") for r in done
 print("   ok  %d rows, %d finished" % (len(rows), len(done)))
 PY
 
+[ "$(grep -c '<svg' "$TMP/run/report.html")" -ge 3 ] ||
+    fail "report.html should hold allocation, queue and JCT CDF charts"
+grep -q "job completion time" "$TMP/run/report.html" || fail "report.html lacks the JCT summary"
+
 say "bad names and impossible options: one clear line, exit 2"
 run "$ALLOT" sim --policy lottery
 expect_rc 2
