@@ -1,6 +1,8 @@
 /* test_bfindex.c - the best-fit index must choose exactly what the linear scan
  * chooses: same node, same devices, same failures, through placements,
- * releases and node failures, on random heterogeneous fleets. */
+ * releases and node failures, on random heterogeneous fleets, and on a
+ * crowded one (identical nodes and requests: thousands of nodes share a
+ * bucket, which then keeps a treap). */
 #include "testutil.h"
 
 #include "allot/rng.h"
@@ -11,7 +13,7 @@ typedef struct held {
     allot_decision d;
 } held;
 
-static allot_cluster *random_fleet(allot_rng *r, int nodes)
+static allot_cluster *random_fleet(allot_rng *r, int nodes, int crowded)
 {
     static const char *chips[] = {"H800", "A10", "T4"};
     static const int devs[] = {8, 2, 4};
@@ -22,21 +24,29 @@ static allot_cluster *random_fleet(allot_rng *r, int nodes)
         snprintf(rack, sizeof rack, "r%d", i / 16);
         int rk = allot_cluster_rack(c, i % 2 ? "za" : "zb", NULL, rack);
         assert_true(rk >= 0);
-        int k = (int)allot_rng_below(r, 4);
-        int id = allot_cluster_add_node(
-            c, name, k == 3 ? NULL : chips[k], k == 3 ? 0 : devs[k],
-            (int64_t)(8 + allot_rng_below(r, 248)) * 1000, /* some over FGD's 128 */
-            (int64_t)(32 + allot_rng_below(r, 992)) * 1024, (uint32_t)rk);
+        int k = crowded ? 0 : (int)allot_rng_below(r, 4);
+        /* CPU: some over FGD's 128 cores */
+        int64_t cpu = crowded ? 128000 : (int64_t)(8 + allot_rng_below(r, 248)) * 1000;
+        int64_t mem = crowded ? 1 << 20 : (int64_t)(32 + allot_rng_below(r, 992)) * 1024;
+        int id = allot_cluster_add_node(c, name, k == 3 ? NULL : chips[k], k == 3 ? 0 : devs[k],
+                                        cpu, mem, (uint32_t)rk);
         assert_true(id >= 0);
     }
     assert_int_equal(allot_cluster_finalize(c), 0);
     return c;
 }
 
-static allot_shape random_shape(allot_rng *r)
+static allot_shape random_shape(allot_rng *r, int crowded)
 {
     allot_shape sh;
     memset(&sh, 0, sizeof sh);
+    if (crowded) { /* whole devices, 12 cores each: full nodes look alike */
+        sh.ndev = 1 << allot_rng_below(r, 4);
+        sh.milli = 1000;
+        sh.cpu = 12000 * (int64_t)sh.ndev;
+        sh.mem = 65536;
+        return sh;
+    }
     uint64_t t = allot_rng_below(r, 10);
     if (t < 3) {
         sh.ndev = 1;
@@ -56,13 +66,12 @@ static allot_shape random_shape(allot_rng *r)
     return sh;
 }
 
-static void same_choice(void **state)
+static void run_same_choice(int crowded, uint64_t trials, int nodes, int steps)
 {
-    (void)state;
-    for (uint64_t trial = 0; trial < 12; trial++) {
+    for (uint64_t trial = 0; trial < trials; trial++) {
         allot_rng r;
         allot_rng_seed(&r, 1000 + trial);
-        allot_cluster *ca = random_fleet(&r, 150 + (int)trial * 20);
+        allot_cluster *ca = random_fleet(&r, nodes + (int)trial * 20, crowded);
         allot_cluster *cb = allot_cluster_clone(ca);
         assert_non_null(cb);
         allot_sched_config a, b;
@@ -77,7 +86,7 @@ static void same_choice(void **state)
         held *h = calloc(5000, sizeof *h);
         size_t n = 0;
         uint32_t nn = allot_cluster_nnodes(ca);
-        for (int step = 0; step < 4000; step++) {
+        for (int step = 0; step < steps; step++) {
             uint64_t op = allot_rng_below(&r, 100);
             if (op < 30 && n > 0) { /* release a random held task from both */
                 size_t k = (size_t)allot_rng_below(&r, n);
@@ -104,7 +113,7 @@ static void same_choice(void **state)
                         k++;
                 continue;
             }
-            allot_shape sh = random_shape(&r);
+            allot_shape sh = random_shape(&r, crowded);
             allot_decision da, db;
             int ra = allot_sched_place(sa, &sh, &da, 1);
             int rb = allot_sched_place(sb, &sh, &db, 1);
@@ -127,6 +136,18 @@ static void same_choice(void **state)
         allot_cluster_free(ca);
         allot_cluster_free(cb);
     }
+}
+
+static void same_choice(void **state)
+{
+    (void)state;
+    run_same_choice(0, 12, 150, 4000);
+}
+
+static void same_choice_crowded(void **state)
+{
+    (void)state;
+    run_same_choice(1, 3, 1500, 12000);
 }
 
 /* the worked example at the top of src/sched/bfindex.c */
@@ -162,6 +183,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(worked_example),
         cmocka_unit_test(same_choice),
+        cmocka_unit_test(same_choice_crowded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

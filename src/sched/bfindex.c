@@ -57,20 +57,23 @@ struct bf_node {
 };
 
 struct allot__bfidx {
-    uint32_t nslots;       /* chip types + 1 (CPU-only nodes) */
-    uint32_t nclasses;     /* nslots * NLEVELS */
-    double bmax;           /* b of the largest node, plus a margin */
-    double scale;          /* NBUCKETS / bmax */
-    uint32_t **head;       /* per class: NBUCKETS list heads, allocated on first use */
-    uint64_t *bits;        /* nclasses * NBUCKETS/64 */
-    uint64_t *summary;     /* per class: bit w = bits word w non-zero */
-    uint8_t *cpumask;      /* per (slot, level): bit l = CPU level l non-empty */
-    uint64_t *lvmask;      /* per slot: bit v = some class of level v non-empty */
-    int broken;            /* an allocation failed: the index is incomplete */
-    uint32_t *next, *prev; /* per node */
-    uint32_t *cls, *bkt;   /* per node; cls NIL = not indexed */
-    int16_t *maxfree;      /* per node: largest free milli of a device */
-    struct bf_node *cn;    /* per node: compact copy of what a query reads */
+    uint32_t nslots;        /* chip types + 1 (CPU-only nodes) */
+    uint32_t nclasses;      /* nslots * NLEVELS */
+    double bmax;            /* b of the largest node, plus a margin */
+    double scale;           /* NBUCKETS / bmax */
+    uint32_t **head;        /* per class: NBUCKETS list heads, allocated on first use */
+    uint32_t **root;        /* per class: NBUCKETS treap roots or NIL (see link_node) */
+    uint32_t *stack;        /* per node: scratch for building a treap */
+    uint64_t *bits;         /* nclasses * NBUCKETS/64 */
+    uint64_t *summary;      /* per class: bit w = bits word w non-zero */
+    uint8_t *cpumask;       /* per (slot, level): bit l = CPU level l non-empty */
+    uint64_t *lvmask;       /* per slot: bit v = some class of level v non-empty */
+    int broken;             /* an allocation failed: the index is incomplete */
+    uint32_t *next, *prev;  /* per node */
+    uint32_t *tl, *tr, *tp; /* per node: left, right, parent in its bucket's treap */
+    uint32_t *cls, *bkt;    /* per node; cls NIL = not indexed */
+    int16_t *maxfree;       /* per node: largest free milli of a device */
+    struct bf_node *cn;     /* per node: compact copy of what a query reads */
 };
 
 static inline double node_b(const allot_node *n)
@@ -106,17 +109,68 @@ static inline uint32_t slot_of(const allot__bfidx *x, const allot_node *n)
     return n->chip == ALLOT_NO_CHIP ? x->nslots - 1 : n->chip;
 }
 
+/* A bucket's list is in rank order, which queries walk. To find where a
+ * node goes without walking a long list (thousands of nodes can share a
+ * bucket: full nodes of one type look alike), once an insertion walks more
+ * than TREAP_ON nodes the bucket also keeps its nodes in a treap, until it is
+ * empty: a binary search tree by rank, heap-ordered by a hash of the node id,
+ * so O(log n) deep whatever the order of insertions. */
+#define TREAP_ON 64
+
+static inline uint32_t tprio(uint32_t i)
+{
+    uint32_t h = i * 0x9E3779B1u;
+    h ^= h >> 15;
+    h *= 0x85EBCA77u;
+    return h ^ (h >> 13);
+}
+
+/* Rotates node i above its parent. */
+static void trot(allot__bfidx *x, uint32_t *root, uint32_t i)
+{
+    uint32_t p = x->tp[i], g = x->tp[p];
+    if (x->tl[p] == i) {
+        x->tl[p] = x->tr[i];
+        if (x->tr[i] != NIL) x->tp[x->tr[i]] = p;
+        x->tr[i] = p;
+    } else {
+        x->tr[p] = x->tl[i];
+        if (x->tl[i] != NIL) x->tp[x->tl[i]] = p;
+        x->tl[i] = p;
+    }
+    x->tp[p] = i;
+    x->tp[i] = g;
+    if (g == NIL)
+        *root = i;
+    else if (x->tl[g] == p)
+        x->tl[g] = i;
+    else
+        x->tr[g] = i;
+}
+
 static void unlink_node(allot__bfidx *x, uint32_t i)
 {
     uint32_t c = x->cls[i];
     if (c == NIL) return;
-    uint32_t *head = x->head[c];
+    uint32_t *head = x->head[c], *root = &x->root[c][x->bkt[i]];
     uint32_t b = x->bkt[i];
     if (x->prev[i] != NIL)
         x->next[x->prev[i]] = x->next[i];
     else
         head[b] = x->next[i];
     if (x->next[i] != NIL) x->prev[x->next[i]] = x->prev[i];
+    if (*root != NIL) {
+        while (x->tl[i] != NIL || x->tr[i] != NIL) { /* rotate it down to a leaf */
+            uint32_t l = x->tl[i], r = x->tr[i];
+            trot(x, root, l == NIL ? r : r == NIL ? l : tprio(l) > tprio(r) ? l : r);
+        }
+        if (x->tp[i] == NIL)
+            *root = NIL;
+        else if (x->tl[x->tp[i]] == i)
+            x->tl[x->tp[i]] = NIL;
+        else
+            x->tr[x->tp[i]] = NIL;
+    }
     if (head[b] == NIL) {
         uint64_t *word = &x->bits[(size_t)c * (NBUCKETS / 64) + b / 64];
         *word &= ~((uint64_t)1 << (b % 64));
@@ -133,22 +187,69 @@ static void unlink_node(allot__bfidx *x, uint32_t i)
     x->cls[i] = NIL;
 }
 
-/* Inserts node i into bucket (c, b), keeping the list in rank order. */
+/* Builds the treap of bucket (c, b) from its list (already in rank order):
+ * the right spine on a stack, as for a Cartesian tree. */
+static void treap_build(allot__bfidx *x, uint32_t c, uint32_t b)
+{
+    uint32_t n = 0;
+    for (uint32_t v = x->head[c][b]; v != NIL; v = x->next[v]) {
+        uint32_t last = NIL;
+        while (n > 0 && tprio(x->stack[n - 1]) < tprio(v)) last = x->stack[--n];
+        x->tl[v] = last;
+        x->tr[v] = NIL;
+        if (last != NIL) x->tp[last] = v;
+        x->tp[v] = n > 0 ? x->stack[n - 1] : NIL;
+        if (n > 0) x->tr[x->stack[n - 1]] = v;
+        x->stack[n++] = v;
+    }
+    x->root[c][b] = n > 0 ? x->stack[0] : NIL;
+}
+
+/* Inserts node i into bucket (c, b), keeping the list in rank order (the
+ * treap, if the bucket has one, gives its predecessor). */
 static int link_node(allot__bfidx *x, const uint32_t *rank, uint32_t i, uint32_t c, uint32_t b)
 {
     if (!x->head[c]) {
-        uint32_t *h = malloc(NBUCKETS * sizeof *h);
-        if (!h) return ALLOT_ENOMEM;
-        for (uint32_t k = 0; k < NBUCKETS; k++) h[k] = NIL;
+        uint32_t *h = malloc(NBUCKETS * sizeof *h), *r = malloc(NBUCKETS * sizeof *r);
+        if (!h || !r) {
+            free(h);
+            free(r);
+            return ALLOT_ENOMEM;
+        }
+        for (uint32_t q = 0; q < NBUCKETS; q++) h[q] = r[q] = NIL;
         x->head[c] = h;
+        x->root[c] = r;
     }
-    uint32_t *head = x->head[c];
+    uint32_t *head = x->head[c], *root = &x->root[c][b];
     x->cls[i] = c;
     x->bkt[i] = b;
-    uint32_t p = NIL, q = head[b];
-    while (q != NIL && rank[q] < rank[i]) {
-        p = q;
-        q = x->next[q];
+    uint32_t p = NIL, q, walked = 0; /* p: the last node of lower rank */
+    if (*root != NIL) {
+        uint32_t parent = NIL;
+        for (q = *root; q != NIL;) {
+            parent = q;
+            if (rank[i] < rank[q]) {
+                q = x->tl[q];
+            } else {
+                p = q;
+                q = x->tr[q];
+            }
+        }
+        x->tl[i] = x->tr[i] = NIL;
+        x->tp[i] = parent;
+        if (rank[i] < rank[parent])
+            x->tl[parent] = i;
+        else
+            x->tr[parent] = i;
+        while (x->tp[i] != NIL && tprio(i) > tprio(x->tp[i])) trot(x, root, i);
+        q = p == NIL ? head[b] : x->next[p];
+    } else {
+        q = head[b];
+        while (q != NIL && rank[q] < rank[i]) {
+            p = q;
+            q = x->next[q];
+            walked++;
+        }
     }
     x->prev[i] = p;
     x->next[i] = q;
@@ -157,6 +258,7 @@ static int link_node(allot__bfidx *x, const uint32_t *rank, uint32_t i, uint32_t
         x->next[p] = i;
     else
         head[b] = i;
+    if (walked > TREAP_ON) treap_build(x, c, b); /* a long list: keep a treap too */
     x->bits[(size_t)c * (NBUCKETS / 64) + b / 64] |= (uint64_t)1 << (b % 64);
     x->summary[c] |= (uint64_t)1 << (b / 64);
     uint32_t sl = c / NCPUL;
@@ -197,13 +299,20 @@ void allot__bfidx_free(allot__bfidx *x)
     if (!x) return;
     if (x->head)
         for (uint32_t c = 0; c < x->nclasses; c++) free(x->head[c]);
+    if (x->root)
+        for (uint32_t c = 0; c < x->nclasses; c++) free(x->root[c]);
     free(x->head);
+    free(x->root);
+    free(x->stack);
     free(x->lvmask);
     free(x->bits);
     free(x->summary);
     free(x->cpumask);
     free(x->next);
     free(x->prev);
+    free(x->tl);
+    free(x->tr);
+    free(x->tp);
     free(x->cls);
     free(x->bkt);
     free(x->maxfree);
@@ -228,18 +337,24 @@ int allot__bfidx_build(allot_sched *s)
     x->bmax = bmax * 1.0001 + 1e-6;
     x->scale = NBUCKETS / x->bmax;
     x->head = calloc(x->nclasses, sizeof *x->head);
+    x->root = calloc(x->nclasses, sizeof *x->root);
+    x->stack = malloc((size_t)(nn ? nn : 1) * sizeof *x->stack);
     x->lvmask = calloc(x->nslots, sizeof *x->lvmask);
     x->bits = calloc((size_t)x->nclasses * (NBUCKETS / 64), sizeof *x->bits);
     x->summary = calloc(x->nclasses, sizeof *x->summary);
     x->cpumask = calloc(x->nclasses / NCPUL, sizeof *x->cpumask);
     x->next = malloc((size_t)(nn ? nn : 1) * sizeof *x->next);
     x->prev = malloc((size_t)(nn ? nn : 1) * sizeof *x->prev);
+    x->tl = malloc((size_t)(nn ? nn : 1) * sizeof *x->tl);
+    x->tr = malloc((size_t)(nn ? nn : 1) * sizeof *x->tr);
+    x->tp = malloc((size_t)(nn ? nn : 1) * sizeof *x->tp);
     x->cls = malloc((size_t)(nn ? nn : 1) * sizeof *x->cls);
     x->bkt = malloc((size_t)(nn ? nn : 1) * sizeof *x->bkt);
     x->maxfree = calloc((size_t)(nn ? nn : 1), sizeof *x->maxfree);
     x->cn = calloc((size_t)(nn ? nn : 1), sizeof *x->cn);
     if (!x->head || !x->lvmask || !x->bits || !x->summary || !x->cpumask || !x->maxfree || !x->cn ||
-        !x->next || !x->prev || !x->cls || !x->bkt) {
+        !x->next || !x->prev || !x->tl || !x->tr || !x->tp || !x->root || !x->stack || !x->cls ||
+        !x->bkt) {
         allot__bfidx_free(x);
         return ALLOT_ENOMEM;
     }
