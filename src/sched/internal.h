@@ -53,7 +53,11 @@ typedef struct allot__job_rec {
 typedef struct allot__shape_rec {
     allot_shape shape;
     uint64_t hash;
-    int8_t never_fits;  /* -1 unknown, 0 fits some node, 1 never */
+    int8_t never_fits; /* -1 unknown, 0 fits some node, 1 never */
+    int64_t fleet_cap; /* tasks of it the empty fleet holds (once never_fits >= 0) */
+    /* in pass gf_pass a gang of gf_ntasks tasks of this shape, free to use
+     * any domain, did not fit: no gang of at least as many tasks does */
+    uint32_t gf_pass, gf_ntasks;
     uint32_t fail_pass; /* retry pass in which it last failed */
     /* the last preemption attempt for this shape that found no victims: a
      * job of the same shape in the same pass at the same time with no more

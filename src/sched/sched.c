@@ -1773,6 +1773,7 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
     int memo = !s->cfg.preempt && !s->ntenants && !s->nelastic;
     int pmemo = !memo && !s->nelastic && s->cfg.backfill != ALLOT_BACKFILL_EASY; /* qf_* */
     int probe = memo && s->cfg.backfill == ALLOT_BACKFILL_GREEDY && probe_safe(s);
+    int gmemo = memo && !s->cons && probe_safe(s); /* skip a larger twin of a failed gang */
     s->nqlive = 0;
     for (uint32_t q = 0; q < s->nqshapes; q++) {
         allot__shape_rec *sr = &s->shapes[s->qshapes[q]];
@@ -1813,7 +1814,20 @@ static int retry_pass(allot_sched *s, int64_t now, allot_decisions *out)
             size_t nrq = s->nrequeue;
             /* in a probing pass with jumps a live shape fits one task */
             int cannot = gang_cannot_start(s, j, probe && jump), no_task = cannot == 2;
+            /* a gang free to use any domain fits exactly when the per-node task
+             * capacities add up to its size: a larger twin of one that did not
+             * fit in this pass does not either (only starts happened since) */
+            int gany = gmemo && j->desc.ntasks > 1 &&
+                       (j->desc.topo == ALLOT_TOPO_ANY ||
+                        (j->desc.topo_wait > 0 && j->submit_time != ALLOT_TIME_NONE &&
+                         now - j->submit_time >= (int64_t)j->desc.topo_wait * 60));
+            if (gany && sr->gf_pass == s->pass && j->desc.ntasks >= sr->gf_ntasks) cannot = 1;
             int r = cannot ? ALLOT_ENOFIT : job_try_start(s, id, now, out);
+            if (r == ALLOT_ENOFIT && gany) {
+                if (sr->gf_pass != s->pass || j->desc.ntasks < sr->gf_ntasks)
+                    sr->gf_ntasks = j->desc.ntasks;
+                sr->gf_pass = s->pass;
+            }
             if (r == ALLOT_ENOFIT && (s->cfg.preempt || s->ntenants || s->nextra)) {
                 r = preempt_and_start(s, id, now, out); /* 0: room made by preemption */
             }
@@ -1990,8 +2004,11 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     if (j->desc.ntasks_max > 0 && j->desc.ntasks_max < j->desc.ntasks)
         j->desc.ntasks_max = (uint16_t)j->desc.ntasks; /* not elastic */
     allot__shape_rec *sr = &s->shapes[j->shape_id];
-    if (sr->never_fits < 0) sr->never_fits = fleet_capacity(s, &sr->shape) == 0;
-    if (sr->never_fits || (j->desc.ntasks > 1 && fleet_capacity(s, &sr->shape) < j->desc.ntasks) ||
+    if (sr->never_fits < 0) { /* the empty fleet does not change: once per shape */
+        sr->fleet_cap = fleet_capacity(s, &sr->shape);
+        sr->never_fits = sr->fleet_cap == 0;
+    }
+    if (sr->never_fits || (j->desc.ntasks > 1 && sr->fleet_cap < j->desc.ntasks) ||
         !topo_possible(s, j) || !quota_possible(s, j)) {
         j->state = ALLOT_JOB_FAILED; /* can never fit this fleet: reject now */
         return push_fail(out, ev->job);
