@@ -126,8 +126,6 @@ typedef struct allot_sched_config {
     int speed_pick;          /* a job that allows several chip types starts on the
                                 type that finishes it soonest among those it fits on
                                 now (with a speed table) */
-    int64_t min_run_s;       /* preemption spares a job that (re)started less
-                                than this many seconds ago (0 = none) */
     double max_victim_ratio; /* priority preemption spares a job holding more
                                 than this many times the preemptor's devices
                                 (a small job does not stop a big gang); 0 =

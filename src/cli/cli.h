@@ -5,7 +5,10 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "allot/err.h"
+#include "allot/sim.h"
 
 #define ALLOT_VERSION "0.1.0"
 
@@ -41,5 +44,18 @@ int cli_parse_double(const char *s, double lo, double hi, double *out);
 
 /* Creates a directory and its parents (like mkdir -p). */
 int cli_mkdirs(const char *path);
+
+/* Options `allot sim` and `allot compare` share (replay_opts.c): placement,
+ * seed, time-scale, checkpoint, failures, repair-time, by long name. Returns
+ * 0 when set, CLI_EXIT_USAGE after printing why the value is wrong, -1 for a
+ * name it does not know. */
+int cli_replay_opt(const char *cmd, const char *name, const char *arg, allot_sim_config *cfg);
+/* Loads the cluster and the workload (a Philly table with no --cluster runs
+ * on builtin:philly, and *cluster says so); an empty workload is an error.
+ * Returns 0 or an exit code after printing the error. */
+int cli_load_inputs(const char *cmd, const char **cluster, int cluster_given, const char *workload,
+                    allot_cluster **c, allot_workload *w);
+/* Writes j as --json prints it, atomically (temp file + rename). */
+int cli_write_json(json_t *j, const char *path);
 
 #endif

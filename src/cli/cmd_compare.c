@@ -332,22 +332,6 @@ static json_t *summary_json(const cmp_opts *o, const allot_cluster *c, const all
     return j;
 }
 
-static int write_json_file(json_t *j, const char *path)
-{
-    char tmp[4400];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    if (!text) return ALLOT_ENOMEM;
-    FILE *f = fopen(tmp, "w");
-    int rc = 0;
-    if (!f || fprintf(f, "%s\n", text) < 0) rc = ALLOT_EIO; /* same bytes as --json */
-    if (f && fclose(f) != 0) rc = ALLOT_EIO;
-    free(text);
-    if (rc == 0 && rename(tmp, path) != 0) rc = ALLOT_EIO;
-    if (rc) remove(tmp);
-    return rc;
-}
-
 static int write_csv(const cmp_opts *o, const cmp_run *x, const char *dir)
 {
     char path[4200], tmp[4400];
@@ -688,53 +672,23 @@ int allot_cmd_compare(int argc, char **argv)
     optind = 1;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+    int li = 0;
+    while ((ch = getopt_long(argc, argv, ":h", long_opts, &li)) != -1) {
         unsigned long long u;
-        double xv;
         switch (ch) {
         case OPT_CLUSTER:
             o.cluster = optarg;
             cluster_given = 1;
             break;
         case OPT_WORKLOAD: o.workload = optarg; break;
-        case OPT_PLACEMENT: {
-            int p = allot_policy_parse(optarg);
-            if (p < 0)
-                return usage_error("unknown placement '%s' (random, dotprod, gpuclustering, "
-                                   "gpupacking, bestfit, fgd, fgd-la)",
-                                   optarg);
-            o.cfg.policy = (allot_policy)p;
-            break;
-        }
+        case OPT_PLACEMENT:
         case OPT_SEED:
-            if (cli_parse_u64(optarg, 0, INT64_MAX, &u))
-                return usage_error("--seed wants an integer in 0..2^63-1, got '%s'", optarg);
-            o.cfg.seed = u;
-            break;
         case OPT_TIMESCALE:
-            if (cli_parse_double(optarg, 1.0, 1e9, &xv))
-                return usage_error("--time-scale wants a number >= 1, got '%s'", optarg);
-            o.cfg.time_scale = xv;
-            break;
         case OPT_CKPT:
-            if (cli_parse_u64(optarg, 0, UINT32_MAX, &u))
-                return usage_error("--checkpoint wants seconds in 0..4294967295, got '%s'", optarg);
-            o.cfg.assume_ckpt_s = (int64_t)u;
-            break;
         case OPT_FAILURES:
-            if (strcmp(optarg, "llama3") == 0)
-                o.cfg.fail_rate = ALLOT_FAIL_RATE_LLAMA3;
-            else if (cli_parse_double(optarg, 0.0, 10.0, &xv))
-                return usage_error("--failures wants a rate per device-day in 0..10 or 'llama3', "
-                                   "got '%s'",
-                                   optarg);
-            else
-                o.cfg.fail_rate = xv;
-            break;
         case OPT_REPAIR:
-            if (cli_parse_double(optarg, 1.0, 1e8, &xv))
-                return usage_error("--repair-time wants seconds in 1..1e8, got '%s'", optarg);
-            o.cfg.repair_mean_s = xv;
+            if (cli_replay_opt("compare", long_opts[li].name, optarg, &o.cfg))
+                return CLI_EXIT_USAGE;
             break;
         case OPT_POLICIES: {
             int rc = parse_policies(&o, optarg);
@@ -760,27 +714,10 @@ int allot_cmd_compare(int argc, char **argv)
     }
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
 
-    allot_diag d = {0};
     allot_cluster *c = NULL;
     allot_workload w;
-    allot_workload_init(&w);
-    allot_workload_format wf;
-    if (!cluster_given && allot_workload_detect(o.workload, &wf, NULL) == 0 &&
-        wf == ALLOT_WORKLOAD_PHILLY)
-        o.cluster = "builtin:philly"; /* read errors are reported by the load below */
-    int rc = allot_cluster_load(o.cluster, ALLOT_NODES_AUTO, &c, &d);
-    if (rc) return cli_fail(rc, &d);
-    rc = allot_workload_load(o.workload, c, &w, &d);
-    int ret = 0;
-    if (rc) {
-        ret = cli_fail(rc, &d);
-        goto done;
-    }
-    if (w.njobs == 0) {
-        fprintf(stderr, "allot compare: the workload %s has no jobs\n", o.workload);
-        ret = CLI_EXIT_FAIL;
-        goto done;
-    }
+    int ret = cli_load_inputs("compare", &o.cluster, cluster_given, o.workload, &c, &w);
+    if (ret) return ret;
     if (!w.has_times) {
         fprintf(stderr,
                 "allot compare: the workload %s has no arrival times; the comparison replays "
@@ -823,9 +760,9 @@ int allot_cmd_compare(int argc, char **argv)
     }
     if (o.out) {
         char path[4200];
-        rc = cli_mkdirs(o.out);
+        int rc = cli_mkdirs(o.out);
         snprintf(path, sizeof path, "%s/summary.json", o.out);
-        if (rc == 0) rc = write_json_file(j, path);
+        if (rc == 0) rc = cli_write_json(j, path);
         if (rc == 0) rc = write_csv(&o, x, o.out);
         if (rc == 0) rc = write_report(&o, c, &w, x, o.out);
         if (rc) {

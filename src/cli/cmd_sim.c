@@ -345,22 +345,6 @@ static void print_table(const sim_opts *o, const allot_cluster *c, const allot_w
         printf("  %-34s %12.0f\n", "events per second", (double)r->events / r->wall_s);
 }
 
-static int write_json_file(json_t *j, const char *path)
-{
-    char tmp[4400];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    if (!text) return ALLOT_ENOMEM;
-    FILE *f = fopen(tmp, "w");
-    int rc = 0;
-    if (!f || fprintf(f, "%s\n", text) < 0) rc = ALLOT_EIO; /* same bytes as --json */
-    if (f && fclose(f) != 0) rc = ALLOT_EIO;
-    free(text);
-    if (rc == 0 && rename(tmp, path) != 0) rc = ALLOT_EIO;
-    if (rc) remove(tmp);
-    return rc;
-}
-
 /* series.csv: FGD mode, one row per arrived percent (the authors' discrete
  * series); replay mode, one row per event. FGD mode also writes samples.csv,
  * one row per arrival (the per-step series the discrete one is made from). */
@@ -882,7 +866,8 @@ int allot_cmd_sim(int argc, char **argv)
     optind = 1;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+    int li = 0;
+    while ((ch = getopt_long(argc, argv, ":h", long_opts, &li)) != -1) {
         unsigned long long u;
         double x;
         switch (ch) {
@@ -906,30 +891,6 @@ int allot_cmd_sim(int argc, char **argv)
             o.cfg.policy = (allot_policy)p;
             break;
         }
-        case OPT_PLACEMENT: {
-            int p = allot_policy_parse(optarg);
-            if (p < 0)
-                return usage_error("unknown placement '%s' (random, dotprod, gpuclustering, "
-                                   "gpupacking, bestfit, fgd, fgd-la)",
-                                   optarg);
-            o.cfg.policy = (allot_policy)p;
-            break;
-        }
-        case OPT_CKPT:
-            if (cli_parse_u64(optarg, 0, UINT32_MAX, &u))
-                return usage_error("--checkpoint wants seconds in 0..4294967295, got '%s'", optarg);
-            o.cfg.assume_ckpt_s = (int64_t)u;
-            break;
-        case OPT_FAILURES:
-            if (strcmp(optarg, "llama3") == 0)
-                o.cfg.fail_rate = ALLOT_FAIL_RATE_LLAMA3;
-            else if (cli_parse_double(optarg, 0.0, 10.0, &x))
-                return usage_error("--failures wants a rate per device-day in 0..10 or 'llama3', "
-                                   "got '%s'",
-                                   optarg);
-            else
-                o.cfg.fail_rate = x;
-            break;
         case OPT_SPEEDS:
             if (strcmp(optarg, "none") == 0)
                 o.cfg.speeds = 0;
@@ -939,11 +900,6 @@ int allot_cmd_sim(int argc, char **argv)
                 return usage_error("unknown speeds '%s' (none or catalog)", optarg);
             break;
         case OPT_SPEEDPICK: o.cfg.speed_pick = 1; break;
-        case OPT_REPAIR:
-            if (cli_parse_double(optarg, 1.0, 1e8, &x))
-                return usage_error("--repair-time wants seconds in 1..1e8, got '%s'", optarg);
-            o.cfg.repair_mean_s = x;
-            break;
         case OPT_MODE:
             mode_given = 1;
             if (strcmp(optarg, "fgd") == 0)
@@ -954,10 +910,14 @@ int allot_cmd_sim(int argc, char **argv)
                 return usage_error("unknown mode '%s' (fgd or replay)", optarg);
             break;
         case OPT_SEED:
-            if (cli_parse_u64(optarg, 0, INT64_MAX, &u))
-                return usage_error("--seed wants an integer in 0..2^63-1, got '%s'", optarg);
-            o.cfg.seed = u;
             seed_given = 1;
+            /* fall through */
+        case OPT_PLACEMENT:
+        case OPT_TIMESCALE:
+        case OPT_CKPT:
+        case OPT_FAILURES:
+        case OPT_REPAIR:
+            if (cli_replay_opt("sim", long_opts[li].name, optarg, &o.cfg)) return CLI_EXIT_USAGE;
             break;
         case OPT_INFLATE:
             if (cli_parse_double(optarg, 0.0, 100.0, &x))
@@ -968,11 +928,6 @@ int allot_cmd_sim(int argc, char **argv)
             if (cli_parse_double(optarg, 0.01, 1.0, &x))
                 return usage_error("--coverage wants a number in 0.01..1, got '%s'", optarg);
             o.cfg.coverage = x;
-            break;
-        case OPT_TIMESCALE:
-            if (cli_parse_double(optarg, 1.0, 1e9, &x))
-                return usage_error("--time-scale wants a number >= 1, got '%s'", optarg);
-            o.cfg.time_scale = x;
             break;
         case OPT_ARRSCALE:
             if (cli_parse_double(optarg, 1.0, 1e9, &x))
@@ -1083,25 +1038,8 @@ int allot_cmd_sim(int argc, char **argv)
     allot_diag d = {0};
     allot_cluster *c = NULL;
     allot_workload w;
-    allot_workload_init(&w);
-    allot_workload_format wf;
-    if (!cluster_given && allot_workload_detect(o.workload, &wf, NULL) == 0 &&
-        wf == ALLOT_WORKLOAD_PHILLY)
-        o.cluster = "builtin:philly"; /* read errors are reported by the load below */
-    int rc = allot_cluster_load(o.cluster, ALLOT_NODES_AUTO, &c, &d);
-    if (rc) return cli_fail(rc, &d);
-    rc = allot_workload_load(o.workload, c, &w, &d);
-    if (rc) {
-        allot_cluster_free(c);
-        allot_workload_free(&w);
-        return cli_fail(rc, &d);
-    }
-    if (w.njobs == 0) {
-        allot_cluster_free(c);
-        allot_workload_free(&w);
-        fprintf(stderr, "allot sim: the workload %s has no jobs\n", o.workload);
-        return CLI_EXIT_FAIL;
-    }
+    int rc = cli_load_inputs("sim", &o.cluster, cluster_given, o.workload, &c, &w);
+    if (rc) return rc;
     int ret = 0;
     if (o.experiment) {
         ret = run_experiment(&o, c, &w);
@@ -1131,7 +1069,7 @@ int allot_cmd_sim(int argc, char **argv)
         char path[4200];
         rc = cli_mkdirs(o.out);
         snprintf(path, sizeof path, "%s/summary.json", o.out);
-        if (rc == 0) rc = write_json_file(j, path);
+        if (rc == 0) rc = cli_write_json(j, path);
         if (rc == 0) rc = write_series(&r, o.out);
         if (rc == 0 && r.mode == ALLOT_SIM_REPLAY) rc = write_jobs(&w, &r, o.out);
         if (rc == 0) rc = write_report(&o, c, &w, &r, o.out);

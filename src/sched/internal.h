@@ -196,9 +196,9 @@ struct allot_sched {
     struct {
         int valid;
         int64_t now;
-        uint8_t *borrowing;         /* per tenant: borrows (as cached) */
-        int sorted;                 /* cand holds every candidate, in victim order */
-        struct allot__victim *cand; /* possible victims, in victim order */
+        uint64_t *borrowing;        /* per tenant: chip types it borrows on (as cached) */
+        int built;                  /* cand holds every candidate (unordered) */
+        struct allot__victim *cand; /* possible victims (built when needed) */
         size_t ncand, cap;
         int min_eff;         /* lowest effective priority of a preemptible running job */
         uint32_t nborrow;    /* tenants using more than their quotas */

@@ -79,58 +79,32 @@ int allot_sched_policy_parse(const char *name)
     return ALLOT_EINVAL;
 }
 
+/* What each policy sets; indexed by allot_sched_policy. */
+static const struct {
+    allot_queue_order order;
+    allot_backfill backfill;
+    int preempt;
+    int64_t max_lost_s;
+    double max_victim_ratio;
+} bundles[ALLOT_SP__COUNT] = {
+    [ALLOT_SP_FIFO] = {ALLOT_ORDER_FIFO, ALLOT_BACKFILL_NONE, 0, 0, 0},
+    [ALLOT_SP_FIFO_BACKFILL] = {ALLOT_ORDER_FIFO, ALLOT_BACKFILL_EASY, 0, 0, 0},
+    [ALLOT_SP_PRIORITY_PREEMPT] = {ALLOT_ORDER_PRIORITY, ALLOT_BACKFILL_GREEDY, 1, 0, 0},
+    [ALLOT_SP_LAS] = {ALLOT_ORDER_LAS, ALLOT_BACKFILL_GREEDY, 1, 0, 0},
+    [ALLOT_SP_DRF] = {ALLOT_ORDER_DRF, ALLOT_BACKFILL_GREEDY, 0, 0, 0},
+    [ALLOT_SP_ALLOT] = {ALLOT_ORDER_LAS, ALLOT_BACKFILL_GREEDY, 1, ALLOT_POLICY_MAX_LOST_S,
+                        ALLOT_POLICY_MAX_VICTIM_RATIO},
+};
+
 int allot_sched_policy_apply(allot_sched_policy p, allot_sched_config *cfg)
 {
-    switch (p) {
-    case ALLOT_SP_FIFO:
-        cfg->max_lost_s = 0;
-        cfg->max_victim_ratio = 0;
-        cfg->min_run_s = 0;
-        cfg->order = ALLOT_ORDER_FIFO;
-        cfg->backfill = ALLOT_BACKFILL_NONE;
-        cfg->preempt = 0;
-        return 0;
-    case ALLOT_SP_FIFO_BACKFILL:
-        cfg->max_lost_s = 0;
-        cfg->max_victim_ratio = 0;
-        cfg->min_run_s = 0;
-        cfg->order = ALLOT_ORDER_FIFO;
-        cfg->backfill = ALLOT_BACKFILL_EASY;
-        cfg->preempt = 0;
-        return 0;
-    case ALLOT_SP_PRIORITY_PREEMPT:
-        cfg->max_lost_s = 0;
-        cfg->max_victim_ratio = 0;
-        cfg->min_run_s = 0;
-        cfg->order = ALLOT_ORDER_PRIORITY;
-        cfg->backfill = ALLOT_BACKFILL_GREEDY;
-        cfg->preempt = 1;
-        return 0;
-    case ALLOT_SP_LAS:
-        cfg->max_lost_s = 0;
-        cfg->max_victim_ratio = 0;
-        cfg->min_run_s = 0;
-        cfg->order = ALLOT_ORDER_LAS;
-        cfg->backfill = ALLOT_BACKFILL_GREEDY;
-        cfg->preempt = 1;
-        return 0;
-    case ALLOT_SP_DRF:
-        cfg->max_lost_s = 0;
-        cfg->max_victim_ratio = 0;
-        cfg->min_run_s = 0;
-        cfg->order = ALLOT_ORDER_DRF;
-        cfg->backfill = ALLOT_BACKFILL_GREEDY;
-        cfg->preempt = 0;
-        return 0;
-    case ALLOT_SP_ALLOT:
-        cfg->order = ALLOT_ORDER_LAS;
-        cfg->backfill = ALLOT_BACKFILL_GREEDY;
-        cfg->preempt = 1;
-        cfg->max_lost_s = ALLOT_POLICY_MAX_LOST_S;
-        cfg->max_victim_ratio = ALLOT_POLICY_MAX_VICTIM_RATIO;
-        return 0;
-    default: return ALLOT_EINVAL;
-    }
+    if ((unsigned)p >= ALLOT_SP__COUNT) return ALLOT_EINVAL;
+    cfg->order = bundles[p].order;
+    cfg->backfill = bundles[p].backfill;
+    cfg->preempt = bundles[p].preempt;
+    cfg->max_lost_s = bundles[p].max_lost_s;
+    cfg->max_victim_ratio = bundles[p].max_victim_ratio;
+    return 0;
 }
 
 int allot_sched_policy_wants_tenants(allot_sched_policy p) { return p == ALLOT_SP_DRF; }

@@ -96,7 +96,7 @@ static void node_move(allot_sched *s, const allot__job_rec *j, uint32_t n, int s
 }
 
 typedef struct node_victim {
-    uint32_t node, k; /* k: index into the sorted victims */
+    uint32_t node, k; /* k: index into the victims */
 } node_victim;
 
 static int nv_cmp(const void *x, const void *y)
@@ -203,8 +203,7 @@ static int make_cand(const allot_sched *s, uint32_t r, victim *out)
     const allot__job_rec *x = &s->jobs[r];
     const allot__task_alloc *a = allot__allocs(x);
     uint16_t chip = a[0].node != UINT32_MAX ? allot_cluster_node(s->c, a[0].node)->chip : 0;
-    int pre = s->cfg.preempt && (x->desc.flags & ALLOT_JOBF_PREEMPTIBLE) &&
-              (s->cfg.min_run_s <= 0 || s->vb.now - x->start_time >= s->cfg.min_run_s);
+    int pre = s->cfg.preempt && (x->desc.flags & ALLOT_JOBF_PREEMPTIBLE);
     if (pre && s->cfg.max_lost_s > 0 && allot__lost_work(x, s->vb.now) > s->cfg.max_lost_s)
         pre = 0; /* wait for its next checkpoint */
     int borrow = s->vb.borrowing && x->desc.tenant < s->ntenants && chip < ALLOT_MAX_CHIP_TYPES &&
@@ -254,12 +253,11 @@ static int victim_bounds(allot_sched *s, int64_t now)
         }
     }
     s->vb.ncand = 0;
-    s->vb.sorted = 0;
+    s->vb.built = 0;
     if (s->cfg.preempt)
         for (size_t q = 0; q < s->nrunning; q++) {
             const allot__job_rec *x = &s->jobs[s->run[q]];
             if (!(x->desc.flags & ALLOT_JOBF_PREEMPTIBLE)) continue;
-            if (s->cfg.min_run_s > 0 && now - x->start_time < s->cfg.min_run_s) continue;
             int e = allot__eff_prio(s, x, now);
             if (e < s->vb.min_eff) s->vb.min_eff = e;
         }
@@ -268,15 +266,15 @@ static int victim_bounds(allot_sched *s, int64_t now)
 
 /* Builds the candidate list (when a pending job may have victims); its order
  * does not matter: callers sort what they filter from it. */
-static void victims_sort(allot_sched *s)
+static void victims_build(allot_sched *s)
 {
-    if (s->vb.sorted) return;
+    if (s->vb.built) return;
     s->vb.ncand = 0;
     for (size_t q = 0; q < s->nrunning; q++) {
         victim x;
         if (make_cand(s, s->run[q], &x)) s->vb.cand[s->vb.ncand++] = x;
     }
-    s->vb.sorted = 1;
+    s->vb.built = 1;
 }
 
 /* Keeps the cached candidates in step with a job that just started (added)
@@ -298,7 +296,7 @@ void allot__victims_added(allot_sched *s, uint32_t id)
     victim x;
     if (!make_cand(s, id, &x)) return;
     if (x.pre && x.eff < s->vb.min_eff) s->vb.min_eff = x.eff;
-    if (!s->vb.sorted) return;
+    if (!s->vb.built) return;
     s->vb.cand[s->vb.ncand++] = x;
 }
 
@@ -379,7 +377,7 @@ static int preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions
     if (sr->pf_pass == s->pass && sr->pf_now == now && j->desc.ntasks >= sr->pf_ntasks &&
         jeff <= sr->pf_eff && (in_quota ? sr->pf_tenant == j->desc.tenant : 1))
         return ALLOT_ENOFIT; /* a job with as many rights found no victims just now */
-    victims_sort(s);
+    victims_build(s);
     victim *v = malloc((s->vb.ncand ? s->vb.ncand : 1) * sizeof *v);
     if (!v) return ALLOT_ENOMEM;
     size_t nv = 0;

@@ -1007,7 +1007,7 @@ static int job_try_start_(allot_sched *s, uint32_t id, int64_t now, allot_decisi
         int64_t left = allot__job_run_left(s, j);
         if (sr->cb_pass == s->pass && left >= sr->cb_left) return JOB_BLOCKED; /* as a twin */
         allot__resv_hide(s, 1);
-        rc = j->desc.ntasks > 1 ? place_gang(s, j, now) : place_all(s, j, NULL, 0);
+        rc = job_place(s, j, now);
         allot__resv_hide(s, 0);
         if (rc == ALLOT_ENOFIT) { /* a shorter twin may still fit; a longer one not */
             if (sr->cb_pass != s->pass || left < sr->cb_left) {
