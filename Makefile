@@ -17,10 +17,10 @@ OPT      ?= -O2
 CSTD      = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN      = -Wall -Wextra -Werror -Wshadow -Wno-error=unused-function
 CFLAGS_ALL = $(CSTD) $(WARN) -g -Iinclude -I$(BUILD)/gen -pthread $(EXTRA_CFLAGS)
-LIBS      = -ljansson -lzstd -lxxhash -lsqlite3 -lm -lpthread
+LIBS      = -ljansson -lzstd -lxxhash -lsqlite3 -lmicrohttpd -lcurl -linih -lm -lpthread
 TEST_LIBS = -lcmocka
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/sched/*.c src/sim/*.c src/report/*.c src/server/*.c))
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/sched/*.c src/sim/*.c src/report/*.c src/server/*.c src/client/*.c src/agent/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
