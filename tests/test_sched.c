@@ -2006,6 +2006,56 @@ static void test_property_random_events(void **state)
     }
 }
 
+/* The server's recovery: RESTORE takes exactly the given devices without a
+ * decision; a second RESTORE on the same devices is refused and leaves no
+ * trace; REQUEUE stops the job (DEC_STOP) and places it again. */
+static void test_restore_and_requeue(void **state)
+{
+    (void)state;
+    nspec v[] = {{"a", "V100", 4, 64000, 0}, {"b", "V100", 4, 64000, 0}};
+    allot_cluster *c = mkc(v, 2);
+    allot_sched_config cfg;
+    allot_sched_config_init(&cfg);
+    cfg.check_invariants = 1;
+    allot_sched *s;
+    assert_int_equal(allot_sched_new(&s, c, &cfg), 0);
+    allot_decisions out = {0};
+    allot_job j = mkjob(1000, 1000, 2, 2);
+    allot_decision placed[2] = {{.node = 1, .ndev = 2, .devs = {1, 3}},
+                                {.node = 0, .ndev = 2, .devs = {0, 1}}};
+    allot_event ev = {.kind = ALLOT_EV_RESTORE, .time = 5, .job = 7, .desc = &j, .placed = placed};
+    assert_int_equal(allot_sched_handle(s, &ev, &out), 0);
+    assert_int_equal(out.n, 0);
+    assert_int_equal(allot_sched_job_state(s, 7), ALLOT_JOB_RUNNING);
+    assert_int_equal(allot_cluster_node(c, 1)->whole_free, 2);
+    assert_int_equal(allot_cluster_dev_free(c)[allot_cluster_node(c, 1)->dev0 + 1], 0);
+    assert_int_equal(allot_cluster_dev_free(c)[allot_cluster_node(c, 1)->dev0 + 2], 1000);
+    /* the same devices again: refused, nothing taken */
+    ev.job = 8;
+    assert_int_equal(allot_sched_handle(s, &ev, &out), ALLOT_ENOFIT);
+    assert_int_equal(allot_cluster_node(c, 0)->whole_free, 2);
+    /* the slot is free again: a plain submit with that id works */
+    allot_job one = mkjob(0, 1000, 1, 1);
+    allot_event sub = {.kind = ALLOT_EV_SUBMIT, .time = 6, .job = 8, .desc = &one};
+    assert_int_equal(allot_sched_handle(s, &sub, &out), 0);
+    assert_int_equal(allot_sched_job_state(s, 8), ALLOT_JOB_RUNNING);
+    /* requeue 7: stop then start again (4 devices still free) */
+    allot_decisions_clear(&out);
+    allot_event rq = {.kind = ALLOT_EV_REQUEUE, .time = 10, .job = 7};
+    assert_int_equal(allot_sched_handle(s, &rq, &out), 0);
+    assert_true(out.n >= 3);
+    assert_int_equal(out.v[0].kind, ALLOT_DEC_STOP);
+    assert_int_equal(out.v[0].job, 7);
+    assert_int_equal(out.v[1].kind, ALLOT_DEC_START);
+    assert_int_equal(allot_sched_job_state(s, 7), ALLOT_JOB_RUNNING);
+    assert_int_equal(allot_sched_job_epoch(s, 7), 2);
+    rq.job = 99;
+    assert_int_equal(allot_sched_handle(s, &rq, &out), ALLOT_EINVAL);
+    allot_decisions_free(&out);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2034,6 +2084,7 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test(test_place_commit0_is_pure),
         cmocka_unit_test(test_property_random_events),
+        cmocka_unit_test(test_restore_and_requeue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,15 +183,24 @@ typedef enum allot_event_kind {
     ALLOT_EV_CANCEL,     /* job withdrawn (pending or running) */
     ALLOT_EV_NODE_DOWN,
     ALLOT_EV_NODE_UP,
-    ALLOT_EV_TICK, /* time passed; retry pending work */
+    ALLOT_EV_TICK,    /* time passed; retry pending work */
+    ALLOT_EV_RESTORE, /* a job already running on given devices (the server's
+                         recovery): desc and placed[0..ntasks) (node, ndev,
+                         devs of each task) are taken as they are, no
+                         decision is made; EBUSY-like ENOFIT if the devices
+                         are not free */
+    ALLOT_EV_REQUEUE, /* a running job lost its processes (agent lost them):
+                         it is stopped (DEC_STOP) and queued again, resuming
+                         from its last checkpoint */
 } allot_event_kind;
 
 typedef struct allot_event {
     allot_event_kind kind;
-    int64_t time;          /* s; informative for the core's bookkeeping */
-    uint32_t job;          /* job id chosen by the caller (dense is best) */
-    uint32_t node;         /* node id for node events */
-    const allot_job *desc; /* SUBMIT only: the job; copied */
+    int64_t time;                        /* s; informative for the core's bookkeeping */
+    uint32_t job;                        /* job id chosen by the caller (dense is best) */
+    uint32_t node;                       /* node id for node events */
+    const allot_job *desc;               /* SUBMIT and RESTORE: the job; copied */
+    const struct allot_decision *placed; /* RESTORE: one per task */
 } allot_event;
 
 typedef enum allot_decision_kind {

@@ -2120,6 +2120,88 @@ static int on_node_down(allot_sched *s, const allot_event *ev, allot_decisions *
     return retry_pass(s, ev->time, out);
 }
 
+/* RESTORE: the job as submitted, then started on exactly the given devices
+ * (all or nothing). */
+static int on_restore(allot_sched *s, const allot_event *ev)
+{
+    if (!ev->desc || !ev->placed) return ALLOT_EINVAL;
+    if (ev->desc->ntasks < 1 || ev->desc->ntasks > 65535) return ALLOT_EINVAL;
+    if (allot_shape_check(&ev->desc->shape, NULL, 0)) return ALLOT_EINVAL;
+    uint32_t nn = allot_cluster_nnodes(s->c);
+    for (uint32_t t = 0; t < ev->desc->ntasks; t++) {
+        const allot_decision *p = &ev->placed[t];
+        if (p->node >= nn || p->ndev != ev->desc->shape.ndev) return ALLOT_EINVAL;
+        if (allot_cluster_node(s->c, p->node)->state == ALLOT_NODE_DOWN) return ALLOT_ESTATE;
+    }
+    int rc = ensure_job_slot(s, ev->job);
+    if (rc) return rc;
+    allot__job_rec *j = &s->jobs[ev->job];
+    if (j->state != ALLOT__JOB_UNUSED) return ALLOT_EEXIST;
+    free(j->many);
+    memset(j, 0, sizeof *j);
+    j->desc = *ev->desc;
+    j->desc.ntasks_max = 0; /* a restored job keeps its size */
+    j->seq = s->next_seq++;
+    j->submit_time = ev->time;
+    j->state = ALLOT_JOB_PENDING;
+    rc = shape_intern(s, &j->desc.shape, &j->shape_id);
+    if (rc) return rc;
+    j->shape_id0 = j->shape_id;
+    j->chips0 = j->desc.shape.chips;
+    j->planned = ALLOT_TIME_NONE;
+    j->ntasks_min = j->desc.ntasks;
+    if (j->desc.ntasks > 1) {
+        j->many = calloc(j->desc.ntasks, sizeof *j->many);
+        if (!j->many) return ALLOT_ENOMEM;
+    }
+    allot__task_alloc *a = job_allocs(j);
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) a[t].node = UINT32_MAX;
+    for (uint32_t t = 0; t < j->desc.ntasks; t++) {
+        const allot_decision *p = &ev->placed[t];
+        a[t].node = p->node;
+        a[t].devs = 0;
+        for (int k = 0; k < p->ndev; k++) a[t].devs |= 1ull << p->devs[k];
+        rc = task_take(s, &j->desc.shape, &a[t]);
+        if (rc) { /* not free: give back what was taken, forget the job */
+            a[t].node = UINT32_MAX;
+            s->decisions -= t;
+            int r2 = job_release(s, j);
+            free(j->many);
+            memset(j, 0, sizeof *j);
+            j->state = ALLOT__JOB_UNUSED;
+            return r2 ? r2 : ALLOT_ENOFIT;
+        }
+    }
+    record_span(s, j);
+    j->state = ALLOT_JOB_RUNNING;
+    tenant_account(s, j, +1);
+    j->start_time = ev->time;
+    j->epoch++;
+    return run_add(s, ev->job);
+}
+
+/* REQUEUE: a running job stops (its work since the last checkpoint is lost)
+ * and waits again. */
+static int on_requeue(allot_sched *s, const allot_event *ev, allot_decisions *out)
+{
+    if (ev->job >= s->jobs_cap || s->jobs[ev->job].state == ALLOT__JOB_UNUSED) return ALLOT_EINVAL;
+    allot__job_rec *j = &s->jobs[ev->job];
+    if (j->state != ALLOT_JOB_RUNNING) return ALLOT_ESTATE;
+    int64_t lost = allot__lost_work(j, ev->time);
+    allot__job_save_progress(s, j, ev->time);
+    s->stats.failure_stops++;
+    s->stats.failure_lost_device_s += (double)lost * (double)allot_job_milli(&j->desc) / 1000.0;
+    int rc = allot__job_stop(s, ev->job, ev->time);
+    if (rc) return rc;
+    allot_decision *d = allot__dec_push(out);
+    if (!d) return ALLOT_ENOMEM;
+    d->kind = ALLOT_DEC_STOP;
+    d->job = ev->job;
+    d->node = UINT32_MAX;
+    rc = requeue_flush(s);
+    return rc ? rc : retry_pass(s, ev->time, out);
+}
+
 int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *out)
 {
     if (!s || !ev || !out) return ALLOT_EINVAL;
@@ -2138,6 +2220,8 @@ int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *o
         }
         break;
     case ALLOT_EV_TICK: rc = retry_pass(s, ev->time, out); break;
+    case ALLOT_EV_RESTORE: rc = on_restore(s, ev); break;
+    case ALLOT_EV_REQUEUE: rc = on_requeue(s, ev, out); break;
     default: return ALLOT_EINVAL;
     }
     if (rc == 0 && s->nelastic > 0 && s->npending == 0) rc = elastic_grow(s, ev->time, out);
