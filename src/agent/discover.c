@@ -66,6 +66,7 @@ int allot_parse_nvidia_smi(const char *text, allot_gpu_info *out, size_t cap, si
         int nf = 0;
         for (char *q = s; nf < 4;) {
             f[nf++] = q;
+            if (nf == 4) break; /* the rest, commas included, is the last field */
             char *c = strchr(q, ',');
             if (!c) break;
             *c = '\0';

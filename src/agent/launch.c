@@ -224,7 +224,9 @@ void allot_proc_tick(allot_proc *p, double now, double grace)
         if (kill(-p->pid, 0) == 0 || errno == EPERM) kill(-p->pid, SIGKILL);
         p->killed = 1;
     }
-    if (p->exited && kill(-p->pid, 0) != 0 && errno == ESRCH) p->group_gone = 1;
+    /* after a SIGKILL to the group only zombies can be left, and whether they
+     * are reaped is up to init (in a container, maybe never) */
+    if (p->exited && (p->killed || (kill(-p->pid, 0) != 0 && errno == ESRCH))) p->group_gone = 1;
 }
 
 const char *allot_proc_describe(const allot_proc *p, char *buf, size_t len)
