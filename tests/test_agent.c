@@ -390,6 +390,335 @@ static void test_launch_failures(void **state)
     assert_int_equal(spawn(&p, argv5, NULL, 0, NULL, &d), ALLOT_EINVAL);
 }
 
+/* ---- the agent loop against a fake server ------------------------------------------------ */
+
+typedef struct fake {
+    pthread_mutex_t mu;
+    json_t *assign, *kill, *reg_kill; /* handed out once */
+    json_t *events;                   /* received */
+    json_t *logs;                     /* "job.task.stream" -> text received */
+    json_t *eofs;                     /* "job.task.stream" -> true */
+    json_t *last_register;
+    int registers, polls, conflicts;
+    double assign_sent; /* monotonic time the last assignment went out */
+} fake;
+
+static fake F;
+
+typedef struct conbuf {
+    char *p;
+    size_t n;
+} conbuf;
+
+static enum MHD_Result reply(struct MHD_Connection *con, int status, json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(con, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    conbuf *b = *con_cls;
+    if (!b) {
+        *con_cls = calloc(1, sizeof *b);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        b->p = realloc(b->p, b->n + *upload_size + 1);
+        memcpy(b->p + b->n, upload, *upload_size);
+        b->n += *upload_size;
+        b->p[b->n] = '\0';
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    json_t *body = b->n ? json_loadb(b->p, b->n, 0, NULL) : json_object();
+    if (strcmp(method, "POST") != 0 || !body) {
+        json_decref(body);
+        return reply(con, 400,
+                     json_pack("{s{ssss}}", "error", "code", "bad_request", "message", "x"));
+    }
+    if (strcmp(url, "/v1/nodes") == 0) {
+        pthread_mutex_lock(&F.mu);
+        F.registers++;
+        json_decref(F.last_register);
+        F.last_register = json_incref(body);
+        json_t *k = F.reg_kill;
+        F.reg_kill = json_array();
+        pthread_mutex_unlock(&F.mu);
+        json_decref(body);
+        return reply(con, 200,
+                     json_pack("{s{} si si so}", "node", "heartbeat_interval", 5, "node_timeout",
+                               30, "kill", k));
+    }
+    if (strcmp(url, "/v1/nodes/node-t/poll") == 0) {
+        json_decref(body);
+        for (int i = 0; i < 50; i++) {
+            pthread_mutex_lock(&F.mu);
+            if (i == 0) F.polls++;
+            if (json_array_size(F.assign) || json_array_size(F.kill)) {
+                json_t *a = F.assign, *k = F.kill;
+                F.assign = json_array();
+                F.kill = json_array();
+                if (json_array_size(a)) F.assign_sent = allot_mono_now();
+                pthread_mutex_unlock(&F.mu);
+                return reply(con, 200, json_pack("{so so}", "assign", a, "kill", k));
+            }
+            pthread_mutex_unlock(&F.mu);
+            usleep(2000);
+        }
+        return reply(con, 200, json_pack("{s[] s[]}", "assign", "kill"));
+    }
+    if (strcmp(url, "/v1/nodes/node-t/events") == 0) {
+        pthread_mutex_lock(&F.mu);
+        json_array_extend(F.events, json_object_get(body, "events"));
+        pthread_mutex_unlock(&F.mu);
+        json_decref(body);
+        return reply(con, 200, json_object());
+    }
+    if (strcmp(url, "/v1/nodes/node-t/logs") == 0) {
+        size_t i;
+        json_t *c;
+        int status = 200;
+        char msg[128] = "";
+        pthread_mutex_lock(&F.mu);
+        json_array_foreach(json_object_get(body, "chunks"), i, c)
+        {
+            char key[96];
+            snprintf(key, sizeof key, "%lld.%lld.%s",
+                     (long long)json_integer_value(json_object_get(c, "job")),
+                     (long long)json_integer_value(json_object_get(c, "task")),
+                     json_string_value(json_object_get(c, "stream")));
+            json_t *have = json_object_get(F.logs, key);
+            size_t len = have ? json_string_length(have) : 0;
+            if ((size_t)json_integer_value(json_object_get(c, "offset")) != len) {
+                status = 409;
+                F.conflicts++;
+                snprintf(msg, sizeof msg, "offset: expected %zu", len);
+                continue;
+            }
+            json_t *d = json_object_get(c, "data");
+            size_t dn = json_string_length(d);
+            char *all = malloc(len + dn + 1);
+            memcpy(all, have ? json_string_value(have) : "", len);
+            memcpy(all + len, json_string_value(d), dn);
+            json_object_set_new(F.logs, key, json_stringn(all, len + dn));
+            free(all);
+            if (json_is_true(json_object_get(c, "eof")))
+                json_object_set_new(F.eofs, key, json_true());
+        }
+        pthread_mutex_unlock(&F.mu);
+        json_decref(body);
+        if (status != 200)
+            return reply(con, status,
+                         json_pack("{s{ssss}}", "error", "code", "conflict", "message", msg));
+        return reply(con, 200, json_object());
+    }
+    json_decref(body);
+    return reply(con, 404, json_pack("{s{ssss}}", "error", "code", "not_found", "message", url));
+}
+
+static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)con;
+    (void)toe;
+    conbuf *b = *con_cls;
+    if (b) free(b->p);
+    free(b);
+    *con_cls = NULL;
+}
+
+typedef struct runner {
+    allot_agent_config cfg;
+    volatile int stop;
+    int rc;
+    allot_diag d;
+} runner;
+
+static void *run_agent(void *arg)
+{
+    runner *r = arg;
+    r->rc = allot_agent_run(&r->cfg, &r->stop, &r->d);
+    return NULL;
+}
+
+/* The event of type ty for job j, or NULL. */
+static json_t *find_event(long long j, const char *ty)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(F.events, i, e)
+    {
+        if (json_integer_value(json_object_get(e, "job")) == j &&
+            strcmp(json_string_value(json_object_get(e, "type")), ty) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* Waits (at most 3 s) for the event; returns it. */
+static json_t *wait_event(long long j, const char *ty)
+{
+    for (int i = 0; i < 1500; i++) {
+        pthread_mutex_lock(&F.mu);
+        json_t *e = find_event(j, ty);
+        pthread_mutex_unlock(&F.mu);
+        if (e) return e;
+        usleep(2000);
+    }
+    return NULL;
+}
+
+static void quiet(void *arg, const char *line)
+{
+    (void)arg;
+    (void)line;
+}
+
+static void test_agent_loop(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof F);
+    pthread_mutex_init(&F.mu, NULL);
+    F.assign = json_array();
+    F.kill = json_array();
+    F.reg_kill = json_array();
+    F.events = json_array();
+    F.logs = json_object();
+    F.eofs = json_object();
+    struct MHD_Daemon *mhd = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler,
+        NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+    assert_non_null(mhd);
+    unsigned port = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
+    char url[64];
+    snprintf(url, sizeof url, "127.0.0.1:%u", port);
+
+    runner *r = calloc(1, sizeof *r);
+    allot_agent_config_init(&r->cfg);
+    r->cfg.server = url;
+    r->cfg.name = "node-t";
+    r->cfg.work_dir = tmpdir;
+    r->cfg.grace = 0.5;
+    r->cfg.poll_wait = 0.1;
+    r->cfg.log = quiet;
+    r->cfg.inv.devices = 2;
+    snprintf(r->cfg.inv.chip, sizeof r->cfg.inv.chip, "H100");
+    r->cfg.inv.cpu = 4000;
+    r->cfg.inv.mem = 1024;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, run_agent, r), 0);
+
+    /* job 1 runs and ends, job 2 runs until killed, job 3 cannot start; job 1
+     * twice (an assignment is idempotent) */
+    json_t *as = json_loads(
+        "[{\"job\":1,\"task\":0,\"epoch\":1,\"command\":[\"sh\",\"-c\",\"echo "
+        "out-$ALLOT_JOB_ID-$CUDA_VISIBLE_DEVICES; printf 'caf\\\\303\\\\251 \\\\377\\\\n' >&2\"],"
+        "\"env\":{},\"devices\":[1],\"gang_size\":1},"
+        "{\"job\":1,\"task\":0,\"epoch\":1,\"command\":[\"sh\",\"-c\",\"echo "
+        "dup\"],\"devices\":[1]},"
+        "{\"job\":2,\"task\":0,\"epoch\":1,\"command\":[\"sleep\",\"30\"],\"devices\":[0]},"
+        "{\"job\":3,\"task\":0,\"epoch\":1,\"command\":[\"/nonexistent/prog\"],\"devices\":[]}]",
+        0, NULL);
+    assert_non_null(as);
+    pthread_mutex_lock(&F.mu);
+    json_array_extend(F.assign, as);
+    pthread_mutex_unlock(&F.mu);
+    json_decref(as);
+
+    json_t *e = wait_event(1, "started");
+    assert_non_null(e);
+    pthread_mutex_lock(&F.mu);
+    double latency = allot_mono_now() - F.assign_sent;
+    pthread_mutex_unlock(&F.mu);
+    assert_true(json_is_number(json_object_get(e, "time")));
+    e = wait_event(1, "exited");
+    assert_non_null(e);
+    assert_int_equal(json_integer_value(json_object_get(e, "exit_code")), 0);
+    assert_non_null(wait_event(2, "started"));
+    e = wait_event(3, "failed_to_start");
+    assert_non_null(e);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "/nonexistent/prog"));
+
+    /* the logs arrive complete, invalid UTF-8 replaced */
+    int ok = 0;
+    for (int i = 0; i < 1500 && !ok; i++) {
+        pthread_mutex_lock(&F.mu);
+        ok = json_is_true(json_object_get(F.eofs, "1.0.stdout")) &&
+             json_is_true(json_object_get(F.eofs, "1.0.stderr"));
+        pthread_mutex_unlock(&F.mu);
+        if (!ok) usleep(2000);
+    }
+    assert_true(ok);
+    assert_string_equal(json_string_value(json_object_get(F.logs, "1.0.stdout")), "out-1-1\n");
+    assert_string_equal(json_string_value(json_object_get(F.logs, "1.0.stderr")),
+                        "caf\xc3\xa9 \xef\xbf\xbd\n");
+    assert_int_equal(F.conflicts, 0);
+
+    /* the server kills job 2 */
+    pthread_mutex_lock(&F.mu);
+    json_array_append_new(
+        F.kill, json_pack("{si si si ss}", "job", 2, "task", 0, "epoch", 1, "reason", "cancelled"));
+    pthread_mutex_unlock(&F.mu);
+    e = wait_event(2, "exited");
+    assert_non_null(e);
+    assert_int_equal(json_integer_value(json_object_get(e, "signal")), SIGTERM);
+
+    /* exactly one start per assignment */
+    pthread_mutex_lock(&F.mu);
+    size_t i, starts = 0;
+    json_array_foreach(F.events, i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "type")), "started") == 0) starts++;
+    }
+    assert_int_equal(starts, 2);
+    assert_int_equal(F.registers, 1);
+    assert_string_equal(json_string_value(json_object_get(F.last_register, "chip")), "H100");
+    assert_int_equal(json_integer_value(json_object_get(F.last_register, "devices")), 2);
+    pthread_mutex_unlock(&F.mu);
+
+    /* a stop with a task running: it is stopped and reported */
+    pthread_mutex_lock(&F.mu);
+    json_array_append_new(F.assign, json_loads("{\"job\":4,\"task\":0,\"epoch\":1,\"command\":["
+                                               "\"sleep\",\"30\"],\"devices\":[]}",
+                                               0, NULL));
+    pthread_mutex_unlock(&F.mu);
+    assert_non_null(wait_event(4, "started"));
+    double t0 = allot_mono_now();
+    r->stop = 1;
+    pthread_join(th, NULL);
+    assert_int_equal(r->rc, 0);
+    assert_true(allot_mono_now() - t0 < 1.5);
+    pthread_mutex_lock(&F.mu);
+    e = find_event(4, "exited");
+    assert_non_null(e);
+    assert_int_equal(json_integer_value(json_object_get(e, "signal")), SIGTERM);
+    pthread_mutex_unlock(&F.mu);
+    fprintf(stderr, "assignment to started event: %.1f ms\n", latency * 1e3);
+
+    free(r);
+    MHD_stop_daemon(mhd);
+    json_decref(F.assign);
+    json_decref(F.kill);
+    json_decref(F.reg_kill);
+    json_decref(F.events);
+    json_decref(F.logs);
+    json_decref(F.eofs);
+    json_decref(F.last_register);
+    pthread_mutex_destroy(&F.mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +732,7 @@ int main(void)
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_launch_signal_and_workdir, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_launch_failures, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_agent_loop, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
