@@ -447,6 +447,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con, const char
         return reply(con, 400,
                      json_pack("{s{ssss}}", "error", "code", "bad_request", "message", "x"));
     }
+    if (strcmp(url, "/v1/nodes") == 0 &&
+        strcmp(json_string_value(json_object_get(body, "name")), "refuse-me") == 0) {
+        json_decref(body);
+        return reply(con, 400,
+                     json_pack("{s{ssss}}", "error", "code", "bad_request", "message",
+                               "devices: inventory may not change"));
+    }
     if (strcmp(url, "/v1/nodes") == 0) {
         pthread_mutex_lock(&F.mu);
         F.registers++;
@@ -586,26 +593,8 @@ static void quiet(void *arg, const char *line)
     (void)line;
 }
 
-static void test_agent_loop(void **state)
+static void agent_cfg(runner *r, const char *url)
 {
-    (void)state;
-    memset(&F, 0, sizeof F);
-    pthread_mutex_init(&F.mu, NULL);
-    F.assign = json_array();
-    F.kill = json_array();
-    F.reg_kill = json_array();
-    F.events = json_array();
-    F.logs = json_object();
-    F.eofs = json_object();
-    struct MHD_Daemon *mhd = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler,
-        NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
-    assert_non_null(mhd);
-    unsigned port = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
-    char url[64];
-    snprintf(url, sizeof url, "127.0.0.1:%u", port);
-
-    runner *r = calloc(1, sizeof *r);
     allot_agent_config_init(&r->cfg);
     r->cfg.server = url;
     r->cfg.name = "node-t";
@@ -617,6 +606,57 @@ static void test_agent_loop(void **state)
     snprintf(r->cfg.inv.chip, sizeof r->cfg.inv.chip, "H100");
     r->cfg.inv.cpu = 4000;
     r->cfg.inv.mem = 1024;
+}
+
+static void fake_init(void)
+{
+    memset(&F, 0, sizeof F);
+    pthread_mutex_init(&F.mu, NULL);
+    F.assign = json_array();
+    F.kill = json_array();
+    F.reg_kill = json_array();
+    F.events = json_array();
+    F.logs = json_object();
+    F.eofs = json_object();
+}
+
+static void fake_free(void)
+{
+    json_decref(F.assign);
+    json_decref(F.kill);
+    json_decref(F.reg_kill);
+    json_decref(F.events);
+    json_decref(F.logs);
+    json_decref(F.eofs);
+    json_decref(F.last_register);
+    pthread_mutex_destroy(&F.mu);
+}
+
+static struct MHD_Daemon *fake_start(unsigned port)
+{
+    struct MHD_Daemon *mhd = NULL;
+    for (int i = 0; i < 50 && !mhd; i++) {
+        mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
+                               (uint16_t)port, NULL, NULL, handler, NULL,
+                               MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                               MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        if (!mhd) usleep(20000);
+    }
+    assert_non_null(mhd);
+    return mhd;
+}
+
+static void test_agent_loop(void **state)
+{
+    (void)state;
+    fake_init();
+    struct MHD_Daemon *mhd = fake_start(0);
+    unsigned port = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
+    char url[64];
+    snprintf(url, sizeof url, "127.0.0.1:%u", port);
+
+    runner *r = calloc(1, sizeof *r);
+    agent_cfg(r, url);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, run_agent, r), 0);
 
@@ -709,14 +749,73 @@ static void test_agent_loop(void **state)
 
     free(r);
     MHD_stop_daemon(mhd);
-    json_decref(F.assign);
-    json_decref(F.kill);
-    json_decref(F.reg_kill);
-    json_decref(F.events);
-    json_decref(F.logs);
-    json_decref(F.eofs);
-    json_decref(F.last_register);
-    pthread_mutex_destroy(&F.mu);
+    fake_free();
+}
+
+/* The server goes away and comes back: the task keeps running, the agent
+ * registers again reporting it, and stops it when the server says so. */
+static void test_agent_reconnect(void **state)
+{
+    (void)state;
+    fake_init();
+    struct MHD_Daemon *mhd = fake_start(0);
+    unsigned port = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
+    char url[64];
+    snprintf(url, sizeof url, "127.0.0.1:%u", port);
+    runner *r = calloc(1, sizeof *r);
+    agent_cfg(r, url);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, run_agent, r), 0);
+    pthread_mutex_lock(&F.mu);
+    json_array_append_new(F.assign, json_loads("{\"job\":5,\"task\":1,\"epoch\":2,\"command\":["
+                                               "\"sleep\",\"30\"],\"devices\":[0]}",
+                                               0, NULL));
+    pthread_mutex_unlock(&F.mu);
+    assert_non_null(wait_event(5, "started"));
+
+    MHD_stop_daemon(mhd); /* the server is gone */
+    usleep(300000);
+    pthread_mutex_lock(&F.mu);
+    F.registers = 0;
+    json_array_append_new(F.reg_kill, json_pack("{si si si}", "job", 5, "task", 1, "epoch", 2));
+    pthread_mutex_unlock(&F.mu);
+    mhd = fake_start(port); /* and back */
+    json_t *e = wait_event(5, "exited");
+    assert_non_null(e);
+    assert_int_equal(json_integer_value(json_object_get(e, "signal")), SIGTERM);
+    pthread_mutex_lock(&F.mu);
+    assert_int_equal(F.registers, 1);
+    json_t *run = json_object_get(F.last_register, "running");
+    assert_int_equal(json_array_size(run), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(run, 0), "job")), 5);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(run, 0), "epoch")), 2);
+    pthread_mutex_unlock(&F.mu);
+    r->stop = 1;
+    pthread_join(th, NULL);
+    assert_int_equal(r->rc, 0);
+    free(r);
+    MHD_stop_daemon(mhd);
+    fake_free();
+}
+
+/* A refusal for good on the first registration ends the agent with a message. */
+static void test_agent_refused(void **state)
+{
+    (void)state;
+    fake_init();
+    struct MHD_Daemon *mhd = fake_start(0);
+    unsigned port = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
+    char url[64];
+    snprintf(url, sizeof url, "127.0.0.1:%u", port);
+    runner *r = calloc(1, sizeof *r);
+    agent_cfg(r, url);
+    r->cfg.name = "refuse-me";
+    run_agent(r);
+    assert_int_equal(r->rc, ALLOT_ESTATE);
+    assert_non_null(strstr(r->d.msg, "refused"));
+    free(r);
+    MHD_stop_daemon(mhd);
+    fake_free();
 }
 
 int main(void)
@@ -733,6 +832,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_launch_signal_and_workdir, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_launch_failures, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_agent_loop, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_agent_reconnect, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_agent_refused, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
