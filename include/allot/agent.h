@@ -134,7 +134,7 @@ typedef struct allot_agent_config {
     const char *zone, *block, *rack; /* NULL: not sent */
     const char *work_dir; /* logs go to WORK_DIR/logs; tasks start here without workdir */
     double grace;         /* seconds between SIGTERM and SIGKILL (default 10) */
-    double poll_wait;     /* long-poll wait, seconds (default 2) */
+    double poll_wait;     /* long-poll wait, seconds (default 2; sent rounded up to >= 1) */
     allot_inventory inv;  /* what the node offers */
     /* one line per notable thing (start, task start/stop, server lost/back);
      * may be NULL. Called from both agent threads, never concurrently. */

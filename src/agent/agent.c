@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -757,7 +758,8 @@ int allot_agent_run(const allot_agent_config *cfg, volatile int *stop, allot_dia
     started = 1;
 
     char path[700];
-    snprintf(path, sizeof path, "%s/poll?wait=%g", a->base, wait);
+    /* whole seconds on the wire (the API's S), at least 1: never a busy loop */
+    snprintf(path, sizeof path, "%s/poll?wait=%d", a->base, (int)ceil(wait));
     int need_register = 0;
     backoff = BACKOFF_MIN_S;
     while (!*stop) {

@@ -42,8 +42,8 @@ static const char agent_usage[] =
     "                    workdir start in DIR (default: the current directory)\n"
     "  --grace S         seconds between SIGTERM and SIGKILL when a task is stopped\n"
     "                    (default 10)\n"
-    "  --poll S          long-poll wait in seconds, 0.1..30 (default 2): how soon the\n"
-    "                    agent notices it should stop\n"
+    "  --poll S          long-poll wait in whole seconds, 1..30 (default 2): how soon\n"
+    "                    the agent notices it should stop\n"
     "  -h, --help        this help\n"
     "\n"
     "examples:\n"
@@ -132,8 +132,9 @@ int allot_cmd_agent(int argc, char **argv)
                 return usage_error("--grace: seconds 0..3600 expected, got '%s'", optarg);
             break;
         case 'p':
-            if (cli_parse_double(optarg, 0.1, 30, &cfg.poll_wait))
-                return usage_error("--poll: seconds 0.1..30 expected, got '%s'", optarg);
+            if (cli_parse_u64(optarg, 1, 30, &u))
+                return usage_error("--poll: whole seconds 1..30 expected, got '%s'", optarg);
+            cfg.poll_wait = (double)u;
             break;
         case 'h': fputs(agent_usage, stdout); return 0;
         case ':': return usage_error("%s needs a value", argv[optind - 1]);
