@@ -39,7 +39,7 @@
 #define REQ_RAW_MAX    (512 << 10) /* raw log bytes per request (JSON may be 6x) */
 #define BACKOFF_MIN_S  0.2
 #define BACKOFF_MAX_S  5.0
-#define SHUTDOWN_EXTRA 10.0 /* seconds after the grace to flush at exit */
+#define SHUTDOWN_EXTRA 5.0 /* seconds after the grace to flush at exit */
 #define RECENT_KEYS    1024
 
 enum { OUT = 0, ERR = 1 };
@@ -631,7 +631,9 @@ static void *worker_main(void *arg)
             }
             if (json_array_size(a->events) == 0) pthread_cond_timedwait(&a->cv, &a->mu, &ts);
         }
+        size_t left = done ? json_array_size(a->events) + a->ntasks : 0;
         pthread_mutex_unlock(&a->mu);
+        if (left) say(a, "the server is away: %zu event(s) or log(s) of tasks not reported", left);
         if (done) break;
     }
     return NULL;
