@@ -322,9 +322,18 @@ static void test_launch_term_ignored_gets_kill(void **state)
     allot_proc p;
     allot_diag d = {0};
     /* the shell and its child ignore SIGTERM; the child is in the group too */
-    char *argv[] = {(char *)"sh", (char *)"-c", (char *)"trap '' TERM; sleep 5 & wait; wait", NULL};
+    char *argv[] = {(char *)"sh", (char *)"-c",
+                    (char *)"trap '' TERM; echo ready; sleep 5 & wait; wait", NULL};
     assert_int_equal(spawn(&p, argv, NULL, 0, NULL, &d), 0);
-    usleep(100000); /* let the shell set its trap */
+    /* wait until the shell has set its trap */
+    int ready = 0;
+    for (int i = 0; i < 1000 && !ready; i++) {
+        char *out = slurp(p.out_path);
+        ready = out && strstr(out, "ready") != NULL;
+        free(out);
+        if (!ready) usleep(1000);
+    }
+    assert_true(ready);
     double t0 = allot_mono_now();
     allot_proc_term(&p, t0);
     wait_end(&p, 0.3, 2);

@@ -273,6 +273,9 @@ static void launch_one(agent *a, const json_t *as)
         };
         rc = allot_proc_spawn(&spec, &t->proc, &d);
     }
+    char dl[256] = "none";
+    for (size_t i = 0, o = 0; !rc && i < ndev && o + 12 < sizeof dl; i++)
+        o += (size_t)snprintf(dl + o, sizeof dl - o, "%s%d", i ? "," : "", dv[i]);
     for (size_t i = 0; i < ne; i++) free(env[i]);
     free(env);
     free(argv);
@@ -304,7 +307,7 @@ static void launch_one(agent *a, const json_t *as)
     if (rc)
         say(a, "task %s failed to start: %s", t->desc, d.msg);
     else
-        say(a, "task %s started: pid %d, %zu device(s)", t->desc, (int)t->proc.pid, ndev);
+        say(a, "task %s started: pid %d, devices %s", t->desc, (int)t->proc.pid, dl);
 }
 
 /* ---- the worker: reaping, events, logs ---------------------------------------------------- */
