@@ -16,6 +16,7 @@ int allot_cmd_sim(int argc, char **argv);
 int allot_cmd_cluster(int argc, char **argv);
 int allot_cmd_compare(int argc, char **argv);
 int allot_cmd_server(int argc, char **argv);
+int allot_cmd_agent(int argc, char **argv);
 
 /* Exit codes: 0 ok, 1 runtime failure, 2 usage error. */
 #define CLI_EXIT_FAIL  1

@@ -24,6 +24,8 @@ static const char usage[] =
     "  cluster   inspect a cluster spec or convert a trace's node list to a spec\n"
     "  server    the control plane: REST API, scheduler, durable state, metrics\n"
     "            (--dev: a local playground with an in-process agent)\n"
+    "  agent     run the node agent: register this machine with the server, run\n"
+    "            the tasks placed on it and report them\n"
     "  version   print the version\n"
     "  help      print this help, or 'allot help <command>' for a command's\n"
     "\n"
@@ -139,6 +141,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "cluster") == 0) return allot_cmd_cluster(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0) return allot_cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "server") == 0) return allot_cmd_server(argc - 1, argv + 1);
+    if (strcmp(cmd, "agent") == 0) return allot_cmd_agent(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("allot %s\n", ALLOT_VERSION);
         return 0;
@@ -150,6 +153,7 @@ int main(int argc, char **argv)
             if (strcmp(argv[2], "cluster") == 0) return allot_cmd_cluster(2, args);
             if (strcmp(argv[2], "compare") == 0) return allot_cmd_compare(2, args);
             if (strcmp(argv[2], "server") == 0) return allot_cmd_server(2, args);
+            if (strcmp(argv[2], "agent") == 0) return allot_cmd_agent(2, args);
             fprintf(stderr, "allot: unknown command '%s'\n\n%s", argv[2], usage);
             return CLI_EXIT_USAGE;
         }
