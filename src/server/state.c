@@ -365,7 +365,8 @@ static void job_drop_tasks(srv_state *st, srv_job *j)
     for (int t = 0; t < j->gang; t++)
         if (j->tasks[t].node < st->nnodes && st->nodes[j->tasks[t].node].ntasks > 0)
             st->nodes[j->tasks[t].node].ntasks--;
-    job_drop_tasks(st, j);
+    free(j->tasks);
+    j->tasks = NULL;
 }
 
 /* ---- agents' work lists ---------------------------------------------------------------------- */
@@ -1166,7 +1167,7 @@ static int node_for_agent(srv_state *st, srv_req *r)
         return -1;
     }
     if (!st->nodes[i].up) {
-        srv_reply_error(r, 409, "conflict", "node %s is down: register again", r->name);
+        srv_reply_error(r, 404, "not_found", "node %s is down: register again", r->name);
         return -1;
     }
     st->nodes[i].last_seen = st->now;
