@@ -8,6 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include "allot/agent.h"
+#include "allot/client.h"
 #include "allot/server.h"
 #include "cli.h"
 
@@ -87,10 +91,72 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-/* The in-process agent of --dev (set by cmd_agent.c when linked in). */
-int (*cli_dev_agent_start)(const char *server, int devices, const char *chip, const char *workdir,
-                           volatile sig_atomic_t *stop) = NULL;
-void (*cli_dev_agent_join)(void) = NULL;
+/* ---- the in-process agent of --dev ---- */
+
+typedef struct dev_agent {
+    allot_agent_config cfg;
+    char server[400], workdir[1200];
+    volatile int stop;
+    pthread_t th;
+    int started;
+} dev_agent;
+
+static void dev_log(void *arg, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "allot agent (local): %s\n", line);
+}
+
+static void *dev_agent_main(void *arg)
+{
+    dev_agent *a = arg;
+    allot_diag d = {0};
+    if (allot_agent_run(&a->cfg, &a->stop, &d))
+        fprintf(stderr, "allot agent (local): stopped: %s\n", d.msg[0] ? d.msg : "error");
+    return NULL;
+}
+
+static int dev_agent_start(dev_agent *a, const char *url, int devices, const char *chip,
+                           const char *data)
+{
+    memset(a, 0, sizeof *a);
+    allot_agent_config_init(&a->cfg);
+    snprintf(a->server, sizeof a->server, "%s", url);
+    snprintf(a->workdir, sizeof a->workdir, "%s/agent-local", data);
+    if (cli_mkdirs(a->workdir)) return -1;
+    allot_inventory_flags fl = {devices, devices >= 0 ? chip : NULL, -1, -1};
+    allot_diag d = {0};
+    int rc = allot_inventory_discover(&a->cfg.inv, &fl, &d);
+    if (rc == 0 && devices < 0 && a->cfg.inv.devices == 0) { /* no GPU here: declare two */
+        allot_inventory_flags f2 = {2, chip, -1, -1};
+        rc = allot_inventory_discover(&a->cfg.inv, &f2, &d);
+    }
+    if (rc) {
+        fprintf(stderr, "allot server: the local agent's inventory: %s\n", d.msg);
+        return -1;
+    }
+    a->cfg.server = a->server;
+    a->cfg.name = "local";
+    a->cfg.work_dir = a->workdir;
+    a->cfg.grace = 3;
+    a->cfg.poll_wait = 1;
+    a->cfg.log = dev_log;
+    /* libcurl's global set-up must happen before threads use it */
+    allot_client_free(allot_client_new(url, NULL));
+    if (pthread_create(&a->th, NULL, dev_agent_main, a)) return -1;
+    a->started = 1;
+    fprintf(stderr, "allot server: local agent: node \"local\" with %d x %s, tasks run in %s\n",
+            a->cfg.inv.devices, a->cfg.inv.devices ? a->cfg.inv.chip : "cpu", a->workdir);
+    return 0;
+}
+
+static void dev_agent_stop(dev_agent *a)
+{
+    if (!a->started) return;
+    a->stop = 1;
+    pthread_join(a->th, NULL);
+    a->started = 0;
+}
 
 int allot_cmd_server(int argc, char **argv)
 {
@@ -195,6 +261,7 @@ int allot_cmd_server(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    static dev_agent agent;
     allot_server *srv = NULL;
     if (allot_server_start(&srv, &cfg, &d)) return cli_fail(ALLOT_EIO, &d);
     int port = allot_server_port(srv);
@@ -216,12 +283,8 @@ int allot_cmd_server(int argc, char **argv)
                 "  allot submit --devices 1 -- sh -c 'echo hello from $CUDA_VISIBLE_DEVICES'\n"
                 "  allot jobs --all; allot nodes; allot logs 1\n",
                 url);
-        if (cli_dev_agent_start) {
-            char wd[1200];
-            snprintf(wd, sizeof wd, "%s/agent-local", cfg.data);
-            if (cli_dev_agent_start(url, local_devices, local_chip, wd, &stop_flag))
-                fprintf(stderr, "allot server: the in-process agent did not start\n");
-        }
+        if (dev_agent_start(&agent, url, local_devices, local_chip, cfg.data))
+            fprintf(stderr, "allot server: the in-process agent did not start\n");
     }
     printf("%s\n", url);
     fflush(stdout);
@@ -230,7 +293,7 @@ int allot_cmd_server(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     fprintf(stderr, "allot server: stopping\n");
-    if (dev && cli_dev_agent_join) cli_dev_agent_join();
+    dev_agent_stop(&agent); /* its tasks end and are reported first */
     allot_server_stop(srv);
     return 0;
 }
