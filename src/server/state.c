@@ -1784,6 +1784,10 @@ static int rec_task(void *arg, uint32_t job, uint32_t task, const char *node, ui
     j->tasks[task].devs = devs;
     j->tasks[task].st = T_SENT; /* its agent confirms by reporting it */
     j->tasks[task].sent = st->now;
+    if (i >= 0 && st->nodes[i].simulated) { /* a simulated task starts over */
+        sim_add(st, j, (int)task);
+        job_started_all(j);
+    }
     return 0;
 }
 
