@@ -68,6 +68,7 @@ typedef struct srv_node {
     char name[64], chip[64], zone[64], block[64], rack[64];
     int ndev, up, simulated, dirty, seen; /* seen: polled or registered since start */
     uint32_t ntasks;                      /* tasks of running jobs placed here */
+    int woke;                             /* in the wake list */
     int64_t cpu, mem;
     json_t *gpus;
     double last_seen;
@@ -145,7 +146,10 @@ struct srv_state {
     srv_req **done;
     size_t ndone, cdone;
     int writes;
-    double now, last_house, last_tick, last_scan;
+    double now, last_house, last_tick, last_scan, last_nodes;
+    double rebuild_after; /* monotonic: rebuilds wait while nodes keep registering */
+    uint32_t *wake;       /* nodes with new work for their poll */
+    size_t nwake, cwake;
     /* metrics */
     uint64_t submissions, decisions, commits, requeues;
     hist lat_sched, lat_commit, batch;
@@ -371,11 +375,18 @@ static void job_drop_tasks(srv_state *st, srv_job *j)
 
 /* ---- agents' work lists ---------------------------------------------------------------------- */
 
-static void node_push(srv_ref **v, size_t *n, size_t *cap, uint32_t job, uint16_t task,
+static void node_push(srv_state *st, uint32_t i, int kill, uint32_t job, uint16_t task,
                       uint32_t epoch, const char *why)
 {
-    if (grow((void **)v, cap, *n + 1, sizeof **v)) return;
-    (*v)[(*n)++] = (srv_ref){job, epoch, task, why};
+    srv_node *n = &st->nodes[i];
+    srv_ref **v = kill ? &n->kill : &n->assign;
+    size_t *cnt = kill ? &n->nkill : &n->nassign, *cap = kill ? &n->ckill : &n->cassign;
+    if (grow((void **)v, cap, *cnt + 1, sizeof **v)) return;
+    (*v)[(*cnt)++] = (srv_ref){job, epoch, task, why};
+    if (!n->woke && grow((void **)&st->wake, &st->cwake, st->nwake + 1, sizeof *st->wake) == 0) {
+        n->woke = 1;
+        st->wake[st->nwake++] = i;
+    }
 }
 
 /* Tells the agents of a job's tasks to stop them (the job is no longer
@@ -388,7 +399,7 @@ static void job_kill_tasks(srv_state *st, srv_job *j, const char *why)
         if (k->node >= st->nnodes || k->st == T_EXITED || k->st == T_ASSIGNED) continue;
         srv_node *n = &st->nodes[k->node];
         if (n->simulated) continue;
-        node_push(&n->kill, &n->nkill, &n->ckill, j->id, (uint16_t)t, j->epoch, why);
+        node_push(st, k->node, 1, j->id, (uint16_t)t, j->epoch, why);
     }
 }
 
@@ -467,7 +478,7 @@ static void apply_decisions(srv_state *st)
                 if (n->simulated)
                     sim_add(st, j, d->task);
                 else
-                    node_push(&n->assign, &n->nassign, &n->cassign, j->id, d->task, j->epoch, NULL);
+                    node_push(st, d->node, 0, j->id, d->task, j->epoch, NULL);
                 if (d->task == j->gang - 1 && n->simulated) job_started_all(j);
             }
             st->decisions++;
@@ -907,7 +918,6 @@ static int take_running(srv_state *st, uint32_t i, json_t *running, char *err, s
         snprintf(err, errlen, "running: must be an array of {job, task, epoch}");
         return -1;
     }
-    srv_node *n = &st->nodes[i];
     size_t k;
     json_t *o;
     json_array_foreach(running, k, o)
@@ -927,7 +937,7 @@ static int take_running(srv_state *st, uint32_t i, json_t *running, char *err, s
                 job_started_all(j);
             }
         } else {
-            node_push(&n->kill, &n->nkill, &n->ckill, job, (uint16_t)task, epoch, "not wanted");
+            node_push(st, i, 1, job, (uint16_t)task, epoch, "not wanted");
         }
     }
     return 0;
@@ -1430,7 +1440,9 @@ static void do_metrics(srv_state *st, srv_req *r)
                 down += n->ndev;
                 continue;
             }
-            int wf = st->c ? allot_cluster_node(st->c, i)->whole_free : n->ndev;
+            int wf = st->c && i < allot_cluster_nnodes(st->c)
+                         ? allot_cluster_node(st->c, i)->whole_free
+                         : n->ndev;
             fr += wf;
             used += n->ndev - wf;
         }
@@ -1504,7 +1516,9 @@ static int handle(srv_state *st, srv_req *r)
 static void housekeeping(srv_state *st)
 {
     double now = st->now;
-    for (uint32_t i = 0; i < st->nnodes; i++) {
+    int nodes_due = now - st->last_nodes >= 0.1;
+    if (nodes_due) st->last_nodes = now;
+    for (uint32_t i = 0; nodes_due && i < st->nnodes; i++) {
         srv_node *n = &st->nodes[i];
         if (n->poll && n->poll->deadline <= now) {
             srv_req *r = n->poll;
@@ -1828,7 +1842,7 @@ static void *run(void *arg)
             r = next;
         }
         if (!stopping) housekeeping(st);
-        if (st->need_rebuild) {
+        if (st->need_rebuild && (stopping || mono_now() >= st->rebuild_after)) {
             double t0 = mono_now();
             int rc = rebuild(st);
             if (rc)
@@ -1836,8 +1850,14 @@ static void *run(void *arg)
                         allot_strerror(rc));
             double dt = mono_now() - t0;
             if (dt > 0.5) logf_(st, "scheduler rebuilt in %.2f s", dt);
+            /* while nodes keep joining, rebuild at most every 4x what one costs */
+            st->rebuild_after = mono_now() + 4 * dt;
         }
-        for (uint32_t i = 0; i < st->nnodes; i++) node_wake(st, i);
+        for (size_t k = 0; k < st->nwake; k++) {
+            st->nodes[st->wake[k]].woke = 0;
+            node_wake(st, st->wake[k]);
+        }
+        st->nwake = 0;
         if (st->ndirty || st->writes) {
             double t0 = mono_now();
             int rc = allot_store_begin(st->store);
@@ -2051,6 +2071,7 @@ void srv_state_free(srv_state *st)
     free(st->dirty);
     free(st->done);
     free(st->sim);
+    free(st->wake);
     allot_decisions_free(&st->dec);
     allot_sched_free(st->s);
     allot_cluster_free(st->c);
