@@ -8,6 +8,7 @@ set -eu
 
 # like run, but exit statuses 3..5 are meaningful here, not crashes
 crun() {
+    # shellcheck disable=SC2034 # LAST_CMD is read by fail() in common.sh
     LAST_CMD="$*"
     if "$@" </dev/null >"$TMP/out" 2>"$TMP/err"; then RC=0; else RC=$?; fi
     if grep -E -q 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
