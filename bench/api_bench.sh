@@ -18,7 +18,9 @@ if ! "$ALLOT" server --help >/dev/null 2>&1; then
     exit 0
 fi
 DATA=$(mktemp -d /tmp/allot-api-bench.XXXXXX)
-"$ALLOT" server --listen "127.0.0.1:$PORT" --data "$DATA" >"$DATA/server.log" 2>&1 &
+# two simulated nodes so that submissions are schedulable (no 422 for an empty fleet)
+"$ALLOT" server --listen "127.0.0.1:$PORT" --data "$DATA" --sim-nodes 2 --quiet \
+    >"$DATA/server.log" 2>&1 &
 SERVER=$!
 cleanup() {
     kill "$SERVER" 2>/dev/null
@@ -38,6 +40,7 @@ until "$ALLOT" jobs --server "127.0.0.1:$PORT" >/dev/null 2>&1; do
     sleep 0.1
 done
 echo "== api_bench: $CLIENTS clients for ${SECONDS_} s against allot server (data in $DATA)"
-# CPU-only no-op jobs: the rate of taking and committing submissions
+# CPU-only jobs that do not end during the run: the rate of taking, scheduling and
+# committing submissions, nothing else
 "$BENCH" --server "127.0.0.1:$PORT" --clients "$CLIENTS" --seconds "$SECONDS_" \
-    --body '{"command":["true"],"devices":0,"name":"api-bench"}'
+    --body '{"command":["sleep","100000"],"devices":0,"name":"api-bench"}'
