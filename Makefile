@@ -4,6 +4,7 @@
 #   make run        build, then run the main job on the embedded default
 #   make test       unit tests (plain and ASan+UBSan), scenario tests, fuzz smoke
 #   make bench      benchmarks; prints figures (uses ../shared/traces if present)
+#   make api-bench  POST /v1/jobs rate of a local allot server (bench/api_bench.sh)
 #   make fuzz       longer fuzzing (FUZZ_SECONDS=60 by default)
 #   make format     clang-format the sources in place
 #   make clean
@@ -39,7 +40,7 @@ FUZZERS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZB)/%)
 
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DALLOT_DEBUG
 
-.PHONY: all deps run test unit asan-test scenario fuzz-smoke fuzz bench clean format
+.PHONY: all deps run test unit asan-test scenario fuzz-smoke fuzz bench api-bench clean format
 all: deps $(BUILD)/allot
 
 deps: $(BUILD)/.deps
@@ -85,6 +86,11 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/liballot.a tests/testutil.h
 $(BUILD)/bench: bench/bench.c $(BUILD)/liballot.a
 	$(CC) $(CFLAGS_ALL) -O2 -o $@ bench/bench.c $(BUILD)/liballot.a $(LIBS)
 
+# load generator for POST /v1/jobs (raw sockets, no library of ours)
+$(BUILD)/api_bench: bench/api_bench.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -O2 -o $@ bench/api_bench.c -lm -lpthread
+
 # ---- sanitizer build --------------------------------------------------------
 $(ASAN)/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
@@ -117,13 +123,17 @@ asan-test: $(ASAN_TESTS) $(ASAN)/allot
 test: all $(TESTS) $(ASAN_TESTS) $(ASAN)/allot $(FUZZERS)
 	@sh tests/run.sh "$(BUILD)" "$(ASAN)" "$(FUZZB)"
 
+api-bench: $(BUILD)/allot $(BUILD)/api_bench
+	sh bench/api_bench.sh $(BUILD)
+
 fuzz: $(FUZZERS)
 	@for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p $(FUZZB)/corpus/$$n; \
 	  echo "fuzzing $$n for $${FUZZ_SECONDS:-60}s"; \
 	  $$f -max_total_time=$${FUZZ_SECONDS:-60} -max_len=65536 $(FUZZB)/corpus/$$n tests/fuzz/seeds/$$n || exit 1; done
 
-bench: all $(BUILD)/bench
+bench: all $(BUILD)/bench $(BUILD)/api_bench
 	$(BUILD)/bench
+	sh bench/api_bench.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

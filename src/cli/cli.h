@@ -17,10 +17,22 @@ int allot_cmd_cluster(int argc, char **argv);
 int allot_cmd_compare(int argc, char **argv);
 int allot_cmd_server(int argc, char **argv);
 int allot_cmd_agent(int argc, char **argv);
+/* The client commands (cmd_client.c): they talk to `allot server`. */
+int allot_cmd_submit(int argc, char **argv);
+int allot_cmd_jobs(int argc, char **argv);
+int allot_cmd_nodes(int argc, char **argv);
+int allot_cmd_cancel(int argc, char **argv);
+int allot_cmd_logs(int argc, char **argv);
+int allot_cmd_tenants(int argc, char **argv);
 
-/* Exit codes: 0 ok, 1 runtime failure, 2 usage error. */
-#define CLI_EXIT_FAIL  1
-#define CLI_EXIT_USAGE 2
+/* Exit codes: 0 ok, 1 runtime failure (for the client commands: the server
+ * refused), 2 usage error; the client commands add 3 the server cannot be
+ * reached, 4 not authorised (HTTP 401/403), 5 not found (404). */
+#define CLI_EXIT_FAIL        1
+#define CLI_EXIT_USAGE       2
+#define CLI_EXIT_UNREACHABLE 3
+#define CLI_EXIT_AUTH        4
+#define CLI_EXIT_NOTFOUND    5
 
 /* Prints "allot: <diag or strerror>" to stderr and returns CLI_EXIT_FAIL. */
 int cli_fail(int err, const allot_diag *d);

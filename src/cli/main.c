@@ -26,6 +26,16 @@ static const char usage[] =
     "            (--dev: a local playground with an in-process agent)\n"
     "  agent     run the node agent: register this machine with the server, run\n"
     "            the tasks placed on it and report them\n"
+    "  submit    submit a job (-- CMD ARGS...) to an allot server; prints its id\n"
+    "  jobs      list pending and running jobs (--all: finished ones too)\n"
+    "  nodes     list the nodes, with a summary per chip type\n"
+    "  cancel    cancel jobs by id\n"
+    "  logs      print (-f: follow) what a job's task writes\n"
+    "  tenants   list the tenants, their quotas and use\n"
+    "            (the client commands talk to the server at --server URL or\n"
+    "            $ALLOT_SERVER, default http://127.0.0.1:8080, with the token\n"
+    "            in $ALLOT_TOKEN; exit 3 unreachable, 4 not authorised, 5 not\n"
+    "            found)\n"
     "  version   print the version\n"
     "  help      print this help, or 'allot help <command>' for a command's\n"
     "\n"
@@ -130,6 +140,14 @@ int cli_mkdirs(const char *path)
     return 0;
 }
 
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+} client_cmds[] = {
+    {"submit", allot_cmd_submit}, {"jobs", allot_cmd_jobs}, {"nodes", allot_cmd_nodes},
+    {"cancel", allot_cmd_cancel}, {"logs", allot_cmd_logs}, {"tenants", allot_cmd_tenants},
+};
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -142,6 +160,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "compare") == 0) return allot_cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "server") == 0) return allot_cmd_server(argc - 1, argv + 1);
     if (strcmp(cmd, "agent") == 0) return allot_cmd_agent(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof client_cmds / sizeof client_cmds[0]; i++)
+        if (strcmp(cmd, client_cmds[i].name) == 0) return client_cmds[i].fn(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("allot %s\n", ALLOT_VERSION);
         return 0;
@@ -154,6 +174,8 @@ int main(int argc, char **argv)
             if (strcmp(argv[2], "compare") == 0) return allot_cmd_compare(2, args);
             if (strcmp(argv[2], "server") == 0) return allot_cmd_server(2, args);
             if (strcmp(argv[2], "agent") == 0) return allot_cmd_agent(2, args);
+            for (size_t i = 0; i < sizeof client_cmds / sizeof client_cmds[0]; i++)
+                if (strcmp(argv[2], client_cmds[i].name) == 0) return client_cmds[i].fn(2, args);
             fprintf(stderr, "allot: unknown command '%s'\n\n%s", argv[2], usage);
             return CLI_EXIT_USAGE;
         }
