@@ -87,6 +87,9 @@ $(BUILD)/bench: bench/bench.c $(BUILD)/liballot.a
 	$(CC) $(CFLAGS_ALL) -O2 -o $@ bench/bench.c $(BUILD)/liballot.a $(LIBS)
 
 # load generator for POST /v1/jobs (raw sockets, no library of ours)
+$(BUILD)/server_scale: bench/server_scale.c $(BUILD)/liballot.a
+	$(CC) $(CFLAGS_ALL) -O2 -o $@ bench/server_scale.c $(BUILD)/liballot.a $(LIBS)
+
 $(BUILD)/api_bench: bench/api_bench.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O2 -o $@ bench/api_bench.c -lm -lpthread
@@ -131,9 +134,10 @@ fuzz: $(FUZZERS)
 	  echo "fuzzing $$n for $${FUZZ_SECONDS:-60}s"; \
 	  $$f -max_total_time=$${FUZZ_SECONDS:-60} -max_len=65536 $(FUZZB)/corpus/$$n tests/fuzz/seeds/$$n || exit 1; done
 
-bench: all $(BUILD)/bench $(BUILD)/api_bench
+bench: all $(BUILD)/bench $(BUILD)/api_bench $(BUILD)/server_scale
 	$(BUILD)/bench
 	sh bench/api_bench.sh $(BUILD)
+	$(BUILD)/server_scale
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,7 +84,9 @@ static int conn_req(conn *c, const char *method, const char *path, const char *b
         if (hdr_end) break;
         if (len >= sizeof c->buf - 1) return -1;
     }
-    char *cl = strcasestr(c->buf, "Content-Length:");
+    char *cl = NULL;
+    for (char *q = c->buf; q < hdr_end && !cl; q++)
+        if (strncasecmp(q, "\r\nContent-Length:", 17) == 0) cl = q + 2;
     if (cl && cl < hdr_end) clen = atol(cl + 15);
     int status = atoi(c->buf + 9);
     size_t have = len - (size_t)(hdr_end + 4 - c->buf);
