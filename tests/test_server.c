@@ -399,6 +399,63 @@ static void test_agent_protocol(void **state)
                  "bad_request");
 }
 
+static int setup_preempt(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/allot-srv-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    cfg_default(f);
+    snprintf(f->cfg.policy, sizeof f->cfg.policy, "priority-preempt");
+    f->cfg.sim_nodes = 1;
+    start(f);
+    *state = f;
+    return 0;
+}
+
+static const char *job_state(fx *f, int id, json_t **keep)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/v1/jobs/%d", id);
+    json_t *j = http_json(f, "GET", path, ADMIN, NULL, 200);
+    *keep = j;
+    return json_string_value(json_object_get(j, "state"));
+}
+
+/* Preemption and time limits on the wall clock: a high-priority job stops a
+ * preemptible one (which waits again), and a job past its time limit fails. */
+static void test_preemption_and_time_limit(void **state)
+{
+    fx *f = *state;
+    json_decref(http_json(f, "POST", "/v1/jobs", ADMIN,
+                          "{\"command\":[\"sleep\",\"600\"],\"devices\":4,\"preemptible\":true}",
+                          201));
+    json_t *j;
+    assert_string_equal(job_state(f, 1, &j), "running");
+    json_decref(j);
+    json_decref(http_json(f, "POST", "/v1/jobs", ADMIN,
+                          "{\"command\":[\"sleep\",\"600\"],\"devices\":4,\"priority\":10,"
+                          "\"time_limit\":1}",
+                          201));
+    assert_string_equal(job_state(f, 2, &j), "running");
+    json_decref(j);
+    assert_string_equal(job_state(f, 1, &j), "pending");
+    assert_string_equal(json_string_value(json_object_get(j, "reason")), "preempted");
+    json_decref(j);
+    /* job 2 runs past its 1 s limit: failed; job 1 gets the devices back */
+    int n = 0;
+    const char *st;
+    while (strcmp(st = job_state(f, 2, &j), "running") == 0 && n++ < 60) {
+        json_decref(j);
+        usleep(100000);
+    }
+    assert_string_equal(st, "failed");
+    assert_non_null(strstr(json_string_value(json_object_get(j, "reason")), "time limit"));
+    json_decref(j);
+    assert_string_equal(job_state(f, 1, &j), "running");
+    assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 2);
+    json_decref(j);
+}
+
 static void test_config_file(void **state)
 {
     (void)state;
@@ -445,6 +502,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tokens_and_tenants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_recovers_jobs_nodes_tenants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agent_protocol, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preemption_and_time_limit, setup_preempt, teardown),
         cmocka_unit_test(test_config_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
