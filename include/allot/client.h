@@ -5,7 +5,8 @@
  * The server address comes from the caller (the CLI reads --server or
  * ALLOT_SERVER, default http://127.0.0.1:8080); a bare "HOST:PORT" gets
  * "http://" in front. The token (ALLOT_TOKEN) is sent as a bearer token and
- * never printed.
+ * never printed. For an https server with a private certificate authority,
+ * ALLOT_CA_CERT names its PEM file.
  */
 #ifndef ALLOT_CLIENT_H
 #define ALLOT_CLIENT_H

@@ -155,6 +155,8 @@ static int do_call(allot_client *c, const char *method, const char *path, json_t
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    const char *ca = getenv("ALLOT_CA_CERT"); /* a private CA for an https server */
+    if (ca && *ca) curl_easy_setopt(e, CURLOPT_CAINFO, ca);
     CURLcode rc = curl_easy_perform(e);
     curl_slist_free_all(hl);
     free(text);
