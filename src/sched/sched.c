@@ -1979,7 +1979,9 @@ static int ensure_job_slot(allot_sched *s, uint32_t id)
     return 0;
 }
 
-static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out)
+/* The record of a new job (SUBMIT, RESTORE): checked, pending, its shape
+ * interned. */
+static int job_rec_new(allot_sched *s, const allot_event *ev, allot__job_rec **out)
 {
     if (!ev->desc) return ALLOT_EINVAL;
     if (ev->desc->ntasks < 1 || ev->desc->ntasks > 65535) return ALLOT_EINVAL;
@@ -2001,6 +2003,15 @@ static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out
     j->chips0 = j->desc.shape.chips;
     j->planned = ALLOT_TIME_NONE;
     j->ntasks_min = j->desc.ntasks;
+    *out = j;
+    return 0;
+}
+
+static int on_submit(allot_sched *s, const allot_event *ev, allot_decisions *out)
+{
+    allot__job_rec *j;
+    int rc = job_rec_new(s, ev, &j);
+    if (rc) return rc;
     if (j->desc.ntasks_max > 0 && j->desc.ntasks_max < j->desc.ntasks)
         j->desc.ntasks_max = (uint16_t)j->desc.ntasks; /* not elastic */
     allot__shape_rec *sr = &s->shapes[j->shape_id];
@@ -2125,31 +2136,16 @@ static int on_node_down(allot_sched *s, const allot_event *ev, allot_decisions *
 static int on_restore(allot_sched *s, const allot_event *ev)
 {
     if (!ev->desc || !ev->placed) return ALLOT_EINVAL;
-    if (ev->desc->ntasks < 1 || ev->desc->ntasks > 65535) return ALLOT_EINVAL;
-    if (allot_shape_check(&ev->desc->shape, NULL, 0)) return ALLOT_EINVAL;
     uint32_t nn = allot_cluster_nnodes(s->c);
     for (uint32_t t = 0; t < ev->desc->ntasks; t++) {
         const allot_decision *p = &ev->placed[t];
         if (p->node >= nn || p->ndev != ev->desc->shape.ndev) return ALLOT_EINVAL;
         if (allot_cluster_node(s->c, p->node)->state == ALLOT_NODE_DOWN) return ALLOT_ESTATE;
     }
-    int rc = ensure_job_slot(s, ev->job);
+    allot__job_rec *j;
+    int rc = job_rec_new(s, ev, &j);
     if (rc) return rc;
-    allot__job_rec *j = &s->jobs[ev->job];
-    if (j->state != ALLOT__JOB_UNUSED) return ALLOT_EEXIST;
-    free(j->many);
-    memset(j, 0, sizeof *j);
-    j->desc = *ev->desc;
     j->desc.ntasks_max = 0; /* a restored job keeps its size */
-    j->seq = s->next_seq++;
-    j->submit_time = ev->time;
-    j->state = ALLOT_JOB_PENDING;
-    rc = shape_intern(s, &j->desc.shape, &j->shape_id);
-    if (rc) return rc;
-    j->shape_id0 = j->shape_id;
-    j->chips0 = j->desc.shape.chips;
-    j->planned = ALLOT_TIME_NONE;
-    j->ntasks_min = j->desc.ntasks;
     if (j->desc.ntasks > 1) {
         j->many = calloc(j->desc.ntasks, sizeof *j->many);
         if (!j->many) return ALLOT_ENOMEM;

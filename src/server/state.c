@@ -242,6 +242,22 @@ static void job_reason(srv_job *j, const char *fmt, ...)
     j->reason = strdup(msg);
 }
 
+/* Takes a validated submission's fields (and its document) into j. */
+static void job_take_spec(srv_job *j, srv_spec *sp, int chip)
+{
+    j->spec = sp->doc;
+    sp->doc = NULL;
+    j->devices = sp->devices;
+    j->milli = sp->milli;
+    j->gang = sp->gang;
+    j->priority = sp->priority;
+    j->preemptible = sp->preemptible;
+    j->chip = chip;
+    j->cpu = sp->cpu;
+    j->mem = sp->mem;
+    j->time_limit = sp->time_limit;
+}
+
 static void job_free(srv_job *j)
 {
     if (!j) return;
@@ -702,18 +718,8 @@ static void do_submit(srv_state *st, srv_req *r)
     uint32_t id = st->next_id++;
     j->id = id;
     j->tenant = (uint16_t)ti;
-    j->spec = sp->doc;
-    sp->doc = NULL;
+    job_take_spec(j, sp, chip);
     json_object_set_new(j->spec, "tenant", json_string(tname));
-    j->devices = sp->devices;
-    j->milli = sp->milli;
-    j->gang = sp->gang;
-    j->priority = sp->priority;
-    j->preemptible = sp->preemptible;
-    j->chip = chip;
-    j->cpu = sp->cpu;
-    j->mem = sp->mem;
-    j->time_limit = sp->time_limit;
     j->submit_time = st->now;
     j->t_in = r->t_in;
     j->state = ALLOT_JOB_PENDING;
@@ -1751,16 +1757,7 @@ static int rec_job(void *arg, uint32_t id, const char *tenant, int state, const 
     j->id = id;
     int ti = tenant_add(st, tenant);
     j->tenant = (uint16_t)(ti < 0 ? 0 : ti);
-    j->spec = sp.doc;
-    j->devices = sp.devices;
-    j->milli = sp.milli;
-    j->gang = sp.gang;
-    j->priority = sp.priority;
-    j->preemptible = sp.preemptible;
-    j->chip = sp.chip[0] ? chip_index(st, sp.chip) : -1;
-    j->cpu = sp.cpu;
-    j->mem = sp.mem;
-    j->time_limit = sp.time_limit;
+    job_take_spec(j, &sp, sp.chip[0] ? chip_index(st, sp.chip) : -1);
     j->submit_time = json_number_value(json_object_get(o, "submit_time"));
     j->start_time = json_number_value(json_object_get(o, "start_time"));
     j->launch_time = json_number_value(json_object_get(o, "launch_time"));
