@@ -439,12 +439,15 @@ static void do_metrics(srv_state *st, srv_req *r)
 int st_handle(srv_state *st, srv_req *r)
 {
     switch (r->kind) {
-    case RQ_HEALTH:
+    case RQ_HEALTH: {
+        int up = 0;
+        for (uint32_t i = 0; i < st->nnodes; i++) up += st->nodes[i].up != 0;
         srv_reply_json(r, 200,
                        json_pack("{s:s,s:I,s:I,s:i}", "status", "ok", "jobs_pending",
                                  (json_int_t)st->count[0], "jobs_running", (json_int_t)st->count[1],
-                                 "nodes_up", (int)st->nnodes));
+                                 "nodes_up", up));
         break;
+    }
     case RQ_METRICS: do_metrics(st, r); break;
     case RQ_SUBMIT: do_submit(st, r); break;
     case RQ_JOBS: do_jobs(st, r); break;
