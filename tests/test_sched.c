@@ -2051,6 +2051,19 @@ static void test_restore_and_requeue(void **state)
     assert_int_equal(allot_sched_job_epoch(s, 7), 2);
     rq.job = 99;
     assert_int_equal(allot_sched_handle(s, &rq, &out), ALLOT_EINVAL);
+    /* drain node 0: what runs there stays, nothing new lands there */
+    allot_event dr = {.kind = ALLOT_EV_NODE_DRAIN, .time = 11, .node = 0};
+    assert_int_equal(allot_sched_handle(s, &dr, &out), 0);
+    int on0 = allot_cluster_node(c, 0)->ntasks;
+    for (uint32_t id = 20; id < 26; id++) {
+        allot_event sub2 = {.kind = ALLOT_EV_SUBMIT, .time = 12, .job = id, .desc = &one};
+        assert_int_equal(allot_sched_handle(s, &sub2, &out), 0);
+    }
+    assert_int_equal((int)allot_cluster_node(c, 0)->ntasks, on0);
+    /* undrained: the waiting ones may use it */
+    allot_event up = {.kind = ALLOT_EV_NODE_UP, .time = 13, .node = 0};
+    assert_int_equal(allot_sched_handle(s, &up, &out), 0);
+    assert_true((int)allot_cluster_node(c, 0)->ntasks > on0);
     allot_decisions_free(&out);
     allot_sched_free(s);
     allot_cluster_free(c);

@@ -456,6 +456,40 @@ static void test_preemption_and_time_limit(void **state)
     json_decref(j);
 }
 
+/* Draining: running work stays, nothing new lands; it survives a restart;
+ * undraining lets the waiting job start there. */
+static void test_drain(void **state)
+{
+    fx *f = *state;
+    json_t *j;
+    expect_error(f, "POST", "/v1/nodes/sim-1/drain", TOK_A, NULL, 403, "forbidden");
+    expect_error(f, "POST", "/v1/nodes/nope/drain", ADMIN, NULL, 404, "not_found");
+    j = http_json(f, "POST", "/v1/nodes/sim-1/drain", ADMIN, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "draining");
+    json_decref(j);
+    const char *big = "{\"command\":[\"sleep\",\"600\"],\"devices\":4}";
+    json_decref(http_json(f, "POST", "/v1/jobs", ADMIN, big, 201));
+    json_decref(http_json(f, "POST", "/v1/jobs", ADMIN, big, 201));
+    assert_string_equal(job_state(f, 1, &j), "running");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "tasks"), 0), "node")),
+        "sim-2");
+    json_decref(j);
+    assert_string_equal(job_state(f, 2, &j), "pending");
+    json_decref(j);
+    allot_server_stop(f->srv);
+    f->srv = NULL;
+    start(f);
+    j = http_json(f, "GET", "/v1/nodes/sim-1", ADMIN, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "draining");
+    json_decref(j);
+    assert_string_equal(job_state(f, 2, &j), "pending");
+    json_decref(j);
+    json_decref(http_json(f, "POST", "/v1/nodes/sim-1/undrain", ADMIN, NULL, 200));
+    assert_string_equal(job_state(f, 2, &j), "running");
+    json_decref(j);
+}
+
 static void test_config_file(void **state)
 {
     (void)state;
@@ -503,6 +537,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_recovers_jobs_nodes_tenants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agent_protocol, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preemption_and_time_limit, setup_preempt, teardown),
+        cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
         cmocka_unit_test(test_config_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

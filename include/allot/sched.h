@@ -183,15 +183,17 @@ typedef enum allot_event_kind {
     ALLOT_EV_CANCEL,     /* job withdrawn (pending or running) */
     ALLOT_EV_NODE_DOWN,
     ALLOT_EV_NODE_UP,
-    ALLOT_EV_TICK,    /* time passed; retry pending work */
-    ALLOT_EV_RESTORE, /* a job already running on given devices (the server's
-                         recovery): desc and placed[0..ntasks) (node, ndev,
-                         devs of each task) are taken as they are, no
-                         decision is made; EBUSY-like ENOFIT if the devices
-                         are not free */
-    ALLOT_EV_REQUEUE, /* a running job lost its processes (agent lost them):
-                         it is stopped (DEC_STOP) and queued again, resuming
-                         from its last checkpoint */
+    ALLOT_EV_TICK,       /* time passed; retry pending work */
+    ALLOT_EV_RESTORE,    /* a job already running on given devices (the server's
+                            recovery): desc and placed[0..ntasks) (node, ndev,
+                            devs of each task) are taken as they are, no
+                            decision is made; EBUSY-like ENOFIT if the devices
+                            are not free */
+    ALLOT_EV_NODE_DRAIN, /* the node keeps what it runs and takes nothing new
+                            (NODE_UP ends the drain) */
+    ALLOT_EV_REQUEUE,    /* a running job lost its processes (agent lost them):
+                            it is stopped (DEC_STOP) and queued again, resuming
+                            from its last checkpoint */
 } allot_event_kind;
 
 typedef struct allot_event {

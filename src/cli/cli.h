@@ -24,6 +24,8 @@ int allot_cmd_nodes(int argc, char **argv);
 int allot_cmd_cancel(int argc, char **argv);
 int allot_cmd_logs(int argc, char **argv);
 int allot_cmd_tenants(int argc, char **argv);
+int allot_cmd_drain(int argc, char **argv);
+int allot_cmd_undrain(int argc, char **argv);
 
 /* Exit codes: 0 ok, 1 runtime failure (for the client commands: the server
  * refused), 2 usage error; the client commands add 3 the server cannot be

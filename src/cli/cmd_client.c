@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "allot/client.h"
+#include "allot/cluster.h"
 #include "allot/clientfmt.h"
 #include "cli.h"
 
@@ -128,6 +129,17 @@ static const char cancel_usage[] =
     "options:\n" CONN_HELP "  -h, --help          this help\n"
     "\n" EXIT_HELP "When several jobs fail, the exit status is that of the first failure;\n"
     "an unreachable server stops at once with 3.\n";
+
+static const char drain_usage[] =
+    "usage: allot drain NODE...\n"
+    "       allot undrain NODE...\n"
+    "\n"
+    "drain: the nodes keep running what they run but take no new work (before\n"
+    "maintenance); undrain: they take work again. Needs the admin token. The\n"
+    "state survives a restart of the server; `allot nodes` shows 'draining'.\n"
+    "\n"
+    "options:\n" CONN_HELP "  -h, --help          this help\n"
+    "\n" EXIT_HELP;
 
 static const char logs_usage[] =
     "usage: allot logs ID [--task T] [--stderr] [-f]\n"
@@ -755,6 +767,52 @@ int allot_cmd_cancel(int argc, char **argv)
     allot_client_free(k.c);
     return first;
 }
+
+/* ---- drain / undrain ------------------------------------------------------------ */
+
+static int drain_cmd(int argc, char **argv, const char *cmd)
+{
+    static const struct option opts[] = {
+        {"server", required_argument, NULL, O_SERVER},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *server = NULL;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_SERVER: server = optarg; break;
+        case 'h': fputs(drain_usage, stdout); return 0;
+        case ':': return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) return usage_error(cmd, "no node given%s: allot drain NODE...", "");
+    for (int i = optind; i < argc; i++)
+        if (allot_name_problem(argv[i], strlen(argv[i])))
+            return usage_error(cmd, "'%s' is not a node name", argv[i]);
+    conn k;
+    int rc = conn_open(&k, cmd, server);
+    if (rc) return rc;
+    int first = 0;
+    for (int i = optind; i < argc; i++) {
+        char path[160], what[96];
+        snprintf(path, sizeof path, "/v1/nodes/%s/%s", argv[i], cmd);
+        snprintf(what, sizeof what, "node %s", argv[i]);
+        json_t *reply;
+        rc = call(&k, what, "POST", path, NULL, &reply, NULL);
+        json_decref(reply);
+        if (rc && !first) first = rc;
+        if (rc == CLI_EXIT_UNREACHABLE) break;
+    }
+    allot_client_free(k.c);
+    return first;
+}
+
+int allot_cmd_drain(int argc, char **argv) { return drain_cmd(argc, argv, "drain"); }
+int allot_cmd_undrain(int argc, char **argv) { return drain_cmd(argc, argv, "undrain"); }
 
 /* ---- logs ---------------------------------------------------------------------- */
 

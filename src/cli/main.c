@@ -32,6 +32,7 @@ static const char usage[] =
     "  cancel    cancel jobs by id\n"
     "  logs      print (-f: follow) what a job's task writes\n"
     "  tenants   list the tenants, their quotas and use\n"
+    "  drain     stop placing work on nodes (undrain: take work again)\n"
     "            (the client commands talk to the server at --server URL or\n"
     "            $ALLOT_SERVER, default http://127.0.0.1:8080, with the token\n"
     "            in $ALLOT_TOKEN; exit 3 unreachable, 4 not authorised, 5 not\n"
@@ -144,8 +145,9 @@ static const struct {
     const char *name;
     int (*fn)(int, char **);
 } client_cmds[] = {
-    {"submit", allot_cmd_submit}, {"jobs", allot_cmd_jobs}, {"nodes", allot_cmd_nodes},
-    {"cancel", allot_cmd_cancel}, {"logs", allot_cmd_logs}, {"tenants", allot_cmd_tenants},
+    {"submit", allot_cmd_submit}, {"jobs", allot_cmd_jobs},       {"nodes", allot_cmd_nodes},
+    {"cancel", allot_cmd_cancel}, {"logs", allot_cmd_logs},       {"tenants", allot_cmd_tenants},
+    {"drain", allot_cmd_drain},   {"undrain", allot_cmd_undrain},
 };
 
 int main(int argc, char **argv)

@@ -2215,6 +2215,12 @@ int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *o
             rc = retry_pass(s, ev->time, out);
         }
         break;
+    case ALLOT_EV_NODE_DRAIN:
+        if (ev->node >= allot_cluster_nnodes(s->c)) return ALLOT_EINVAL;
+        if (allot_cluster_node(s->c, ev->node)->state == ALLOT_NODE_DOWN) return ALLOT_ESTATE;
+        rc = allot_cluster_set_state(s->c, ev->node, ALLOT_NODE_DRAINING);
+        if (rc == 0) allot__node_changed(s, ev->node);
+        break;
     case ALLOT_EV_TICK: rc = retry_pass(s, ev->time, out); break;
     case ALLOT_EV_RESTORE: rc = on_restore(s, ev); break;
     case ALLOT_EV_REQUEUE: rc = on_requeue(s, ev, out); break;

@@ -247,10 +247,14 @@ void st_do_register(srv_state *st, srv_req *r)
         if (!st->need_rebuild && st->s) {
             allot_event ev = {.kind = ALLOT_EV_NODE_UP, .node = (uint32_t)i};
             st_core_event(st, &ev);
+            if (n->draining) {
+                allot_event dr = {.kind = ALLOT_EV_NODE_DRAIN, .node = (uint32_t)i};
+                st_core_event(st, &dr);
+            }
         }
     }
     /* reconciliation: what it runs that is not wanted is killed; what it
-     * should st_run (delivered before) but does not report is lost */
+     * should run (delivered before) but does not report is lost */
     json_t *running = json_object_get(b, "running");
     if (take_running(st, (uint32_t)i, running, err, sizeof err))
         return srv_reply_error(r, 400, "bad_request", "%s", err);

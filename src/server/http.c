@@ -30,8 +30,9 @@
 #define RT__COUNT     (RQ__COUNT + 2)
 
 static const char *route_names[RT__COUNT] = {
-    "healthz", "metrics",  "submit", "jobs",   "job",     "cancel",     "job_logs",   "nodes",
-    "node",    "register", "poll",   "events", "tenants", "put_tenant", "log_upload", "other"};
+    "healthz",  "metrics",    "submit", "jobs",       "job",  "cancel",
+    "job_logs", "nodes",      "node",   "register",   "poll", "events",
+    "tenants",  "put_tenant", "drain",  "log_upload", "other"};
 
 static _Atomic uint64_t http_count[RT__COUNT][6];
 
@@ -278,6 +279,14 @@ static int route(allot_server *s, struct MHD_Connection *c, const char *method, 
         if (!slash) {
             METHOD(get);
             r->kind = RQ_NODE;
+            r->route = r->kind;
+            return 0;
+        }
+        if (strcmp(slash, "/drain") == 0 || strcmp(slash, "/undrain") == 0) {
+            METHOD(post);
+            if (r->role != ROLE_ADMIN) goto forbidden;
+            r->kind = RQ_DRAIN;
+            r->q_all = slash[1] == 'd';
             r->route = r->kind;
             return 0;
         }

@@ -481,6 +481,12 @@ int st_rebuild(srv_state *st)
         }
     }
     free(pl);
+    /* drained nodes keep what was restored on them, and take nothing new */
+    for (uint32_t i = 0; i < st->nnodes; i++)
+        if (st->nodes[i].up && st->nodes[i].draining) {
+            allot_event ev = {.kind = ALLOT_EV_NODE_DRAIN, .node = i};
+            st_core_event(st, &ev);
+        }
     for (uint32_t id = 1; id < st->next_id; id++) {
         srv_job *j = st_job_get(st, id);
         if (!j || j->state != ALLOT_JOB_PENDING) continue;

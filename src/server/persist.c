@@ -23,10 +23,10 @@
 
 static int node_spec_put(srv_state *st, srv_node *n)
 {
-    json_t *o =
-        json_pack("{s:s,s:i,s:I,s:I,s:s,s:s,s:s,s:b,s:O?}", "chip", n->chip, "devices", n->ndev,
-                  "cpu", (json_int_t)n->cpu, "mem", (json_int_t)n->mem, "zone", n->zone, "block",
-                  n->block, "rack", n->rack, "simulated", n->simulated, "gpus", n->gpus);
+    json_t *o = json_pack("{s:s,s:i,s:I,s:I,s:s,s:s,s:s,s:b,s:b,s:O?}", "chip", n->chip, "devices",
+                          n->ndev, "cpu", (json_int_t)n->cpu, "mem", (json_int_t)n->mem, "zone",
+                          n->zone, "block", n->block, "rack", n->rack, "simulated", n->simulated,
+                          "draining", n->draining, "gpus", n->gpus);
     char *txt = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     int rc = txt ? allot_store_put_node(st->store, n->name, n->up, txt) : ALLOT_ENOMEM;
@@ -136,6 +136,7 @@ int st_rec_node(void *arg, const char *name, int state, const char *spec)
     n->cpu = json_integer_value(json_object_get(o, "cpu"));
     n->mem = json_integer_value(json_object_get(o, "mem"));
     n->simulated = json_is_true(json_object_get(o, "simulated"));
+    n->draining = json_is_true(json_object_get(o, "draining"));
     json_t *g = json_object_get(o, "gpus");
     n->gpus = json_is_array(g) ? json_incref(g) : NULL;
     /* up until proven otherwise: its agent has node_timeout to come back */

@@ -223,13 +223,16 @@ json_t *st_node_json(srv_state *st, uint32_t i, json_t *jobs)
     if (st->c && i < allot_cluster_nnodes(st->c))
         free_dev = allot_cluster_node(st->c, i)->whole_free;
     if (!jobs) jobs = json_array();
-    return json_pack("{s:s,s:s,s:s?,s:i,s:i,s:I,s:I,s:s,s:s,s:s,s:O?,s:o,s:b,s:o}", "name", n->name,
-                     "state", n->up ? "up" : "down", "chip", n->ndev ? n->chip : NULL, "devices",
-                     n->ndev, "devices_free", n->up ? free_dev : 0, "cpu", (json_int_t)n->cpu,
-                     "mem", (json_int_t)n->mem, "zone", n->zone[0] ? n->zone : "zone-0", "block",
-                     n->block[0] ? n->block : "block-0", "rack", n->rack[0] ? n->rack : "rack-0",
-                     "gpus", n->gpus, "last_heartbeat", st_time_or_null(n->last_seen), "simulated",
-                     n->simulated, "jobs", jobs);
+    return json_pack(
+        "{s:s,s:s,s:s?,s:i,s:i,s:I,s:I,s:s,s:s,s:s,s:O?,s:o,s:b,s:o}", "name", n->name, "state",
+        !n->up        ? "down"
+        : n->draining ? "draining"
+                      : "up",
+        "chip", n->ndev ? n->chip : NULL, "devices", n->ndev, "devices_free", n->up ? free_dev : 0,
+        "cpu", (json_int_t)n->cpu, "mem", (json_int_t)n->mem, "zone",
+        n->zone[0] ? n->zone : "zone-0", "block", n->block[0] ? n->block : "block-0", "rack",
+        n->rack[0] ? n->rack : "rack-0", "gpus", n->gpus, "last_heartbeat",
+        st_time_or_null(n->last_seen), "simulated", n->simulated, "jobs", jobs);
 }
 
 int st_node_find(srv_state *st, const char *name)
@@ -362,6 +365,26 @@ static void do_put_tenant(srv_state *st, srv_req *r)
     srv_reply_json(r, 200, tenant_json(st, i));
 }
 
+/* Drain (no new work, running tasks stay) or undrain a node. */
+static void do_drain(srv_state *st, srv_req *r)
+{
+    int i = st_node_find(st, r->name);
+    if (i < 0) return srv_reply_error(r, 404, "not_found", "no node %s", r->name);
+    srv_node *n = &st->nodes[i];
+    if (n->draining != r->q_all) {
+        n->draining = r->q_all;
+        n->dirty = 1;
+        st->writes++;
+        if (n->up && st->s && !st->need_rebuild && (uint32_t)i < allot_cluster_nnodes(st->c)) {
+            allot_event ev = {.kind = r->q_all ? ALLOT_EV_NODE_DRAIN : ALLOT_EV_NODE_UP,
+                              .node = (uint32_t)i};
+            st_core_event(st, &ev);
+        }
+        st_logf_(st, "node %s %s", n->name, r->q_all ? "drains" : "takes work again");
+    }
+    srv_reply_json(r, 200, st_node_json(st, (uint32_t)i, NULL));
+}
+
 static void hist_text(srv_buf *b, const char *name, const hist *h, const double *bounds, int nb)
 {
     srv_buf_printf(b, "# TYPE %s histogram\n", name);
@@ -465,6 +488,7 @@ int st_handle(srv_state *st, srv_req *r)
     case RQ_EVENTS: st_do_events(st, r); break;
     case RQ_TENANTS: do_tenants(st, r); break;
     case RQ_PUT_TENANT: do_put_tenant(st, r); break;
+    case RQ_DRAIN: do_drain(st, r); break;
     default: srv_reply_error(r, 500, "internal", "unknown request"); break;
     }
     return 0;

@@ -31,6 +31,7 @@ typedef enum srv_kind {
     RQ_EVENTS,
     RQ_TENANTS,
     RQ_PUT_TENANT,
+    RQ_DRAIN, /* q_all: 1 drain, 0 undrain */
     RQ__COUNT
 } srv_kind;
 

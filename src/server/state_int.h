@@ -51,6 +51,7 @@ typedef struct srv_node {
     int ndev, up, simulated, dirty, seen; /* seen: polled or registered since start */
     uint32_t ntasks;                      /* tasks of running jobs placed here */
     int woke;                             /* in the wake list */
+    int draining;                         /* keeps its tasks, takes nothing new */
     int64_t cpu, mem;
     json_t *gpus;
     double last_seen;
