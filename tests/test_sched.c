@@ -2051,6 +2051,17 @@ static void test_restore_and_requeue(void **state)
     assert_int_equal(allot_sched_job_epoch(s, 7), 2);
     rq.job = 99;
     assert_int_equal(allot_sched_handle(s, &rq, &out), ALLOT_EINVAL);
+    /* a finished job is forgotten and its id used again; a live one is not */
+    allot_event fg = {.kind = ALLOT_EV_FORGET, .time = 10, .job = 7};
+    assert_int_equal(allot_sched_handle(s, &fg, &out), ALLOT_ESTATE);
+    allot_event cn = {.kind = ALLOT_EV_CANCEL, .time = 10, .job = 8};
+    assert_int_equal(allot_sched_handle(s, &cn, &out), 0);
+    fg.job = 8;
+    assert_int_equal(allot_sched_handle(s, &fg, &out), 0);
+    assert_int_equal(allot_sched_handle(s, &fg, &out), ALLOT_EINVAL);
+    allot_event again = {.kind = ALLOT_EV_SUBMIT, .time = 10, .job = 8, .desc = &one};
+    assert_int_equal(allot_sched_handle(s, &again, &out), 0);
+    assert_int_equal(allot_sched_job_state(s, 8), ALLOT_JOB_RUNNING);
     /* drain node 0: what runs there stays, nothing new lands there */
     allot_event dr = {.kind = ALLOT_EV_NODE_DRAIN, .time = 11, .node = 0};
     assert_int_equal(allot_sched_handle(s, &dr, &out), 0);

@@ -490,6 +490,70 @@ static void test_drain(void **state)
     json_decref(j);
 }
 
+static int setup_retention(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/allot-srv-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    cfg_default(f);
+    f->cfg.job_retention = 1;
+    start(f);
+    *state = f;
+    return 0;
+}
+
+static int metric(fx *f, const char *name)
+{
+    char *out = NULL;
+    assert_int_equal(http(f, "GET", "/metrics", NULL, NULL, NULL, &out), 200);
+    char key[200];
+    snprintf(key, sizeof key, "\n%s ", name); /* the sample, not its # HELP line */
+    const char *p = strstr(out, key);
+    assert_non_null(p);
+    int v = atoi(p + strlen(key));
+    free(out);
+    return v;
+}
+
+/* Finished jobs leave after job_retention (memory, store, logs; the newest
+ * stays so that ids keep counting); the core reuses the records of finished
+ * jobs, so it holds the live ones only. */
+static void test_retention_and_core_slots(void **state)
+{
+    fx *f = *state;
+    json_t *j;
+    int n = 0;
+    for (int wave = 1; wave <= 5; wave++) { /* 5 waves of 8 jobs on 8 devices */
+        for (int i = 0; i < 8; i++)
+            json_decref(http_json(f, "POST", "/v1/jobs", ADMIN,
+                                  "{\"command\":[\"sleep\",\"0\"],\"devices\":1}", 201));
+        n = 0;
+        while ((metric(f, "allot_jobs{state=\"running\"}") || metric(f, "allot_queue_depth")) &&
+               n++ < 50)
+            usleep(50000);
+    }
+    assert_int_equal(metric(f, "allot_submissions_total"), 40);
+    assert_int_equal(metric(f, "allot_jobs{state=\"running\"}"), 0);
+    /* 40 jobs, at most 8 alive at a time: the core reused their records */
+    int slots = metric(f, "allot_core_job_slots");
+    assert_true(slots >= 1 && slots <= 8);
+    n = 0;
+    while (metric(f, "allot_jobs_expired_total") < 39 && n++ < 60) usleep(100000);
+    assert_int_equal(metric(f, "allot_jobs_expired_total"), 39);
+    expect_error(f, "GET", "/v1/jobs/1", ADMIN, NULL, 404, "not_found");
+    assert_string_equal(job_state(f, 40, &j), "succeeded");
+    json_decref(j);
+    allot_server_stop(f->srv);
+    f->srv = NULL;
+    start(f);
+    j = http_json(f, "GET", "/v1/jobs?all=1", ADMIN, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "jobs")), 1);
+    json_decref(j);
+    j = http_json(f, "POST", "/v1/jobs", ADMIN, "{\"command\":[\"true\"],\"devices\":0}", 201);
+    assert_int_equal(json_integer_value(json_object_get(j, "id")), 41);
+    json_decref(j);
+}
+
 static void test_config_file(void **state)
 {
     (void)state;
@@ -538,6 +602,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_protocol, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preemption_and_time_limit, setup_preempt, teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_and_core_slots, setup_retention, teardown),
         cmocka_unit_test(test_config_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -128,6 +128,15 @@ static void reopen_keeps_everything(void **state)
     assert_int_equal(allot_store_commit(st), 0);
     s = load_all(st);
     assert_int_equal(s.tasks, 0);
+    /* retention: a deleted job is gone after a reopen */
+    assert_int_equal(allot_store_begin(st), 0);
+    assert_int_equal(allot_store_delete_job(st, 3), 0);
+    assert_int_equal(allot_store_commit(st), 0);
+    assert_int_equal(allot_store_delete_job(st, 4), ALLOT_ESTATE); /* outside a batch */
+    allot_store_close(st);
+    assert_int_equal(allot_store_open(&st, sub, &d), 0);
+    s = load_all(st);
+    assert_int_equal(s.jobs, 99);
     allot_store_close(st);
     remove_dir(dir);
     free(dir);

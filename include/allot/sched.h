@@ -191,6 +191,9 @@ typedef enum allot_event_kind {
                             are not free */
     ALLOT_EV_NODE_DRAIN, /* the node keeps what it runs and takes nothing new
                             (NODE_UP ends the drain) */
+    ALLOT_EV_FORGET,     /* a finished job's record is dropped: its id may be
+                            submitted again (a long-running server reuses ids
+                            so that the core's memory follows the live jobs) */
     ALLOT_EV_REQUEUE,    /* a running job lost its processes (agent lost them):
                             it is stopped (DEC_STOP) and queued again, resuming
                             from its last checkpoint */

@@ -39,6 +39,7 @@ typedef struct allot_server_config {
     char tls_cert[1024], tls_key[1024]; /* PEM files; both or neither */
     double heartbeat_interval;          /* s the agents are told to poll at */
     double node_timeout;                /* s without a poll before a node is down */
+    double job_retention;               /* s a finished job is kept (0 = for ever) */
     int http_threads;                   /* libmicrohttpd thread pool */
     int quiet;                          /* no per-event log lines */
     int ntenants;

@@ -43,6 +43,8 @@ int allot_store_set_job_state(allot_store *st, uint32_t id, int state); /* ENOEN
 int allot_store_put_task(allot_store *st, uint32_t job, uint32_t task, const char *node,
                          uint64_t devs);
 int allot_store_clear_tasks(allot_store *st, uint32_t job);
+/* Drops a job and its tasks (retention of finished jobs). */
+int allot_store_delete_job(allot_store *st, uint32_t id);
 /* Node registry and tenants: spec JSON by name (replaces). */
 int allot_store_put_node(allot_store *st, const char *name, int state, const char *spec_json);
 int allot_store_put_tenant(allot_store *st, const char *name, const char *spec_json);

@@ -41,6 +41,9 @@ static const char server_usage[] =
     "  --node-timeout S     seconds without a poll before a node is down (default 30)\n"
     "                                                             [ALLOT_NODE_TIMEOUT]\n"
     "  --heartbeat S        poll interval the agents are told (default 5)\n"
+    "  --job-retention S    seconds a finished job stays listed (default 604800 = 7\n"
+    "                       days; 0 = for ever); then it leaves memory, the store\n"
+    "                       and the log directory\n"
     "  --http-threads N     HTTP worker threads (default 2)\n"
     "  --quiet              no per-event log lines on stderr\n"
     "  --dev                the embedded default for trying allot: state in a fresh\n"
@@ -67,6 +70,7 @@ static const char server_usage[] =
     "  agent_token = <16+ characters>   ; [ALLOT_AGENT_TOKEN] the agents' routes\n"
     "  node_timeout = 30\n"
     "  heartbeat_interval = 5\n"
+    "  job_retention = 604800\n"
     "  http_threads = 2\n"
     "  tls_cert = /etc/allot/cert.pem   ; both set: HTTPS (GnuTLS)\n"
     "  tls_key = /etc/allot/key.pem\n"
@@ -168,6 +172,7 @@ int allot_cmd_server(int argc, char **argv)
         {"placement", required_argument, 0, 'P'},
         {"node-timeout", required_argument, 0, 't'},
         {"heartbeat", required_argument, 0, 'b'},
+        {"job-retention", required_argument, 0, 'R'},
         {"http-threads", required_argument, 0, 'T'},
         {"quiet", no_argument, 0, 'q'},
         {"dev", no_argument, 0, 'D'},
@@ -198,6 +203,7 @@ int allot_cmd_server(int argc, char **argv)
         case 'P': flags[nflags++] = (flag_kv){"placement", optarg}; break;
         case 't': flags[nflags++] = (flag_kv){"node_timeout", optarg}; break;
         case 'b': flags[nflags++] = (flag_kv){"heartbeat_interval", optarg}; break;
+        case 'R': flags[nflags++] = (flag_kv){"job_retention", optarg}; break;
         case 'T': flags[nflags++] = (flag_kv){"http_threads", optarg}; break;
         case 'q': cfg.quiet = 1; break;
         case 'D': dev = 1; break;

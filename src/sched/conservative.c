@@ -238,6 +238,13 @@ static const cons_resv *own_resv(const allot__cons *c, uint32_t id)
     return NULL;
 }
 
+void allot__cons_forget(allot_sched *s, uint32_t id)
+{
+    if (!s->cons) return;
+    for (size_t k = 0; k < s->cons->nresv; k++) /* dropped at the next pass */
+        if (s->cons->resv[k].job == id) s->cons->resv[k].job = UINT32_MAX;
+}
+
 int allot__cons_holds(const allot_sched *s, uint32_t id)
 {
     return s->cons && own_resv(s->cons, id) != NULL;

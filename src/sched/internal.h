@@ -274,6 +274,8 @@ int allot__cons_allows(allot_sched *s, const allot__job_rec *j, int64_t now);
 int allot__cons_own_tasks(const allot_sched *s, uint32_t id, allot__task_alloc *a);
 /* Whether pending job id holds a reservation. */
 int allot__cons_holds(const allot_sched *s, uint32_t id);
+/* The job's slot is being reused: its reservations, if any, go. */
+void allot__cons_forget(allot_sched *s, uint32_t id);
 /* Hides/restores the reserved devices the job would overrun. */
 void allot__cons_hide(allot_sched *s, const allot__job_rec *j, int64_t now, int hide);
 /* A job started now: its devices are busy until its expected end. */

@@ -2224,6 +2224,21 @@ int allot_sched_handle(allot_sched *s, const allot_event *ev, allot_decisions *o
     case ALLOT_EV_TICK: rc = retry_pass(s, ev->time, out); break;
     case ALLOT_EV_RESTORE: rc = on_restore(s, ev); break;
     case ALLOT_EV_REQUEUE: rc = on_requeue(s, ev, out); break;
+    case ALLOT_EV_FORGET: {
+        allot__job_rec *j = job_get(s, ev->job);
+        if (!j) return ALLOT_EINVAL;
+        if (j->state == ALLOT_JOB_PENDING || j->state == ALLOT_JOB_RUNNING) return ALLOT_ESTATE;
+        if (s->resv.job == ev->job) {
+            s->resv.active = 0;
+            s->resv.job = UINT32_MAX;
+        }
+        allot__cons_forget(s, ev->job);
+        free(j->many);
+        memset(j, 0, sizeof *j);
+        j->state = ALLOT__JOB_UNUSED;
+        rc = 0;
+        break;
+    }
     default: return ALLOT_EINVAL;
     }
     if (rc == 0 && s->nelastic > 0 && s->npending == 0) rc = elastic_grow(s, ev->time, out);

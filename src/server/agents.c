@@ -281,7 +281,7 @@ void st_do_register(srv_state *st, srv_req *r)
             snprintf(st->why_buf, sizeof st->why_buf, "requeued: its tasks on %s were lost",
                      n->name);
             st->stop_why = st->why_buf;
-            allot_event ev = {.kind = ALLOT_EV_REQUEUE, .job = id};
+            allot_event ev = {.kind = ALLOT_EV_REQUEUE, .job = j->cid};
             st_core_event(st, &ev);
             st->stop_why = NULL;
         } else if (lost) { /* the core is rebuilt at the end of the batch: requeue now */
@@ -365,7 +365,7 @@ void st_task_exit(srv_state *st, srv_job *j, int t, int code, int sig, const cha
     if (!msg && code == 0 && sig == 0) {
         for (int x = 0; x < j->gang; x++)
             if (j->tasks[x].st != T_EXITED) return;
-        allot_event ev = {.kind = ALLOT_EV_FINISH, .job = j->id};
+        allot_event ev = {.kind = ALLOT_EV_FINISH, .job = j->cid};
         st_core_event(st, &ev);
         j->has_exit = 1;
         j->exit_code = 0;
@@ -376,7 +376,7 @@ void st_task_exit(srv_state *st, srv_job *j, int t, int code, int sig, const cha
         st_logf_(st, "job %" PRIu32 " succeeded", j->id);
         return;
     }
-    allot_event ev = {.kind = ALLOT_EV_CANCEL, .job = j->id};
+    allot_event ev = {.kind = ALLOT_EV_CANCEL, .job = j->cid};
     st_core_event(st, &ev);
     j->has_exit = 1;
     j->exit_code = k->code;

@@ -24,6 +24,7 @@ void allot_server_config_init(allot_server_config *cfg)
     snprintf(cfg->placement, sizeof cfg->placement, "bestfit");
     cfg->heartbeat_interval = 5;
     cfg->node_timeout = 30;
+    cfg->job_retention = 7 * 86400;
     cfg->http_threads = 2;
     cfg->sim_devices = 8;
     snprintf(cfg->sim_chip, sizeof cfg->sim_chip, "H100");
@@ -84,6 +85,13 @@ int allot_server_config_set(allot_server_config *cfg, const char *key, const cha
             cfg->heartbeat_interval = x;
         else
             cfg->node_timeout = x;
+        return 0;
+    }
+    if (strcmp(key, "job_retention") == 0) {
+        if (parse_num(v, 0, 10 * 365 * 86400.0, &x))
+            return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
+                                  "%s: seconds (0 = keep for ever), not '%s'", key, v);
+        cfg->job_retention = x;
         return 0;
     }
     if (strcmp(key, "http_threads") == 0) {

@@ -276,6 +276,53 @@ void st_job_end(srv_state *st, srv_job *j, int state, const char *why)
     st_job_drop_tasks(st, j);
     j->end_time = st->now;
     st_job_set_state(st, j, state);
+    st_cid_release(st, j);
+}
+
+int st_cid_take(srv_state *st, srv_job *j)
+{
+    if (j->cid != CID_NONE) return 0;
+    uint32_t c;
+    if (st->ncid_free)
+        c = st->cid_free[--st->ncid_free];
+    else
+        c = st->next_cid++;
+    if (c >= st->cid_cap) {
+        uint32_t cap = st->cid_cap ? st->cid_cap * 2 : 1024;
+        while (cap <= c) cap *= 2;
+        uint32_t *v = realloc(st->cid_job, (size_t)cap * sizeof *v);
+        if (!v) return ALLOT_ENOMEM;
+        memset(v + st->cid_cap, 0, (size_t)(cap - st->cid_cap) * sizeof *v);
+        st->cid_job = v;
+        st->cid_cap = cap;
+    }
+    st->cid_job[c] = j->id;
+    j->cid = c;
+    return 0;
+}
+
+void st_cid_release(srv_state *st, srv_job *j)
+{
+    if (j->cid == CID_NONE) return;
+    uint32_t c = j->cid;
+    j->cid = CID_NONE;
+    st->cid_job[c] = 0;
+    int rc = ALLOT_EINVAL;
+    if (st->s) { /* FORGET makes no decisions: no need to go through st_core_event */
+        allot_decisions none = {0};
+        allot_event ev = {.kind = ALLOT_EV_FORGET, .job = c, .time = (int64_t)st->now};
+        rc = allot_sched_handle(st->s, &ev, &none);
+        allot_decisions_free(&none);
+    }
+    /* reusable when the core forgot it or never knew it; else leave it */
+    if ((rc == 0 || rc == ALLOT_EINVAL) && st_grow((void **)&st->cid_free, &st->cid_free_cap,
+                                                   st->ncid_free + 1, sizeof *st->cid_free) == 0)
+        st->cid_free[st->ncid_free++] = c;
+}
+
+srv_job *st_job_by_cid(srv_state *st, uint32_t cid)
+{
+    return cid < st->cid_cap && st->cid_job[cid] ? st_job_get(st, st->cid_job[cid]) : NULL;
 }
 
 /* ---- the core ------------------------------------------------------------------------------ */
@@ -314,7 +361,7 @@ static void apply_decisions(srv_state *st)
 {
     for (size_t i = 0; i < st->dec.n; i++) {
         const allot_decision *d = &st->dec.v[i];
-        srv_job *j = st_job_get(st, d->job);
+        srv_job *j = st_job_by_cid(st, d->job);
         if (!j) continue;
         switch (d->kind) {
         case ALLOT_DEC_START:
@@ -467,7 +514,8 @@ int st_rebuild(srv_state *st)
         }
         allot_job d;
         st_job_desc(st, j, &d);
-        allot_event ev = {.kind = ALLOT_EV_RESTORE, .job = id, .desc = &d, .placed = pl};
+        if (st_cid_take(st, j)) ok = 0;
+        allot_event ev = {.kind = ALLOT_EV_RESTORE, .job = j->cid, .desc = &d, .placed = pl};
         if (ok) {
             ev.time = (int64_t)(j->start_time > 0 ? j->start_time : st->now);
             ok = allot_sched_handle(st->s, &ev, &st->dec) == 0;
@@ -492,7 +540,12 @@ int st_rebuild(srv_state *st)
         if (!j || j->state != ALLOT_JOB_PENDING) continue;
         allot_job d;
         st_job_desc(st, j, &d);
-        allot_event ev = {.kind = ALLOT_EV_SUBMIT, .job = id, .desc = &d};
+        if (st_cid_take(st, j)) {
+            st_job_reason(j, "cannot be queued: out of memory");
+            st_job_end(st, j, ALLOT_JOB_FAILED, "failed");
+            continue;
+        }
+        allot_event ev = {.kind = ALLOT_EV_SUBMIT, .job = j->cid, .desc = &d};
         ev.time = (int64_t)j->submit_time;
         rc = allot_sched_handle(st->s, &ev, &st->dec);
         apply_decisions(st);

@@ -67,6 +67,9 @@ int st_flush(srv_state *st)
                                       st->nodes[j->tasks[t].node].name, j->tasks[t].devs);
     }
     st->ndirty = 0;
+    for (size_t k = 0; k < st->ngone && rc == 0; k++)
+        rc = allot_store_delete_job(st->store, st->gone[k]);
+    st->ngone = 0;
     for (uint32_t i = 0; i < st->nnodes && rc == 0; i++)
         if (st->nodes[i].dirty) {
             st->nodes[i].dirty = 0;
@@ -181,6 +184,7 @@ int st_rec_job(void *arg, uint32_t id, const char *tenant, int state, const char
         return ALLOT_ENOMEM;
     }
     j->id = id;
+    j->cid = CID_NONE;
     int ti = st_tenant_add(st, tenant);
     j->tenant = (uint16_t)(ti < 0 ? 0 : ti);
     st_job_take_spec(j, &sp, sp.chip[0] ? st_chip_index(st, sp.chip) : -1);

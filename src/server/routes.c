@@ -93,17 +93,20 @@ static void do_submit(srv_state *st, srv_req *r)
     j->submit_time = st->now;
     j->t_in = r->t_in;
     j->state = ALLOT_JOB_PENDING;
+    j->cid = CID_NONE;
     st->count[ALLOT_JOB_PENDING]++;
     st->jobs[id] = j;
     allot_job d;
     st_job_desc(st, j, &d);
-    allot_event ev = {.kind = ALLOT_EV_SUBMIT, .job = id, .desc = &d};
-    int rc = st_core_event(st, &ev);
+    int rc = st_cid_take(st, j);
+    allot_event ev = {.kind = ALLOT_EV_SUBMIT, .job = j->cid, .desc = &d};
+    if (rc == 0) rc = st_core_event(st, &ev);
     if (rc || j->state == ALLOT_JOB_FAILED) {
         /* never accepted: not stored, the id is not reused */
         st->count[j->state]--;
         st->jobs[id] = NULL;
         if (j->dirty) j->dirty = 0; /* the dirty list skips missing jobs */
+        st_cid_release(st, j);
         st_job_free(j);
         if (rc)
             srv_reply_error(r, rc == ALLOT_EINVAL ? 400 : 500,
@@ -168,7 +171,7 @@ static void do_cancel(srv_state *st, srv_req *r)
                         j->state == ALLOT_JOB_SUCCEEDED ? "succeeded" : st_state_name(j->state));
         return;
     }
-    allot_event ev = {.kind = ALLOT_EV_CANCEL, .job = j->id};
+    allot_event ev = {.kind = ALLOT_EV_CANCEL, .job = j->cid};
     int rc = st_core_event(st, &ev);
     if (rc && rc != ALLOT_ESTATE) {
         srv_reply_error(r, 500, "internal", "cancel: %s", allot_strerror(rc));
@@ -443,8 +446,12 @@ static void do_metrics(srv_state *st, srv_req *r)
         "counter\nallot_decisions_total %" PRIu64 "\n"
         "# TYPE allot_submissions_total counter\nallot_submissions_total %" PRIu64 "\n"
         "# TYPE allot_requeues_total counter\nallot_requeues_total %" PRIu64 "\n"
-        "# TYPE allot_commits_total counter\nallot_commits_total %" PRIu64 "\n",
-        st->decisions, st->submissions, st->requeues, st->commits);
+        "# TYPE allot_commits_total counter\nallot_commits_total %" PRIu64 "\n"
+        "# HELP allot_jobs_expired_total Finished jobs dropped after job_retention.\n"
+        "# TYPE allot_jobs_expired_total counter\nallot_jobs_expired_total %" PRIu64 "\n"
+        "# HELP allot_core_job_slots Job records the scheduler core holds (live jobs; reused).\n"
+        "# TYPE allot_core_job_slots gauge\nallot_core_job_slots %" PRIu32 "\n",
+        st->decisions, st->submissions, st->requeues, st->commits, st->expired, st->next_cid);
     hist_text(&b, "allot_scheduling_latency_seconds", &st->lat_sched, lat_bounds, NB_LAT);
     hist_text(&b, "allot_commit_seconds", &st->lat_commit, lat_bounds, NB_LAT);
     static const double bb[NB_LAT] = {1,   2,   4,    8,    16,   32,   64,    128,

@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "allot/cluster.h"
@@ -34,6 +35,30 @@
 #include "state_int.h"
 
 /* ---- housekeeping: heartbeats, time limits, lost tasks, simulated nodes, ticks ------------- */
+
+/* A finished job past job_retention leaves memory, the store (at the next
+ * commit) and the log directory. */
+static void expire(srv_state *st, srv_job *j)
+{
+    if (st_grow((void **)&st->gone, &st->gone_cap, st->ngone + 1, sizeof *st->gone)) return;
+    st->gone[st->ngone++] = j->id;
+    st->writes++;
+    char dir[1100], path[1400];
+    snprintf(dir, sizeof dir, "%s/logs/%" PRIu32, st->cfg.data, j->id);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    if (d) closedir(d);
+    rmdir(dir);
+    st->count[j->state]--;
+    st->jobs[j->id] = NULL;
+    st->expired++;
+    st_job_free(j);
+}
 
 static void housekeeping(srv_state *st)
 {
@@ -79,11 +104,17 @@ static void housekeeping(srv_state *st)
     }
     int scan = now - st->last_scan >= 1;
     if (scan) st->last_scan = now;
+    double keep = st->cfg.job_retention;
     for (uint32_t id = 1; scan && id < st->next_id; id++) {
         srv_job *j = st_job_get(st, id);
+        if (j && j->state > ALLOT_JOB_RUNNING && keep > 0 && j->end_time > 0 &&
+            now - j->end_time > keep && id + 1 < st->next_id) {
+            expire(st, j); /* the newest job stays: its id keeps the numbering going */
+            continue;
+        }
         if (!j || j->state != ALLOT_JOB_RUNNING) continue;
         if (j->time_limit && now - j->start_time > (double)j->time_limit) {
-            allot_event ev = {.kind = ALLOT_EV_CANCEL, .job = id};
+            allot_event ev = {.kind = ALLOT_EV_CANCEL, .job = j->cid};
             st_core_event(st, &ev);
             st_job_reason(j, "time limit (%" PRId64 " s)", j->time_limit);
             st_job_end(st, j, ALLOT_JOB_FAILED, "time limit");
@@ -97,7 +128,7 @@ static void housekeeping(srv_state *st)
             snprintf(st->why_buf, sizeof st->why_buf, "requeued: task %d never started on %s", lost,
                      st->nodes[j->tasks[lost].node].name);
             st->stop_why = st->why_buf;
-            allot_event ev = {.kind = ALLOT_EV_REQUEUE, .job = id};
+            allot_event ev = {.kind = ALLOT_EV_REQUEUE, .job = j->cid};
             st_core_event(st, &ev);
             st->stop_why = NULL;
         }
@@ -377,6 +408,9 @@ void srv_state_free(srv_state *st)
     free(st->done);
     free(st->sim);
     free(st->wake);
+    free(st->cid_job);
+    free(st->cid_free);
+    free(st->gone);
     allot_decisions_free(&st->dec);
     allot_sched_free(st->s);
     allot_cluster_free(st->c);

@@ -16,6 +16,7 @@
 #include "server_int.h"
 
 enum { T_ASSIGNED = 0, T_SENT, T_STARTED, T_EXITED };
+#define CID_NONE UINT32_MAX
 
 typedef struct srv_task {
     uint32_t node;
@@ -31,6 +32,7 @@ typedef struct srv_job {
     uint8_t state; /* allot_job_state */
     uint8_t dirty;
     uint32_t epoch;
+    uint32_t cid; /* the job's id in the core (reused after it ends); CID_NONE */
     json_t *spec;
     int devices, milli, gang, priority, preemptible, chip; /* chip index or -1 */
     int64_t cpu, mem, time_limit;
@@ -134,7 +136,14 @@ struct srv_state {
     uint32_t *wake;       /* nodes with new work for their poll */
     size_t nwake, cwake;
     /* metrics */
-    uint64_t submissions, decisions, commits, requeues;
+    uint64_t submissions, decisions, commits, requeues, expired;
+    /* core ids: live jobs only, so that the core's memory follows them */
+    uint32_t *cid_job; /* core id -> job id (0: free) */
+    uint32_t cid_cap, next_cid;
+    uint32_t *cid_free;
+    uint32_t *gone; /* expired jobs to delete from the store */
+    size_t ngone, gone_cap;
+    size_t ncid_free, cid_free_cap;
     hist lat_sched, lat_commit, batch;
 };
 
@@ -189,5 +198,12 @@ void st_finish(srv_state *st, srv_req *r);
 int st_handle(srv_state *st, srv_req *r);
 int st_node_find(srv_state *st, const char *name);
 json_t *st_node_json(srv_state *st, uint32_t i, json_t *jobs);
+
+/* The job's core id, taken when it has none (0 on success). */
+int st_cid_take(srv_state *st, srv_job *j);
+/* Gives a finished job's core id back (FORGET in the core). */
+void st_cid_release(srv_state *st, srv_job *j);
+/* The job a core id stands for, or NULL. */
+srv_job *st_job_by_cid(srv_state *st, uint32_t cid);
 
 #endif

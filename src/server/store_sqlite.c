@@ -34,6 +34,7 @@ enum {
     Q_PUT_NODE,
     Q_PUT_TENANT,
     Q_MAX_ID,
+    Q_DEL_JOB,
     Q__COUNT
 };
 
@@ -48,6 +49,7 @@ static const char *const sql[Q__COUNT] = {
     "INSERT OR REPLACE INTO nodes(name, state, spec) VALUES(?1, ?2, ?3)",
     "INSERT OR REPLACE INTO tenants(name, spec) VALUES(?1, ?2)",
     "SELECT max(id) FROM jobs",
+    "DELETE FROM jobs WHERE id = ?1",
 };
 
 struct allot_store {
@@ -219,6 +221,16 @@ int allot_store_clear_tasks(allot_store *st, uint32_t job)
     if (!st->in_batch) return ALLOT_ESTATE;
     sqlite3_bind_int64(st->q[Q_CLEAR_TASKS], 1, job);
     return run(st, Q_CLEAR_TASKS);
+}
+
+int allot_store_delete_job(allot_store *st, uint32_t id)
+{
+    if (!st) return ALLOT_EINVAL;
+    if (!st->in_batch) return ALLOT_ESTATE;
+    int rc = allot_store_clear_tasks(st, id);
+    if (rc) return rc;
+    sqlite3_bind_int64(st->q[Q_DEL_JOB], 1, id);
+    return run(st, Q_DEL_JOB);
 }
 
 int allot_store_put_node(allot_store *st, const char *name, int state, const char *spec_json)
