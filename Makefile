@@ -111,10 +111,26 @@ $(ASAN)/tests/%: tests/%.c $(ASAN)/liballot.a tests/testutil.h
 	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -o $@ $< $(ASAN)/liballot.a $(LIBS) $(TEST_LIBS)
 
 # ---- fuzzers (clang libFuzzer) ------------------------------------------------
-$(FUZZB)/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC) $(HDRS) | $(BUILD)/.deps
+# the library is compiled once for all fuzzers (instrumented, not linked
+# with libFuzzer's main), each target then links against it
+FUZZ_FLAGS = $(CSTD) -g -O1 -Iinclude -I$(BUILD)/gen -pthread
+FLIB_OBJ := $(LIB_SRC:%.c=$(FUZZB)/obj/%.o) $(FUZZB)/obj/gen/embedded.o
+
+$(FUZZB)/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CLANG) $(CSTD) -g -O1 -Iinclude -I$(BUILD)/gen -pthread \
-	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(GEN_SRC) $(LIBS)
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(FUZZB)/obj/gen/embedded.o: $(GEN_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(FUZZB)/libfuzzallot.a: $(FLIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZB)/%: tests/fuzz/%.c $(FUZZB)/libfuzzallot.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZB)/libfuzzallot.a $(LIBS)
 
 # ---- top-level targets -----------------------------------------------------
 run: all
