@@ -1,0 +1,212 @@
+/* allot/serve.h - inference services: request traces, the service model and
+ * its latency model, autoscalers, the serving simulator and the oracle.
+ *
+ * Deterministic and free of I/O except the trace readers. Time is in
+ * seconds from the trace start; the simulator steps in fixed intervals
+ * (`dt`, 1 s by default, 10 s for multi-day traces).
+ *
+ * The latency model (docs/internals/serving.md). A replica has `slots`
+ * concurrent request slots (continuous batching). A request of P prompt and
+ * G generated tokens occupies a slot for
+ *     S = P / prefill_tps + G / decode_tps          (seconds, on chip k)
+ * where prefill_tps and decode_tps are per-slot rates on that chip. Within an
+ * interval the service is an M/G/c queue with c = slots x ready replicas,
+ * arrival rate lambda and mean service time E[S]; the probability that a
+ * request waits is Erlang C, the wait beyond that is exponential with rate
+ * c/E[S] - lambda (the M/M/c tail, a standard approximation for M/G/c), and
+ * work that cannot be served in the interval stays queued for the next one.
+ * A request meets the SLO when its wait plus its own service time is at most
+ * `slo_s`; the model gives the fraction that do, per interval.
+ */
+#ifndef ALLOT_SERVE_H
+#define ALLOT_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allot/err.h"
+
+/* ---- request traces ---------------------------------------------------- */
+
+typedef struct allot_request {
+    double t;        /* arrival, s from the trace start */
+    int32_t in_tok;  /* prompt tokens (0 for non-LLM requests) */
+    int32_t out_tok; /* generated tokens (0 for non-LLM requests) */
+    float exec_s;    /* non-LLM (e.g. image generation): service time on the
+                        reference chip; 0 for LLM requests */
+} allot_request;
+
+typedef enum allot_reqtrace_kind {
+    ALLOT_REQ_LLM = 0, /* tokens */
+    ALLOT_REQ_EXEC,    /* exec_s */
+} allot_reqtrace_kind;
+
+typedef struct allot_reqtrace {
+    allot_request *v; /* sorted by t */
+    size_t n, cap;
+    double span_s; /* from 0 to the last arrival (or the last window's end) */
+    int kind;      /* allot_reqtrace_kind */
+    char name[64]; /* "azure-code", "servegen-m-large", ... */
+} allot_reqtrace;
+
+typedef struct allot_reqtrace_opts {
+    uint64_t seed;       /* ServeGen arrivals and token draws */
+    double rate_scale;   /* ServeGen: multiply the released rates (default 1) */
+    double max_span_s;   /* keep arrivals before this (0 = all) */
+    size_t max_requests; /* refuse traces larger than this (default 50 M) */
+} allot_reqtrace_opts;
+
+void allot_reqtrace_opts_init(allot_reqtrace_opts *o);
+
+/* Reads a request trace, detecting the format:
+ *  - Azure LLM inference 2023 CSV (TIMESTAMP,ContextTokens,GeneratedTokens);
+ *  - a ServeGen model directory (chunk-*-trace.csv: 600-s windows per
+ *    client with a fitted Gamma/Weibull inter-arrival law; arrivals are drawn
+ *    from it, seeded) - tokens drawn from a documented log-normal per model
+ *    family, as the per-window length data is not in the trace;
+ *  - the Alibaba GenAI (Stable Diffusion) lora_request_trace.csv
+ *    (gmt_create, exec_time_seconds, ...): EXEC requests.
+ * Errors: EIO, EPARSE with file:line in d, ELIMIT. */
+int allot_reqtrace_load(const char *path, const allot_reqtrace_opts *o, allot_reqtrace *out,
+                        allot_diag *d);
+void allot_reqtrace_free(allot_reqtrace *t);
+
+/* ---- services ------------------------------------------------------------ */
+
+#define ALLOT_SERVE_MAX_CHIPS 8
+
+typedef struct allot_serve_chip {
+    char name[64];        /* chip type */
+    double prefill_tps;   /* per slot, tokens/s */
+    double decode_tps;    /* per slot, tokens/s */
+    double exec_speed;    /* EXEC traces: service time = exec_s / exec_speed */
+    double cold_start_s;  /* from placement to serving (model load) */
+    double cost_per_hour; /* per replica */
+} allot_serve_chip;
+
+typedef struct allot_service {
+    char name[64];
+    int devices; /* per replica */
+    int slots;   /* concurrent requests per replica */
+    int min_replicas, max_replicas;
+    double slo_s;      /* a request meets the SLO if done within this */
+    double slo_target; /* fraction of requests the operator wants within SLO (0.99) */
+    double drain_s;    /* a replica scaled down finishes its work for this long */
+    size_t nchips;
+    allot_serve_chip chips[ALLOT_SERVE_MAX_CHIPS]; /* allowed types, preferred first */
+} allot_service;
+
+/* The documented default service for a trace kind: a 70B-class LLM on one
+ * H100-80G replica (prefill 8,000 tok/s, decode 40 tok/s per slot, 16 slots,
+ * cold start 60 s, SLO 10 s) for LLM traces; an SDXL-class image model on one
+ * device (4 slots... see serving.md) for EXEC traces. */
+void allot_service_default(allot_service *s, int kind);
+
+/* Checks a service; returns 0 or EINVAL with what is wrong in d (slots < 1,
+ * min > max, SLO below the model's minimum latency, no chip type, ...). */
+int allot_service_check(const allot_service *s, const allot_reqtrace *t, allot_diag *d);
+
+/* ---- the latency model ---------------------------------------------------- */
+
+/* Erlang C: probability that an arrival waits in M/M/c with c servers and
+ * offered load a = lambda * E[S] (a < c; 1 when a >= c). */
+double allot_erlang_c(int c, double a);
+
+/* Fraction of requests whose latency is within slo_s, in steady state, for
+ * arrival rate lambda (req/s), c slots, mean service time es (s) and service
+ * time quantile profile: svc_q[i] is the fraction of requests whose own
+ * service time is at most slo_s - w, for the wait grid used inside (see
+ * serving.md). Simplified entry point: service times all equal to es. */
+double allot_slo_fraction(double lambda, int c, double es, double slo_s);
+
+/* Smallest number of replicas whose steady-state SLO fraction reaches
+ * target at rate lambda (slots per replica, mean service time es); max+1 if
+ * none up to max does. */
+int allot_replicas_needed(double lambda, int slots, double es, double slo_s, double target,
+                          int max);
+
+/* ---- autoscalers ------------------------------------------------------------ */
+
+typedef enum allot_autoscaler {
+    ALLOT_AS_HPA = 0,    /* Kubernetes HPA: 15 s sync, target utilisation, 0.1
+                            tolerance, 300 s scale-down stabilisation */
+    ALLOT_AS_KNATIVE,    /* Knative KPA: 60 s stable window, 6 s panic window,
+                            panic at 2x target */
+    ALLOT_AS_PREDICTIVE, /* forecast (recent trend + daily seasonality),
+                            provisions ahead of the cold start */
+    ALLOT_AS_ALLOT,      /* ours: forecast + SLO headroom from the latency
+                            model + fast reactive correction */
+    ALLOT_AS__COUNT
+} allot_autoscaler;
+
+const char *allot_autoscaler_name(allot_autoscaler a);
+int allot_autoscaler_parse(const char *name); /* -1 if unknown */
+
+/* ---- per-interval demand ------------------------------------------------------ */
+
+/* The trace cut into intervals of dt seconds for one chip of the service:
+ * arrivals and the service time they bring (seconds of one slot). */
+typedef struct allot_serve_demand {
+    double dt;
+    size_t n;        /* intervals */
+    uint32_t *count; /* requests arriving in interval i */
+    double *work;    /* sum of their service times on the chip, s */
+    double es_max;   /* the largest single service time, s */
+} allot_serve_demand;
+
+/* Builds the demand of trace t for the service's chip `chip` (index into
+ * s->chips). ENOMEM, EINVAL. */
+int allot_serve_demand_build(const allot_service *s, size_t chip, const allot_reqtrace *t,
+                             double dt, allot_serve_demand *out);
+void allot_serve_demand_free(allot_serve_demand *d);
+
+/* ---- the serving simulator ------------------------------------------------------ */
+
+typedef struct allot_serve_config {
+    int policy;       /* allot_autoscaler */
+    double dt;        /* simulation step, s (0: 1 s, or 10 s for traces over a day) */
+    size_t chip;      /* which of the service's chip types its replicas use */
+    double timeout_s; /* a request that would wait longer is dropped (0: 10 x SLO) */
+    double bucket_s;  /* reporting resolution of the series (0: about 300 points) */
+    int record_series;
+} allot_serve_config;
+
+void allot_serve_config_init(allot_serve_config *c);
+
+typedef struct allot_serve_point {
+    double t;          /* bucket start, s */
+    double demand_rps; /* arrivals / s */
+    double replicas;   /* ready replicas (mean over the bucket) */
+    double target;     /* replicas asked for (incl. starting ones) */
+    double oracle;     /* the oracle's replicas */
+    double slo_frac;   /* fraction of the bucket's requests within SLO */
+    double wait_s;     /* mean wait in the queue */
+} allot_serve_point;
+
+typedef struct allot_serve_result {
+    uint64_t requests, within_slo, dropped, scale_ups, scale_downs;
+    double slo_attainment; /* within_slo / requests */
+    double device_hours;   /* devices held by replicas (starting, ready, draining) */
+    double oracle_device_hours;
+    double oracle_ratio; /* device_hours / oracle_device_hours */
+    double cost;         /* replica-hours x the chip's cost per hour */
+    double mean_replicas, peak_replicas;
+    allot_serve_point *series;
+    size_t nseries;
+} allot_serve_result;
+
+/* Runs one service over a trace with one autoscaler. */
+int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot_serve_config *cfg,
+                    allot_serve_result *out, allot_diag *d);
+void allot_serve_result_free(allot_serve_result *r);
+
+/* The oracle: with perfect foresight, the fewest replicas in every interval
+ * that keep each interval's requests within the SLO target under the latency
+ * model (no queue carried over), each replica started cold_start_s ahead of
+ * the interval that needs it and kept while a later interval needs it within
+ * cold_start_s (cheaper than stopping and starting). Fills per-interval
+ * replica counts (caller frees) and the device-hours. */
+int allot_serve_oracle(const allot_service *s, size_t chip, const allot_serve_demand *dem,
+                       int **replicas, double *device_hours);
+
+#endif
