@@ -99,7 +99,7 @@ typedef struct allot_service {
 /* The documented default service for a trace kind: a 70B-class LLM on one
  * H100-80G replica (prefill 8,000 tok/s, decode 40 tok/s per slot, 16 slots,
  * cold start 60 s, SLO 10 s) for LLM traces; an SDXL-class image model on one
- * device (4 slots... see serving.md) for EXEC traces. */
+ * device (1 slot, SLO 60 s; see serving.md) for EXEC traces. */
 void allot_service_default(allot_service *s, int kind);
 
 /* Checks a service; returns 0 or EINVAL with what is wrong in d (slots < 1,
