@@ -142,21 +142,34 @@ static int push(allot_reqtrace *t, const allot_request *q)
     return 0;
 }
 
-/* Stable bottom-up merge sort by t; tmp holds n requests. */
+/* End of the non-decreasing run of a starting at lo. */
+static size_t run_end(const allot_request *a, size_t lo, size_t n)
+{
+    size_t i = lo + 1;
+    while (i < n && !(a[i].t < a[i - 1].t)) i++;
+    return i;
+}
+
+/* Stable natural merge sort by t (adjacent runs merged pairwise until one
+ * is left: a merge of k sorted runs takes log2 k passes); tmp holds n. */
 static void sort_by_t(allot_request *v, size_t n, allot_request *tmp)
 {
     allot_request *a = v, *b = tmp;
-    for (size_t w = 1; w < n; w *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * w) {
-            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+    for (;;) {
+        size_t lo = 0, runs = 0;
+        while (lo < n) {
+            size_t mid = run_end(a, lo, n), hi = mid < n ? run_end(a, mid, n) : n;
             size_t i = lo, j = mid, k = lo;
             while (i < mid && j < hi) b[k++] = a[j].t < a[i].t ? a[j++] : a[i++];
             while (i < mid) b[k++] = a[i++];
             while (j < hi) b[k++] = a[j++];
+            runs++;
+            lo = hi;
         }
         allot_request *x = a;
         a = b;
         b = x;
+        if (runs <= 1) break;
     }
     if (a != v) memcpy(v, a, n * sizeof *v);
 }
@@ -491,7 +504,8 @@ static int cmp_win(const void *a, const void *b)
 /* Uniform in (0, 1). */
 static double u01(allot_rng *g) { return ((double)(allot_rng_next(g) >> 11) + 0.5) * 0x1.0p-53; }
 
-/* Standard normal (Box-Muller; one of the pair is kept for the next call). */
+/* Standard normal (Marsaglia's polar method; the second of the pair is
+ * kept for the next call). */
 typedef struct sg_normal {
     int has;
     double spare;
@@ -503,11 +517,16 @@ static double normal(allot_rng *g, sg_normal *s)
         s->has = 0;
         return s->spare;
     }
-    double u = u01(g), v = u01(g);
-    double rad = sqrt(-2.0 * log(u)), th = 2.0 * M_PI * v;
-    s->spare = rad * sin(th);
+    double u, v, q;
+    do {
+        u = 2 * u01(g) - 1;
+        v = 2 * u01(g) - 1;
+        q = u * u + v * v;
+    } while (q >= 1 || q == 0);
+    double f = sqrt(-2.0 * log(q) / q);
+    s->spare = v * f;
     s->has = 1;
-    return rad * cos(th);
+    return u * f;
 }
 
 /* log of a Gamma(a, 1) variate: Marsaglia & Tsang (2000); a < 1 via
@@ -524,8 +543,10 @@ static double log_gamma_draw(allot_rng *g, sg_normal *s, double a)
         double x = normal(g, s), v = 1 + c * x;
         if (v <= 0) continue;
         v = v * v * v;
-        double u = u01(g);
-        if (log(u) < 0.5 * x * x + dd - dd * v + dd * log(v)) return log(dd * v) + boost;
+        double u = u01(g), x2 = x * x;
+        if (u < 1 - 0.0331 * x2 * x2 || /* the squeeze saves the logs */
+            log(u) < 0.5 * x2 + dd - dd * v + dd * log(v))
+            return log(dd * v) + boost;
     }
 }
 
