@@ -1,0 +1,818 @@
+/* reqtrace.c - request traces for the serving simulator (allot/serve.h).
+ *
+ * Three formats, detected from the path:
+ *
+ *  - Azure LLM inference 2023 (Splitwise): a CSV with the header
+ *    TIMESTAMP,ContextTokens,GeneratedTokens; one row, one LLM request.
+ *    TIMESTAMP is "YYYY-MM-DD HH:MM:SS" with an optional fraction of 1 to 9
+ *    digits ("2023-11-16 18:17:03.9799600"), parsed by hand (no locale, no
+ *    time zone: only differences are used); t = seconds since the earliest
+ *    row. Tokens are integers in 0..INT32_MAX. Rows out of time order are
+ *    sorted (stable) and kept. Name "azure-<x>" for a file
+ *    AzureLLMInferenceTrace_<x>.csv ("azure-code", "azure-conv"), else the
+ *    file stem.
+ *
+ *  - Alibaba GenAI (Stable Diffusion) lora_request_trace.csv: a CSV whose
+ *    header starts with gmt_create and has predict_status and
+ *    exec_time_seconds. EXEC requests: t from gmt_create (seconds since the
+ *    earliest kept row), exec_s = exec_time_seconds (>= 0). Rows whose
+ *    predict_status is not SUCCEED, and rows with an empty exec time, are
+ *    skipped, not errors; on success with skipped rows, d (if given) holds a
+ *    note with the counts (d->line 0, return value 0). Name "genai-sd".
+ *
+ *  - ServeGen (Alibaba Bailian): a model directory of chunk-<client>-trace.csv
+ *    files, or one such file (that one client only). No header; each row is
+ *    one 600-s window of one client: "window_start_s, rate, cv, pattern,
+ *    param1, param2", pattern Gamma or Weibull with shape param1 and scale
+ *    param2, or empty when the client is idle (then rate must be 0).
+ *    window_start_s must be a multiple of 600. Files are read in file-name
+ *    order (byte order), each a client. For a window with rate > 0,
+ *    n = round(rate x rate_scale x 600) inter-arrival gaps are drawn from the
+ *    window's law (Gamma by Marsaglia-Tsang, with the U^(1/a) boost for
+ *    shape < 1; Weibull by inversion; both in log space so that very small
+ *    shapes do not underflow), then rescaled so that they sum to 600 s, as
+ *    upstream ServeGen does: the window holds exactly n requests. The
+ *    arrivals are the cumulative sums of the gaps, rotated by a uniform
+ *    random phase modulo 600 s, so that they lie in [start, start + 600) and
+ *    the clients' windows do not all begin with a request at the boundary
+ *    (the gap sequence is kept, read cyclically). All clients' arrivals are
+ *    merged and sorted by t (stable). Windows are taken in (start, file)
+ *    order from one seeded stream, so a longer max_span_s does not change
+ *    the arrivals of the earlier windows.
+ *    Tokens: the per-window length distributions (chunk-*-dataset.json) are
+ *    not in the trace, so in_tok and out_tok are drawn, in arrival order and
+ *    from a second seeded stream, from log-normals with sigma 1.0 and these
+ *    medians, by model family (the "language", "reason" or "multimodal"
+ *    component of the path; "language" when there is none):
+ *        language    in 1000, out 250
+ *        reason      in  600, out 2000
+ *        multimodal  in 1500, out 150
+ *    rounded and clamped to [1, 32768]. Name "servegen-<model dir name>".
+ *    The expected number of requests (the sum of n over the windows kept) is
+ *    counted before anything is allocated; over max_requests is ELIMIT.
+ *
+ * Options: max_span_s > 0 keeps arrivals with t < max_span_s (ServeGen reads
+ * only the windows starting before it); max_requests 0 means the default.
+ * span_s is the last arrival's t (Azure, GenAI) or the end of the last
+ * window read, capped at max_span_s (ServeGen).
+ *
+ * Errors: EIO/ENOENT (file), EPARSE with file:line:col for every malformed
+ * row (missing fields, non-numbers, negative or out-of-range values, bad
+ * timestamps, unknown pattern names, non-positive shape or scale), EPARSE
+ * "no requests" for an empty result, ELIMIT, ENOMEM, EINVAL (bad options).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "allot/csv.h"
+#include "allot/rng.h"
+#include "allot/serve.h"
+
+#define REQ_DEFAULT_MAX   ((size_t)50 * 1000 * 1000)
+#define REQ_MAX_FILE      ((size_t)1 << 30) /* bytes per trace file */
+#define SG_WINDOW_S       600.0
+#define SG_MAX_START_S    1e10 /* ~317 years; rejects garbage */
+#define SG_MAX_RATE       1e9  /* req/s */
+#define SG_MAX_PARAM      1e300
+#define SG_MAX_FILES      100000
+#define TOK_MIN           1
+#define TOK_MAX           32768
+#define TOK_SIGMA         1.0
+#define MAX_EXEC_S        1e9
+#define TOKEN_STREAM_SALT 0x746f6b656e73ull /* "tokens" */
+
+void allot_reqtrace_opts_init(allot_reqtrace_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = 1;
+    o->rate_scale = 1.0;
+    o->max_span_s = 0;
+    o->max_requests = REQ_DEFAULT_MAX;
+}
+
+void allot_reqtrace_free(allot_reqtrace *t)
+{
+    if (!t) return;
+    free(t->v);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static int is_chunk_name(const char *name)
+{
+    static const char pre[] = "chunk-", suf[] = "-trace.csv";
+    size_t n = strlen(name), np = sizeof pre - 1, ns = sizeof suf - 1;
+    return n > np + ns && strncmp(name, pre, np) == 0 && strcmp(name + n - ns, suf) == 0;
+}
+
+/* ERANGE from the converters becomes EPARSE: a value out of range is a
+ * malformed row here. */
+static int as_parse(int rc) { return rc == ALLOT_ERANGE ? ALLOT_EPARSE : rc; }
+
+static int num(const allot_csv *r, int f, const char *col, double lo, double hi, double *out,
+               allot_diag *d)
+{
+    int rc = allot_csv_f64(r, f, lo, hi, out, d);
+    return as_parse(allot_diag_prefix_column(d, rc, col));
+}
+
+static int push(allot_reqtrace *t, const allot_request *q)
+{
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 1024;
+        allot_request *nv = realloc(t->v, nc * sizeof *nv);
+        if (!nv) return ALLOT_ENOMEM;
+        t->v = nv;
+        t->cap = nc;
+    }
+    t->v[t->n++] = *q;
+    return 0;
+}
+
+/* End of the non-decreasing run of a starting at lo. */
+static size_t run_end(const allot_request *a, size_t lo, size_t n)
+{
+    size_t i = lo + 1;
+    while (i < n && !(a[i].t < a[i - 1].t)) i++;
+    return i;
+}
+
+/* Stable natural merge sort by t (adjacent runs merged pairwise until one
+ * is left: a merge of k sorted runs takes log2 k passes); tmp holds n. */
+static void sort_by_t(allot_request *v, size_t n, allot_request *tmp)
+{
+    allot_request *a = v, *b = tmp;
+    for (;;) {
+        size_t lo = 0, runs = 0;
+        while (lo < n) {
+            size_t mid = run_end(a, lo, n), hi = mid < n ? run_end(a, mid, n) : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) b[k++] = a[j].t < a[i].t ? a[j++] : a[i++];
+            while (i < mid) b[k++] = a[i++];
+            while (j < hi) b[k++] = a[j++];
+            runs++;
+            lo = hi;
+        }
+        allot_request *x = a;
+        a = b;
+        b = x;
+        if (runs <= 1) break;
+    }
+    if (a != v) memcpy(v, a, n * sizeof *v);
+}
+
+static int is_sorted_by_t(const allot_request *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (v[i].t < v[i - 1].t) return 0;
+    return 1;
+}
+
+/* Sorts (stable) if needed, rebases on the earliest t, keeps t < max_span. */
+static int finish_timed(allot_reqtrace *t, double max_span, const char *file, allot_diag *d)
+{
+    if (t->n == 0) return allot_diag_set(d, ALLOT_EPARSE, file, 0, 0, "no requests");
+    if (!is_sorted_by_t(t->v, t->n)) {
+        allot_request *tmp = malloc(t->n * sizeof *tmp);
+        if (!tmp) return allot_diag_set(d, ALLOT_ENOMEM, file, 0, 0, "out of memory");
+        sort_by_t(t->v, t->n, tmp);
+        free(tmp);
+    }
+    double t0 = t->v[0].t;
+    for (size_t i = 0; i < t->n; i++) t->v[i].t -= t0;
+    if (max_span > 0)
+        while (t->n > 0 && t->v[t->n - 1].t >= max_span) t->n--;
+    if (t->n == 0) return allot_diag_set(d, ALLOT_EPARSE, file, 0, 0, "no requests");
+    t->span_s = t->v[t->n - 1].t;
+    return 0;
+}
+
+/* ---- timestamps -------------------------------------------------------------- */
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t dd)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int64_t y, int64_t m)
+{
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+static int64_t digits(const char *s, int n)
+{
+    int64_t v = 0;
+    for (int i = 0; i < n; i++) v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+/* Field f as "YYYY-MM-DD HH:MM:SS[.f{1,9}]": whole seconds since 1970 (no
+ * zone) and the fraction. */
+static int parse_ts(const allot_csv *r, int f, const char *colname, int64_t *sec, double *frac,
+                    allot_diag *d)
+{
+    static const char pattern[] = "dddd-dd-dd dd:dd:dd";
+    const size_t np = sizeof pattern - 1;
+    const char *s = r->field[f];
+    size_t n = strlen(s);
+    int ok = n >= np;
+    for (size_t i = 0; ok && i < np; i++)
+        ok = pattern[i] == 'd' ? s[i] >= '0' && s[i] <= '9' : s[i] == pattern[i];
+    double fr = 0;
+    if (ok && n > np) {
+        size_t nd = n - np - 1;
+        ok = s[np] == '.' && nd >= 1 && nd <= 9;
+        double scale = 0.1;
+        for (size_t i = np + 1; ok && i < n; i++, scale /= 10) {
+            ok = s[i] >= '0' && s[i] <= '9';
+            fr += (s[i] - '0') * scale;
+        }
+    }
+    if (!ok)
+        return allot_diag_set(d, ALLOT_EPARSE, r->file, r->line, r->col[f],
+                              "column '%s': expected YYYY-MM-DD HH:MM:SS[.fffffff], got '%.40s'",
+                              colname, s);
+    int64_t y = digits(s, 4), mo = digits(s + 5, 2), dd = digits(s + 8, 2);
+    int64_t hh = digits(s + 11, 2), mi = digits(s + 14, 2), ss = digits(s + 17, 2);
+    const char *what = NULL;
+    if (mo < 1 || mo > 12)
+        what = "month";
+    else if (dd < 1 || dd > days_in_month(y, mo))
+        what = "day";
+    else if (hh > 23)
+        what = "hour";
+    else if (mi > 59)
+        what = "minute";
+    else if (ss > 59)
+        what = "second";
+    if (what)
+        return allot_diag_set(d, ALLOT_EPARSE, r->file, r->line, r->col[f],
+                              "column '%s': no such %s in '%.40s'", colname, what, s);
+    *sec = days_from_civil(y, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss;
+    *frac = fr;
+    return 0;
+}
+
+/* ---- Azure ------------------------------------------------------------------- */
+
+enum { AZ_TIME, AZ_CTX, AZ_GEN, AZ__N };
+static const char *const az_cols[AZ__N] = {"TIMESTAMP", "ContextTokens", "GeneratedTokens"};
+
+static int is_azure_header(const allot_csv *r)
+{
+    if (r->nfields != AZ__N) return 0;
+    for (int k = 0; k < AZ__N; k++)
+        if (strcmp(r->field[k], az_cols[k]) != 0) return 0;
+    return 1;
+}
+
+static void azure_name(const char *path, char *name, size_t len)
+{
+    static const char pre[] = "AzureLLMInferenceTrace_";
+    const char *b = base_name(path);
+    size_t n = strlen(b);
+    const char *dot = strrchr(b, '.');
+    if (dot && dot != b) n = (size_t)(dot - b);
+    if (n > sizeof pre - 1 && strncmp(b, pre, sizeof pre - 1) == 0)
+        snprintf(name, len, "azure-%.*s", (int)(n - (sizeof pre - 1)), b + sizeof pre - 1);
+    else
+        snprintf(name, len, "%.*s", (int)n, b);
+}
+
+static int load_azure(allot_csv *r, const char *path, const allot_reqtrace_opts *o,
+                      allot_reqtrace *out, allot_diag *d)
+{
+    int rc;
+    int64_t sec0 = 0;
+    int first = 1;
+    out->kind = ALLOT_REQ_LLM;
+    azure_name(path, out->name, sizeof out->name);
+    while ((rc = allot_csv_next(r, d)) == 1) {
+        if ((rc = allot_csv_expect_fields(r, AZ__N, d)) < 0) return rc;
+        int64_t sec, in, gen;
+        double frac;
+        if ((rc = parse_ts(r, AZ_TIME, "TIMESTAMP", &sec, &frac, d)) < 0) return rc;
+        rc = allot_csv_col_i64(r, AZ_CTX, "ContextTokens", 0, INT32_MAX, &in, d);
+        if ((rc = as_parse(rc)) < 0) return rc;
+        rc = allot_csv_col_i64(r, AZ_GEN, "GeneratedTokens", 0, INT32_MAX, &gen, d);
+        if ((rc = as_parse(rc)) < 0) return rc;
+        if (out->n >= o->max_requests)
+            return allot_diag_set(d, ALLOT_ELIMIT, path, r->line, 1,
+                                  "more than max_requests = %zu requests", o->max_requests);
+        if (first) sec0 = sec, first = 0;
+        allot_request q = {(double)(sec - sec0) + frac, (int32_t)in, (int32_t)gen, 0.0f};
+        if (push(out, &q) < 0) return allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
+    }
+    if (rc < 0) return rc;
+    return finish_timed(out, o->max_span_s, path, d);
+}
+
+/* ---- GenAI SD ------------------------------------------------------------------ */
+
+enum { SD_TIME, SD_STATUS, SD_EXEC, SD__N };
+static const char *const sd_cols[SD__N] = {"gmt_create", "predict_status", "exec_time_seconds"};
+
+static int is_genai_header(const allot_csv *r)
+{
+    return r->nfields >= 1 && strcmp(r->field[0], "gmt_create") == 0 &&
+           allot_csv_find(r, "exec_time_seconds") >= 0;
+}
+
+static int load_genai(allot_csv *r, const char *path, const allot_reqtrace_opts *o,
+                      allot_reqtrace *out, allot_diag *d)
+{
+    int col[SD__N], rc;
+    int nf = r->nfields;
+    int64_t sec0 = 0;
+    int first = 1;
+    size_t not_ok = 0, no_exec = 0;
+    rc = allot_csv_columns(r, sd_cols, SD__N, SD__N, "a GenAI SD request trace", col, d);
+    if (rc < 0) return rc;
+    out->kind = ALLOT_REQ_EXEC;
+    snprintf(out->name, sizeof out->name, "genai-sd");
+    while ((rc = allot_csv_next(r, d)) == 1) {
+        if ((rc = allot_csv_expect_fields(r, nf, d)) < 0) return rc;
+        int64_t sec;
+        double frac, ex;
+        if ((rc = parse_ts(r, col[SD_TIME], "gmt_create", &sec, &frac, d)) < 0) return rc;
+        if (strcmp(r->field[col[SD_STATUS]], "SUCCEED") != 0) {
+            not_ok++;
+            continue;
+        }
+        if (r->field[col[SD_EXEC]][0] == '\0') {
+            no_exec++;
+            continue;
+        }
+        if ((rc = num(r, col[SD_EXEC], "exec_time_seconds", 0, MAX_EXEC_S, &ex, d)) < 0) return rc;
+        if (out->n >= o->max_requests)
+            return allot_diag_set(d, ALLOT_ELIMIT, path, r->line, 1,
+                                  "more than max_requests = %zu requests", o->max_requests);
+        if (first) sec0 = sec, first = 0;
+        allot_request q = {(double)(sec - sec0) + frac, 0, 0, (float)ex};
+        if (push(out, &q) < 0) return allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
+    }
+    if (rc < 0) return rc;
+    if ((rc = finish_timed(out, o->max_span_s, path, d)) < 0) return rc;
+    if (not_ok + no_exec > 0)
+        allot_diag_set(d, 0, path, 0, 0,
+                       "skipped %zu rows whose predict_status is not SUCCEED and %zu with an "
+                       "empty exec_time_seconds",
+                       not_ok, no_exec);
+    return 0;
+}
+
+/* ---- ServeGen ------------------------------------------------------------------ */
+
+enum { PAT_NONE = 0, PAT_GAMMA, PAT_WEIBULL };
+
+typedef struct sg_win {
+    double start, shape, scale;
+    size_t n;   /* requests in the window */
+    size_t seq; /* reading order: file, then row */
+    int pat;
+} sg_win;
+
+typedef struct sg_wins {
+    sg_win *v;
+    size_t n, cap;
+    uint64_t total;     /* sum of n */
+    double last_end;    /* end of the last window read */
+    int any_window;     /* a window was read (even an idle one) */
+    double total_exact; /* sum of rate x scale x 600, for messages */
+} sg_wins;
+
+static int sg_add(sg_wins *w, const sg_win *x)
+{
+    if (w->n == w->cap) {
+        size_t nc = w->cap ? w->cap * 2 : 1024;
+        sg_win *nv = realloc(w->v, nc * sizeof *nv);
+        if (!nv) return ALLOT_ENOMEM;
+        w->v = nv;
+        w->cap = nc;
+    }
+    w->v[w->n++] = *x;
+    return 0;
+}
+
+/* Reads one chunk file's windows (those starting before max_span_s). */
+static int sg_read_file(const char *path, const allot_reqtrace_opts *o, sg_wins *w, allot_diag *d)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = allot_read_file(path, REQ_MAX_FILE, &buf, &len, d);
+    if (rc < 0) return rc;
+    allot_csv *r = malloc(sizeof *r);
+    if (!r) {
+        free(buf);
+        return allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
+    }
+    allot_csv_init(r, buf, len, path);
+    while ((rc = allot_csv_next(r, d)) == 1) {
+        double start, rate, cv, p1, p2;
+        if ((rc = allot_csv_expect_fields(r, 6, d)) < 0) break;
+        if ((rc = num(r, 0, "window_start_s", 0, SG_MAX_START_S, &start, d)) < 0) break;
+        if (fmod(start, SG_WINDOW_S) != 0) {
+            rc = allot_diag_set(d, ALLOT_EPARSE, path, r->line, r->col[0],
+                                "column 'window_start_s': %.17g is not a multiple of 600", start);
+            break;
+        }
+        if ((rc = num(r, 1, "rate", 0, SG_MAX_RATE, &rate, d)) < 0) break;
+        if ((rc = num(r, 2, "cv", 0, SG_MAX_PARAM, &cv, d)) < 0) break;
+        const char *pn = r->field[3];
+        int pat = !*pn                         ? PAT_NONE
+                  : strcmp(pn, "Gamma") == 0   ? PAT_GAMMA
+                  : strcmp(pn, "Weibull") == 0 ? PAT_WEIBULL
+                                               : -1;
+        if (pat < 0) {
+            rc = allot_diag_set(d, ALLOT_EPARSE, path, r->line, r->col[3],
+                                "column 'pattern': unknown pattern '%.40s' (expected Gamma, "
+                                "Weibull or empty)",
+                                pn);
+            break;
+        }
+        double lo = pat == PAT_NONE ? -SG_MAX_PARAM : 0;
+        if ((rc = num(r, 4, "shape", lo, SG_MAX_PARAM, &p1, d)) < 0) break;
+        if ((rc = num(r, 5, "scale", lo, SG_MAX_PARAM, &p2, d)) < 0) break;
+        if (pat != PAT_NONE && !(p1 > 0 && p2 > 0)) {
+            int f = p1 > 0 ? 5 : 4;
+            rc = allot_diag_set(d, ALLOT_EPARSE, path, r->line, r->col[f],
+                                "column '%s': the %s of a %s law must be > 0, got %.17g",
+                                f == 4 ? "shape" : "scale", f == 4 ? "shape" : "scale", pn,
+                                f == 4 ? p1 : p2);
+            break;
+        }
+        if (pat == PAT_NONE && rate > 0) {
+            rc = allot_diag_set(d, ALLOT_EPARSE, path, r->line, r->col[3],
+                                "column 'pattern': rate %.17g > 0 but no inter-arrival pattern",
+                                rate);
+            break;
+        }
+        if (o->max_span_s > 0 && start >= o->max_span_s) continue;
+        w->any_window = 1;
+        if (start + SG_WINDOW_S > w->last_end) w->last_end = start + SG_WINDOW_S;
+        double want = rate * o->rate_scale * SG_WINDOW_S;
+        w->total_exact += want;
+        if (want > 1e18) want = 1e18; /* counted as over any limit below */
+        uint64_t n = (uint64_t)llround(want);
+        if (n == 0) continue;
+        sg_win x = {start, p1, p2, (size_t)n, w->n, pat};
+        if (n > SIZE_MAX / 2 || sg_add(w, &x) < 0) {
+            rc = allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
+            break;
+        }
+        w->total = w->total + n < w->total ? UINT64_MAX : w->total + n;
+    }
+    free(r);
+    free(buf);
+    return rc < 0 ? rc : 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_win(const void *a, const void *b)
+{
+    const sg_win *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Uniform in (0, 1). */
+static double u01(allot_rng *g) { return ((double)(allot_rng_next(g) >> 11) + 0.5) * 0x1.0p-53; }
+
+/* Standard normal (Marsaglia's polar method; the second of the pair is
+ * kept for the next call). */
+typedef struct sg_normal {
+    int has;
+    double spare;
+} sg_normal;
+
+static double normal(allot_rng *g, sg_normal *s)
+{
+    if (s->has) {
+        s->has = 0;
+        return s->spare;
+    }
+    double u, v, q;
+    do {
+        u = 2 * u01(g) - 1;
+        v = 2 * u01(g) - 1;
+        q = u * u + v * v;
+    } while (q >= 1 || q == 0);
+    double f = sqrt(-2.0 * log(q) / q);
+    s->spare = v * f;
+    s->has = 1;
+    return u * f;
+}
+
+/* log of a Gamma(a, 1) variate: Marsaglia & Tsang (2000); a < 1 via
+ * Gamma(a) = Gamma(a + 1) * U^(1/a). */
+static double log_gamma_draw(allot_rng *g, sg_normal *s, double a)
+{
+    double boost = 0;
+    if (a < 1) {
+        boost = log(u01(g)) / a;
+        a += 1;
+    }
+    double dd = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * dd);
+    for (;;) {
+        double x = normal(g, s), v = 1 + c * x;
+        if (v <= 0) continue;
+        v = v * v * v;
+        double u = u01(g), x2 = x * x;
+        if (u < 1 - 0.0331 * x2 * x2 || /* the squeeze saves the logs */
+            log(u) < 0.5 * x2 + dd - dd * v + dd * log(v))
+            return log(dd * v) + boost;
+    }
+}
+
+/* Writes the window's n arrivals into q[0..n). */
+static void sg_window(const sg_win *w, allot_rng *g, sg_normal *s, allot_request *q)
+{
+    double m = -INFINITY;
+    for (size_t k = 0; k < w->n; k++) {
+        double lg = w->pat == PAT_GAMMA ? log_gamma_draw(g, s, w->shape) + log(w->scale)
+                                        : log(w->scale) + log(-log(u01(g))) / w->shape;
+        q[k].t = lg;
+        if (lg > m) m = lg;
+    }
+    double sum = 0;
+    for (size_t k = 0; k < w->n; k++) {
+        q[k].t = exp(q[k].t - m); /* the largest gap is 1: the sum is >= 1 */
+        sum += q[k].t;
+    }
+    double f = SG_WINDOW_S / sum, phase = u01(g) * SG_WINDOW_S, c = 0;
+    for (size_t k = 0; k < w->n; k++) {
+        c += q[k].t * f;
+        double x = fmod(phase + c, SG_WINDOW_S);
+        if (!(x < SG_WINDOW_S)) x = 0;
+        q[k].t = w->start + x;
+        q[k].in_tok = q[k].out_tok = 0;
+        q[k].exec_s = 0;
+    }
+}
+
+static int32_t lognormal_tok(allot_rng *g, sg_normal *s, double median)
+{
+    double v = round(median * exp(TOK_SIGMA * normal(g, s)));
+    if (!(v >= TOK_MIN)) v = TOK_MIN;
+    if (v > TOK_MAX) v = TOK_MAX;
+    return (int32_t)v;
+}
+
+/* The model family from the path's components. */
+static void sg_family(const char *dir, double *in_med, double *out_med)
+{
+    char buf[4096];
+    const char *p = realpath(dir, buf) ? buf : dir;
+    *in_med = 1000, *out_med = 250; /* language */
+    for (const char *c = p; *c;) {
+        const char *e = strchr(c, '/');
+        size_t n = e ? (size_t)(e - c) : strlen(c);
+        if (n == 6 && strncmp(c, "reason", 6) == 0)
+            *in_med = 600, *out_med = 2000;
+        else if (n == 10 && strncmp(c, "multimodal", 10) == 0)
+            *in_med = 1500, *out_med = 150;
+        else if (n == 8 && strncmp(c, "language", 8) == 0)
+            *in_med = 1000, *out_med = 250;
+        c += n;
+        while (*c == '/') c++;
+    }
+}
+
+static void sg_name(const char *dir, char *name, size_t len)
+{
+    char buf[4096];
+    const char *p = realpath(dir, buf) ? buf : dir;
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/') n--;
+    size_t b = n;
+    while (b > 0 && p[b - 1] != '/') b--;
+    snprintf(name, len, "servegen-%.*s", (int)(n - b > 54 ? 54 : n - b), p + b);
+}
+
+static int load_servegen(const char *path, int is_dir, const allot_reqtrace_opts *o,
+                         allot_reqtrace *out, allot_diag *d)
+{
+    int rc = 0;
+    char **files = NULL;
+    size_t nfiles = 0, capf = 0;
+    sg_wins w;
+    allot_request *tmp = NULL;
+    char dir[4096];
+    memset(&w, 0, sizeof w);
+
+    if (is_dir) {
+        snprintf(dir, sizeof dir, "%s", path);
+        DIR *dp = opendir(path);
+        if (!dp)
+            return allot_diag_set(d, ALLOT_EIO, path, 0, 0, "cannot open directory: %s",
+                                  strerror(errno));
+        struct dirent *e;
+        while ((e = readdir(dp)) != NULL) {
+            if (!is_chunk_name(e->d_name)) continue;
+            if (nfiles == capf) {
+                size_t nc = capf ? capf * 2 : 64;
+                char **nv = nfiles < SG_MAX_FILES ? realloc(files, nc * sizeof *nv) : NULL;
+                if (!nv) {
+                    closedir(dp);
+                    rc = allot_diag_set(d, nfiles < SG_MAX_FILES ? ALLOT_ENOMEM : ALLOT_ELIMIT,
+                                        path, 0, 0, "too many chunk files (or out of memory)");
+                    goto out;
+                }
+                files = nv;
+                capf = nc;
+            }
+            size_t n = strlen(path) + strlen(e->d_name) + 2;
+            if (!(files[nfiles] = malloc(n))) {
+                closedir(dp);
+                rc = allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
+                goto out;
+            }
+            snprintf(files[nfiles++], n, "%s/%s", path, e->d_name);
+        }
+        closedir(dp);
+        if (nfiles == 0) {
+            rc = allot_diag_set(d, ALLOT_EPARSE, path, 0, 0,
+                                "unknown request trace format (a directory must be a ServeGen "
+                                "model directory holding chunk-*-trace.csv files)");
+            goto out;
+        }
+        qsort(files, nfiles, sizeof *files, cmp_name);
+    } else {
+        const char *b = base_name(path);
+        if (b == path)
+            snprintf(dir, sizeof dir, ".");
+        else
+            snprintf(dir, sizeof dir, "%.*s", (int)(b - path), path);
+        files = malloc(sizeof *files);
+        if (!files || !(files[0] = strdup(path))) {
+            rc = allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
+            goto out;
+        }
+        nfiles = 1;
+    }
+
+    for (size_t i = 0; i < nfiles; i++)
+        if ((rc = sg_read_file(files[i], o, &w, d)) < 0) goto out;
+
+    /* the refusal comes before any request is allocated */
+    if (w.total > o->max_requests) {
+        rc = allot_diag_set(d, ALLOT_ELIMIT, path, 0, 0,
+                            "the trace would hold %.0f requests, more than max_requests = %zu; "
+                            "lower rate_scale or set max_span_s (e.g. 86400 for one day)",
+                            w.total_exact, o->max_requests);
+        goto out;
+    }
+    if (w.total == 0) {
+        rc = allot_diag_set(d, ALLOT_EPARSE, path, 0, 0, "no requests");
+        goto out;
+    }
+
+    qsort(w.v, w.n, sizeof *w.v, cmp_win);
+    size_t maxgroup = 0;
+    for (size_t i = 0; i < w.n;) {
+        size_t j = i, g = 0;
+        for (; j < w.n && w.v[j].start == w.v[i].start; j++) g += w.v[j].n;
+        if (g > maxgroup) maxgroup = g;
+        i = j;
+    }
+    out->v = malloc((size_t)w.total * sizeof *out->v);
+    tmp = malloc(maxgroup * sizeof *tmp);
+    if (!out->v || !tmp) {
+        rc = allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0,
+                            "out of memory for %llu requests (lower rate_scale or max_span_s)",
+                            (unsigned long long)w.total);
+        goto out;
+    }
+    out->cap = (size_t)w.total;
+
+    allot_rng g;
+    sg_normal ns = {0, 0};
+    allot_rng_seed(&g, o->seed);
+    size_t n = 0;
+    for (size_t i = 0; i < w.n;) {
+        size_t base = n, j = i;
+        for (; j < w.n && w.v[j].start == w.v[i].start; j++) {
+            sg_window(&w.v[j], &g, &ns, out->v + n);
+            n += w.v[j].n;
+        }
+        sort_by_t(out->v + base, n - base, tmp);
+        i = j;
+    }
+    if (o->max_span_s > 0)
+        while (n > 0 && out->v[n - 1].t >= o->max_span_s) n--;
+    out->n = n;
+    if (n == 0) {
+        rc = allot_diag_set(d, ALLOT_EPARSE, path, 0, 0, "no requests");
+        goto out;
+    }
+
+    double in_med, out_med;
+    sg_family(dir, &in_med, &out_med);
+    allot_rng tg;
+    sg_normal ts = {0, 0};
+    allot_rng_seed(&tg, o->seed ^ TOKEN_STREAM_SALT);
+    for (size_t k = 0; k < n; k++) {
+        out->v[k].in_tok = lognormal_tok(&tg, &ts, in_med);
+        out->v[k].out_tok = lognormal_tok(&tg, &ts, out_med);
+    }
+    out->kind = ALLOT_REQ_LLM;
+    out->span_s = w.last_end;
+    if (o->max_span_s > 0 && out->span_s > o->max_span_s) out->span_s = o->max_span_s;
+    sg_name(dir, out->name, sizeof out->name);
+    rc = 0;
+out:
+    for (size_t i = 0; i < nfiles; i++) free(files[i]);
+    free(files);
+    free(w.v);
+    free(tmp);
+    return rc;
+}
+
+/* ---- entry point ------------------------------------------------------------------ */
+
+static int load(const char *path, const allot_reqtrace_opts *o, allot_reqtrace *out, allot_diag *d)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        int e = errno;
+        return allot_diag_set(d, e == ENOENT ? ALLOT_ENOENT : ALLOT_EIO, path, 0, 0,
+                              "cannot open: %s", strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) return load_servegen(path, 1, o, out, d);
+    if (is_chunk_name(base_name(path))) return load_servegen(path, 0, o, out, d);
+
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = allot_read_file(path, REQ_MAX_FILE, &buf, &len, d);
+    if (rc < 0) return rc;
+    allot_csv *r = malloc(sizeof *r);
+    if (!r) {
+        free(buf);
+        return allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
+    }
+    allot_csv_init(r, buf, len, path);
+    rc = allot_csv_next(r, d);
+    if (rc == 1 && is_azure_header(r))
+        rc = load_azure(r, path, o, out, d);
+    else if (rc == 1 && is_genai_header(r))
+        rc = load_genai(r, path, o, out, d);
+    else if (rc >= 0)
+        rc = allot_diag_set(d, ALLOT_EPARSE, path, 0, 0,
+                            "unknown request trace format (expected an Azure LLM CSV with "
+                            "the header TIMESTAMP,ContextTokens,GeneratedTokens, a GenAI SD CSV "
+                            "whose header starts with gmt_create and has exec_time_seconds, or "
+                            "a ServeGen directory of chunk-*-trace.csv files)");
+    free(r);
+    free(buf);
+    return rc;
+}
+
+int allot_reqtrace_load(const char *path, const allot_reqtrace_opts *o, allot_reqtrace *out,
+                        allot_diag *d)
+{
+    allot_reqtrace_opts def;
+    if (!out) return allot_diag_set(d, ALLOT_EINVAL, path, 0, 0, "no output trace");
+    memset(out, 0, sizeof *out);
+    if (!path || !*path) return allot_diag_set(d, ALLOT_EINVAL, path, 0, 0, "empty path");
+    allot_reqtrace_opts_init(&def);
+    if (o) {
+        def = *o;
+        if (def.max_requests == 0) def.max_requests = REQ_DEFAULT_MAX;
+    }
+    if (!(def.rate_scale > 0) || !isfinite(def.rate_scale))
+        return allot_diag_set(d, ALLOT_EINVAL, path, 0, 0, "rate_scale must be > 0, got %g",
+                              def.rate_scale);
+    if (!(def.max_span_s >= 0) || !isfinite(def.max_span_s))
+        return allot_diag_set(d, ALLOT_EINVAL, path, 0, 0, "max_span_s must be >= 0, got %g",
+                              def.max_span_s);
+    if (d) memset(d, 0, sizeof *d);
+    int rc = load(path, &def, out, d);
+    if (rc < 0) allot_reqtrace_free(out);
+    return rc;
+}
