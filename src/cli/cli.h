@@ -25,6 +25,14 @@ int allot_cmd_cancel(int argc, char **argv);
 int allot_cmd_logs(int argc, char **argv);
 int allot_cmd_tenants(int argc, char **argv);
 int allot_cmd_drain(int argc, char **argv);
+/* Inference services (cmd_serve.c): `allot sim` (compare = 0) and `allot
+ * compare` (1) on a request trace. */
+int allot_cmd_serve(int argc, char **argv, int compare);
+/* Is path a request trace (Azure LLM CSV, ServeGen directory, GenAI SD)? */
+int cli_is_request_trace(const char *path);
+/* Does argv ask for the serving simulator (--service-policy, or a
+ * --workload that is a request trace)? */
+int cli_wants_serve(int argc, char **argv);
 int allot_cmd_undrain(int argc, char **argv);
 
 /* Exit codes: 0 ok, 1 runtime failure (for the client commands: the server

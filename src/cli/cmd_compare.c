@@ -657,6 +657,7 @@ static const struct option long_opts[] = {
 
 int allot_cmd_compare(int argc, char **argv)
 {
+    if (cli_wants_serve(argc, argv)) return allot_cmd_serve(argc, argv, 1);
     cmp_opts o;
     memset(&o, 0, sizeof o);
     allot_sim_config_init(&o.cfg);

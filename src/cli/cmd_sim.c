@@ -115,7 +115,12 @@ static const char sim_usage[] =
     "  allot sim --mode replay --workload philly.csv   (on builtin:philly)\n"
     "  allot sim --mode replay --workload philly.csv --policy las --failures llama3\n"
     "  allot sim --experiment fgd --cluster nodes.csv --workload pods.csv \\\n"
-    "            --expected analysis_allo_discrete.csv --json\n";
+    "            --expected analysis_allo_discrete.csv --json\n"
+    "\n"
+    "Inference services: with a request trace as --workload (an Azure LLM CSV, a\n"
+    "ServeGen directory, the GenAI lora_request_trace.csv) or --service-policy,\n"
+    "allot sim runs the serving simulator instead; see\n"
+    "`allot sim --service-policy allot --help`.\n";
 
 typedef struct sim_opts {
     const char *cluster, *workload, *out, *expected, *workload_name, *policies;
@@ -852,6 +857,7 @@ static const struct option long_opts[] = {
 
 int allot_cmd_sim(int argc, char **argv)
 {
+    if (cli_wants_serve(argc, argv)) return allot_cmd_serve(argc, argv, 0);
     sim_opts o;
     memset(&o, 0, sizeof o);
     allot_sim_config_init(&o.cfg);

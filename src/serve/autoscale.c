@@ -1,0 +1,302 @@
+/* src/serve/autoscale.c - the autoscalers (serve.h). Each is a pure function
+ * of what it has observed step by step (as_obs): no clock, no I/O.
+ *
+ *  hpa         Kubernetes HorizontalPodAutoscaler with its documented
+ *              defaults: a sync every 15 s, desired = ceil(current x
+ *              metric / target) on the per-replica concurrency against 70 %
+ *              of the slots (HPA has no default target; 70 % is the usual
+ *              choice), no change within the 0.1 tolerance, the highest
+ *              recommendation of the last 300 s when scaling down
+ *              (stabilisation), scale-up limited to max(100 %, 4 replicas)
+ *              per period.
+ *  knative     Knative KPA: target concurrency 70 % of the slots per
+ *              replica, desired from the mean concurrency over a 60 s stable
+ *              window, evaluated every 2 s; a 6 s panic window, entered when
+ *              it asks for at least 2x the ready replicas, during which the
+ *              service never scales down (for 60 s after the last panic
+ *              signal); scale-down at most halves the replicas per tick.
+ *  predictive  forecasts the arrival rate one cold start (+ a minute) ahead:
+ *              the larger of Holt's linear trend on per-minute rates and the
+ *              same minute yesterday scaled to today's level; replicas from
+ *              the latency model (allot_replicas_needed) at the forecast;
+ *              scale-down after 300 s of lower need.
+ *  allot       the forecast above, raised by the recent peak (last 60 s) and
+ *              by a margin learnt from its own recent errors (p90 of
+ *              actual/forecast - 1, 5..100 %), turned into replicas by the
+ *              latency model at the SLO target; plus a reactive correction
+ *              when a queue builds or the step missed the target (enough
+ *              replicas to clear the backlog within the SLO); scale-down
+ *              waits a cold start and goes down 10 % at a time.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve_int.h"
+
+#define HPA_SYNC     15.0
+#define HPA_TARGET   0.7
+#define HPA_TOL      0.1
+#define HPA_DOWN_WIN 300.0
+#define KPA_TICK     2.0
+#define KPA_TARGET   0.7
+#define KPA_STABLE   60.0
+#define KPA_PANIC    6.0
+#define KPA_PANIC_X  2.0
+#define PRED_DOWN    300.0
+
+int as_init(as_state *a, int policy, const allot_service *s, size_t chip, double dt)
+{
+    memset(a, 0, sizeof *a);
+    a->policy = policy;
+    a->svc = s;
+    a->chip = chip;
+    a->dt = dt;
+    a->cold = s->chips[chip].cold_start_s;
+    a->day = calloc(1440, sizeof *a->day);
+    a->day_t = calloc(1440, sizeof *a->day_t);
+    a->low_since = -1;
+    a->minute_t0 = 0;
+    if (!a->day || !a->day_t) {
+        as_free(a);
+        return ALLOT_ENOMEM;
+    }
+    return 0;
+}
+
+void as_free(as_state *a)
+{
+    free(a->day);
+    free(a->day_t);
+    a->day = a->day_t = NULL;
+}
+
+/* mean of the last `span` seconds of a history ring */
+static double hist_mean(const as_state *a, const double *v, double span)
+{
+    size_t k = (size_t)ceil(span / a->dt);
+    if (k < 1) k = 1;
+    if (k > a->nhist) k = a->nhist;
+    if (k > AS_RING) k = AS_RING;
+    double s = 0;
+    for (size_t i = 0; i < k; i++) s += v[(a->nhist - 1 - i) % AS_RING];
+    return k ? s / (double)k : 0;
+}
+
+/* The highest mean rate over consecutive `block`-second blocks of the last
+ * `span` seconds: a recent peak without single-step Poisson noise. */
+static double peak_of_means(const as_state *a, const double *v, double span, double block)
+{
+    size_t kb = (size_t)fmax(1, round(block / a->dt));
+    size_t k = (size_t)ceil(span / a->dt);
+    if (k > a->nhist) k = a->nhist;
+    if (k > AS_RING) k = AS_RING;
+    double best = 0;
+    for (size_t s0 = 0; s0 < k; s0 += kb) {
+        double sum = 0;
+        size_t m = 0;
+        for (size_t i = s0; i < s0 + kb && i < k; i++, m++) sum += v[(a->nhist - 1 - i) % AS_RING];
+        if (m) best = fmax(best, sum / (double)m);
+    }
+    return best;
+}
+
+static int clamp_r(const as_state *a, double r)
+{
+    if (!(r == r)) r = a->svc->min_replicas;
+    if (r < a->svc->min_replicas) r = a->svc->min_replicas;
+    if (r > a->svc->max_replicas) r = a->svc->max_replicas;
+    return (int)r;
+}
+
+static int hpa(as_state *a, const as_obs *o)
+{
+    int cur = o->ready + o->starting;
+    if (o->t + 1e-9 < a->next_sync) return cur;
+    a->next_sync = o->t + HPA_SYNC;
+    int slots = a->svc->slots;
+    double per = o->ready > 0 ? hist_mean(a, a->conc, HPA_SYNC) / o->ready : 0;
+    double ratio = per / (slots * HPA_TARGET);
+    int desired = cur;
+    if (o->ready == 0)
+        desired = cur > 0 ? cur : 1;
+    else if (fabs(ratio - 1) > HPA_TOL)
+        desired = (int)ceil(o->ready * ratio);
+    /* scale-up limit: max(100 %, 4 pods) per period */
+    int up = cur + (cur > 4 ? cur : 4);
+    if (desired > up) desired = up;
+    /* scale-down stabilisation: the highest recommendation of the window */
+    size_t w = a->nrec % AS_RING;
+    a->rec_t[w] = o->t;
+    a->rec_r[w] = desired;
+    a->nrec++;
+    if (desired < cur) {
+        int best = desired;
+        for (size_t i = 0; i < a->nrec && i < AS_RING; i++) {
+            size_t k = (a->nrec - 1 - i) % AS_RING;
+            if (o->t - a->rec_t[k] > HPA_DOWN_WIN) break;
+            if (a->rec_r[k] > best) best = a->rec_r[k];
+        }
+        desired = best < cur ? best : cur;
+    }
+    return clamp_r(a, desired);
+}
+
+static int knative(as_state *a, const as_obs *o)
+{
+    int cur = o->ready + o->starting;
+    if (o->t + 1e-9 < a->next_sync) return cur;
+    a->next_sync = o->t + KPA_TICK;
+    double target = a->svc->slots * KPA_TARGET;
+    int stable = (int)ceil(hist_mean(a, a->conc, KPA_STABLE) / target);
+    int panic = (int)ceil(hist_mean(a, a->conc, KPA_PANIC) / target);
+    int ready = o->ready > 0 ? o->ready : 1;
+    if ((double)panic / ready >= KPA_PANIC_X) {
+        a->panic_until = o->t + KPA_STABLE;
+        if (panic > a->panic_max) a->panic_max = panic;
+    }
+    int desired = stable;
+    if (o->t < a->panic_until) {
+        /* panic: follow the short window up, never go down */
+        if (panic > desired) desired = panic;
+        if (desired < cur) desired = cur;
+    } else {
+        a->panic_max = 0;
+        if (desired < (cur + 1) / 2) desired = (cur + 1) / 2; /* max scale-down rate 2 */
+    }
+    return clamp_r(a, desired);
+}
+
+/* Updates the per-minute forecast state with this step's rate. */
+static void forecast_observe(as_state *a, const as_obs *o)
+{
+    a->minute_sum += o->rps * o->dt;
+    if (o->t - a->minute_t0 + 1e-9 < 60) return;
+    double span = o->t - a->minute_t0;
+    double rate = span > 0 ? a->minute_sum / span : 0;
+    /* error of the forecast made for about now */
+    if (a->last_forecast_t > 0 && fabs(a->last_forecast_t - o->t) < 120 && a->last_forecast > 0.5) {
+        a->err[a->nerr % 64] = rate / a->last_forecast - 1;
+        a->nerr++;
+    }
+    if (!a->holt_ready) {
+        a->level = rate;
+        a->trend = 0;
+        a->holt_ready = 1;
+    } else {
+        double prev = a->level;
+        a->level = 0.5 * rate + 0.5 * (a->level + a->trend);
+        a->trend = 0.3 * (a->level - prev) + 0.7 * a->trend;
+    }
+    size_t m = (size_t)fmod(floor(o->t / 60), 1440);
+    a->day[m] = rate;
+    a->day_t[m] = o->t;
+    a->minute_sum = 0;
+    a->minute_t0 = o->t;
+}
+
+/* The arrival rate expected `h` seconds from now. */
+static double forecast(as_state *a, double now, double h)
+{
+    double f = a->level + a->trend * (h / 60.0);
+    if (f < 0) f = 0;
+    /* seasonality: the same minute yesterday, scaled by how today compares
+     * with yesterday at this time */
+    size_t m_then = (size_t)fmod(floor((now + h) / 60), 1440);
+    size_t m_now = (size_t)fmod(floor(now / 60), 1440);
+    double ago = 86400 - h;
+    if (a->day_t[m_then] > 0 && now - a->day_t[m_then] >= ago - 120 &&
+        now - a->day_t[m_then] <= 86400 + 120 && a->day_t[m_now] > 0 && a->day[m_now] > 0) {
+        double scale = a->level / a->day[m_now];
+        if (scale > 0.2 && scale < 5) f = fmax(f, a->day[m_then] * scale);
+    }
+    return f;
+}
+
+static double recent_es(const as_state *a)
+{
+    double s = 0, n = 0;
+    size_t k = a->nhist < 600 ? a->nhist : 600;
+    for (size_t i = 0; i < k; i++) {
+        double e = a->es[(a->nhist - 1 - i) % AS_RING];
+        if (e > 0) {
+            s += e;
+            n++;
+        }
+    }
+    return n > 0 ? s / n : 0;
+}
+
+static int cmp_d(const void *x, const void *y)
+{
+    double p = *(const double *)x, q = *(const double *)y;
+    return (p > q) - (p < q);
+}
+
+static int predictive(as_state *a, const as_obs *o, int ours)
+{
+    const allot_service *s = a->svc;
+    int cur = o->ready + o->starting;
+    double h = a->cold + 60;
+    double es = recent_es(a);
+    if (es <= 0) return clamp_r(a, cur);
+    double f = a->holt_ready ? forecast(a, o->t, h) : o->rps;
+    double lambda = f;
+    if (ours) {
+        double margin = 0.05;
+        if (a->nerr >= 8) {
+            size_t n = a->nerr < 64 ? a->nerr : 64;
+            double e[64];
+            memcpy(e, a->err, n * sizeof *e);
+            qsort(e, n, sizeof *e, cmp_d);
+            margin = e[(size_t)(0.9 * (double)(n - 1))];
+        }
+        if (margin < 0.05) margin = 0.05;
+        if (margin > 1) margin = 1;
+        lambda = fmax(f, peak_of_means(a, a->rps, 60, 10)) * (1 + margin);
+    }
+    a->last_forecast = f;
+    a->last_forecast_t = o->t + h;
+    int want =
+        allot_replicas_needed(lambda, s->slots, es, s->slo_s, s->slo_target, s->max_replicas);
+    double qwait = o->ready > 0 ? o->backlog_s / ((double)o->ready * s->slots) : 0;
+    if (ours && (qwait > 0.2 * (s->slo_s - es) || o->slo_frac < s->slo_target)) {
+        /* reactive: clear the queue within the SLO on top of the arrivals */
+        double extra = o->backlog_s / fmax(s->slo_s - es, es);
+        int now_need = allot_replicas_needed(o->rps + extra / fmax(es, 1e-9), s->slots, es,
+                                             s->slo_s, s->slo_target, s->max_replicas);
+        if (now_need > want) want = now_need;
+        /* and, as Knative's panic mode, the concurrency of the last seconds */
+        int burst = (int)ceil(hist_mean(a, a->conc, KPA_PANIC) / (s->slots * KPA_TARGET));
+        if (burst > want) want = burst;
+    }
+    if (want >= cur) {
+        a->low_since = -1;
+        return clamp_r(a, want);
+    }
+    /* lower need: wait, then step down */
+    if (a->low_since < 0) a->low_since = o->t;
+    double wait = ours ? fmax(a->cold, 60) : PRED_DOWN;
+    if (o->t - a->low_since < wait) return cur;
+    if (ours) {
+        int step = (int)ceil(cur * 0.1);
+        if (want < cur - step) want = cur - step;
+    }
+    return clamp_r(a, want);
+}
+
+int as_decide(as_state *a, const as_obs *o)
+{
+    size_t w = a->nhist % AS_RING;
+    a->rps[w] = o->rps;
+    a->conc[w] = o->concurrency;
+    a->es[w] = o->es;
+    a->nhist++;
+    forecast_observe(a, o);
+    switch (a->policy) {
+    case ALLOT_AS_HPA: return hpa(a, o);
+    case ALLOT_AS_KNATIVE: return knative(a, o);
+    case ALLOT_AS_PREDICTIVE: return predictive(a, o, 0);
+    default: return predictive(a, o, 1);
+    }
+}

@@ -1,0 +1,301 @@
+/* src/serve/servesim.c - the serving simulator (serve.h): one service, one
+ * request trace, one autoscaler, in steps of dt seconds.
+ *
+ * Each step: replicas whose cold start is over begin serving; the step's
+ * arrivals bring their work (slot-seconds, from the latency model's service
+ * times); the ready slots serve it, what they cannot carries over as a queue
+ * (a fluid model); the fraction of the step's requests within the SLO comes
+ * from the latency model at the queue's wait (allot_slo_fraction), and
+ * arrivals that would wait past the timeout are dropped; then the autoscaler
+ * sees the step and sets the replicas wanted. New replicas warm up for the
+ * chip's cold start (holding their devices); replicas scaled down stop
+ * taking requests and hold their devices for the drain time while they
+ * finish what they have, so a scale-down drops nothing.
+ *
+ * The latency model is a steady-state one, so it is applied to the rate and
+ * mean service time over the last SLO_WINDOW seconds (at least one step):
+ * at 1 s steps the Poisson noise of single seconds would otherwise read as
+ * overload. Bursts longer than that show as queue (the fluid backlog). The
+ * oracle sees the same smoothed demand.
+ *
+ * Every policy starts warm: the replicas the oracle holds at t = 0.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve_int.h"
+
+#define SLO_WINDOW 10.0 /* s over which the latency model reads the rate */
+
+/* The share of a step during which a wait going linearly from w0 to w1
+ * stays at most lim. */
+static double share_below(double w0, double w1, double lim)
+{
+    if (w0 <= lim && w1 <= lim) return 1;
+    if (w0 > lim && w1 > lim) return 0;
+    return w1 > w0                      ? (lim - w0) / (w1 - w0)
+           : (w0 - lim) / (w0 - w1) < 1 ? 1 - (w0 - lim) / (w0 - w1)
+                                        : 0;
+}
+
+/* Trailing means over k steps of the demand (what the latency model and the
+ * oracle read). */
+static int smooth_demand(const allot_serve_demand *in, size_t k, allot_serve_demand *out)
+{
+    *out = *in;
+    out->count = malloc((in->n ? in->n : 1) * sizeof *out->count);
+    out->work = malloc((in->n ? in->n : 1) * sizeof *out->work);
+    if (!out->count || !out->work) {
+        free(out->count);
+        free(out->work);
+        out->count = NULL;
+        out->work = NULL;
+        return ALLOT_ENOMEM;
+    }
+    double c = 0, w = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        c += in->count[i];
+        w += in->work[i];
+        if (i >= k) {
+            c -= in->count[i - k];
+            w -= in->work[i - k];
+        }
+        size_t m = i + 1 < k ? i + 1 : k;
+        out->count[i] = (uint32_t)llround(c / (double)m);
+        out->work[i] = w / (double)m;
+    }
+    return 0;
+}
+
+void allot_serve_config_init(allot_serve_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->policy = ALLOT_AS_ALLOT;
+    c->record_series = 1;
+}
+
+void allot_serve_result_free(allot_serve_result *r)
+{
+    if (!r) return;
+    free(r->series);
+    r->series = NULL;
+    r->nseries = 0;
+}
+
+/* A FIFO of times (replicas warming up or draining: they all take the same
+ * time, so they end in the order they began). */
+typedef struct tq {
+    double *v;
+    size_t head, n, cap;
+} tq;
+
+static int tq_push(tq *q, double t)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        double *v = malloc(cap * sizeof *v);
+        if (!v) return ALLOT_ENOMEM;
+        for (size_t i = 0; i < q->n; i++) v[i] = q->v[(q->head + i) % q->cap];
+        free(q->v);
+        q->v = v;
+        q->head = 0;
+        q->cap = cap;
+    }
+    q->v[(q->head + q->n) % q->cap] = t;
+    q->n++;
+    return 0;
+}
+
+/* pops the entries due by t; returns how many */
+static int tq_due(tq *q, double t)
+{
+    int k = 0;
+    while (q->n && q->v[q->head] <= t + 1e-9) {
+        q->head = (q->head + 1) % q->cap;
+        q->n--;
+        k++;
+    }
+    return k;
+}
+
+/* drops the newest entry (a warming replica cancelled) */
+static void tq_pop_newest(tq *q)
+{
+    if (q->n) q->n--;
+}
+
+int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot_serve_config *cfg,
+                    allot_serve_result *out, allot_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    int rc = allot_service_check(s, t, d);
+    if (rc) return rc;
+    if (cfg->chip >= s->nchips)
+        return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
+                              "chip %zu: the service has %zu chip types", cfg->chip, s->nchips);
+    if (cfg->policy < 0 || cfg->policy >= ALLOT_AS__COUNT)
+        return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "unknown autoscaler %d", cfg->policy);
+    double dt = cfg->dt > 0 ? cfg->dt : (t->span_s > 86400 ? 10 : 1);
+    const allot_serve_chip *ch = &s->chips[cfg->chip];
+    allot_serve_demand dem;
+    rc = allot_serve_demand_build(s, cfg->chip, t, dt, &dem);
+    if (rc) return allot_diag_set(d, rc, NULL, 0, 0, "cannot cut the trace into steps");
+    size_t kwin = (size_t)fmax(1, round(SLO_WINDOW / dt));
+    allot_serve_demand sm;
+    rc = smooth_demand(&dem, kwin, &sm);
+    if (rc) {
+        allot_serve_demand_free(&dem);
+        return allot_diag_set(d, rc, NULL, 0, 0, "out of memory");
+    }
+    int *oracle = NULL;
+    double oracle_dh = 0;
+    rc = allot_serve_oracle(s, cfg->chip, &sm, &oracle, &oracle_dh);
+    if (rc) {
+        allot_serve_demand_free(&dem);
+        allot_serve_demand_free(&sm);
+        return allot_diag_set(d, rc, NULL, 0, 0, "the oracle failed");
+    }
+    as_state *as = malloc(sizeof *as);
+    rc = as ? as_init(as, cfg->policy, s, cfg->chip, dt) : ALLOT_ENOMEM;
+    size_t nb = 0, per = 1;
+    if (rc == 0 && cfg->record_series) {
+        double bucket = cfg->bucket_s > 0 ? cfg->bucket_s : dt * ceil((double)dem.n / 300.0);
+        per = (size_t)fmax(1, round(bucket / dt));
+        nb = (dem.n + per - 1) / per;
+        out->series = calloc(nb ? nb : 1, sizeof *out->series);
+        if (!out->series) rc = ALLOT_ENOMEM;
+        out->nseries = nb;
+    }
+    if (rc) {
+        free(as);
+        free(oracle);
+        allot_serve_demand_free(&dem);
+        allot_serve_demand_free(&sm);
+        return allot_diag_set(d, rc, NULL, 0, 0, "out of memory");
+    }
+    double timeout = cfg->timeout_s > 0 ? cfg->timeout_s : 10 * s->slo_s;
+    tq starting = {0}, draining = {0};
+    int ready = oracle[0] > s->min_replicas ? oracle[0] : s->min_replicas;
+    double backlog = 0;       /* queued work, slot-seconds */
+    double replica_steps = 0; /* replicas held x steps */
+    double within = 0, dropped = 0, es_recent = 0, req_total = 0, peak = 0;
+    for (size_t i = 0; i < dem.n && rc == 0; i++) {
+        double t0 = (double)i * dt, t1 = t0 + dt;
+        ready += tq_due(&starting, t0);
+        tq_due(&draining, t0);
+        double n = dem.count[i], work = dem.work[i];
+        double es = n > 0 ? work / n : 0;
+        if (es > 0) es_recent = es;
+        double cap = (double)ready * s->slots; /* slot-seconds per second */
+        /* the queue's wait at the start and (fluid) at the end of the step */
+        double w0 = cap > 0 ? backlog / cap : (backlog > 0 || n > 0 ? INFINITY : 0);
+        double b1 = backlog + work - cap * dt;
+        if (b1 < 0) b1 = 0;
+        double w1 = cap > 0 ? b1 / cap : (b1 > 0 ? INFINITY : 0);
+        /* arrivals meeting a wait past the timeout are dropped: the share of
+         * the step during which the fluid wait exceeds it */
+        double drop_frac = 0;
+        if (n > 0) {
+            if (w0 >= timeout && w1 >= timeout)
+                drop_frac = 1;
+            else if (w0 < timeout && w1 > timeout)
+                drop_frac = (w1 - timeout) / (w1 - w0);
+            else if (w0 > timeout && w1 < timeout)
+                drop_frac = (w0 - timeout) / (w0 - w1);
+        }
+        double nd = n * drop_frac;
+        if (nd > 0) { /* their work never joins the queue */
+            b1 -= work * drop_frac;
+            if (b1 < 0) b1 = 0;
+            w1 = cap > 0 ? b1 / cap : 0;
+        }
+        /* within SLO: the kept arrivals whose wait (queue + the step's own
+         * queueing) plus service fits */
+        double frac = 1;
+        if (n > 0) {
+            double wavg = isfinite(w0) && isfinite(w1) ? (w0 + w1) / 2 : INFINITY;
+            if (!isfinite(wavg) || ready == 0)
+                frac = 0;
+            else {
+                double lam = sm.count[i] > 0 ? sm.count[i] / dt : n / dt;
+                double esm = sm.count[i] > 0 ? sm.work[i] / sm.count[i] : es;
+                if (lam * esm < 0.98 * ready * s->slots) /* the model at the recent mean rate */
+                    frac = allot_slo_fraction(lam, ready * s->slots, esm, s->slo_s - wavg);
+                else /* a burst beyond the slots: the fluid queue decides, a request
+                      * makes it while its wait leaves room for its service */
+                    frac = share_below(w0, w1, s->slo_s - esm);
+            }
+            if (frac < 0) frac = 0;
+            within += (n - nd) * frac;
+        }
+        dropped += nd;
+        req_total += n;
+        backlog = b1;
+        /* the autoscaler sees the step */
+        as_obs o = {.t = t1,
+                    .dt = dt,
+                    .rps = n / dt,
+                    .es = es_recent,
+                    .concurrency = (es_recent > 0 ? (n / dt) * es + backlog / es_recent : 0),
+                    .backlog_s = backlog,
+                    .slo_frac = n > 0 ? frac * (1 - drop_frac) : 1,
+                    .ready = ready,
+                    .starting = (int)starting.n};
+        int want = as_decide(as, &o);
+        int have = ready + (int)starting.n;
+        if (want > have) {
+            out->scale_ups++;
+            for (int k = 0; k < want - have && rc == 0; k++)
+                rc = tq_push(&starting, t1 + ch->cold_start_s);
+        } else if (want < have) {
+            out->scale_downs++;
+            int cut = have - want;
+            while (cut > 0 && starting.n) { /* not serving yet: stop at once */
+                tq_pop_newest(&starting);
+                cut--;
+            }
+            for (; cut > 0 && ready > 0 && rc == 0; cut--) {
+                ready--;
+                rc = tq_push(&draining, t1 + s->drain_s);
+            }
+        }
+        double held = (double)ready + (double)starting.n + (double)draining.n;
+        replica_steps += held;
+        if (held > peak) peak = held;
+        if (cfg->record_series && nb) {
+            allot_serve_point *p = &out->series[i / per];
+            size_t in_b = dem.n - (i / per) * per; /* steps in this bucket */
+            double wgt = 1.0 / (double)(in_b < per ? in_b : per);
+            p->t = (double)(i / per) * per * dt;
+            p->demand_rps += n / dt * wgt;
+            p->replicas += ready * wgt;
+            p->target += (double)want * wgt;
+            p->oracle += oracle[i] * wgt;
+            p->slo_frac += (n > 0 ? frac * (1 - drop_frac) : 1) * wgt;
+            p->wait_s += (isfinite(w0) && isfinite(w1) ? (w0 + w1) / 2 : timeout) * wgt;
+        }
+    }
+    out->requests = (uint64_t)llround(req_total);
+    out->dropped = (uint64_t)llround(dropped);
+    out->within_slo = (uint64_t)llround(within);
+    out->slo_attainment = req_total > 0 ? within / req_total : 1;
+    out->device_hours = replica_steps * s->devices * dt / 3600.0;
+    out->oracle_device_hours = oracle_dh;
+    out->oracle_ratio = oracle_dh > 0 ? out->device_hours / oracle_dh : 0;
+    out->cost = replica_steps * dt / 3600.0 * ch->cost_per_hour;
+    out->mean_replicas = dem.n ? replica_steps / (double)dem.n : 0;
+    out->peak_replicas = peak;
+    free(starting.v);
+    free(draining.v);
+    as_free(as);
+    free(as);
+    free(oracle);
+    allot_serve_demand_free(&dem);
+    allot_serve_demand_free(&sm);
+    if (rc) {
+        allot_serve_result_free(out);
+        return allot_diag_set(d, rc, NULL, 0, 0, "out of memory");
+    }
+    return 0;
+}
