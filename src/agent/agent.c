@@ -295,6 +295,11 @@ static void launch_one(agent *a, const json_t *as)
         a->cap = cap;
     }
     a->tasks[a->ntasks++] = t;
+    /* once the lock is released the worker may reap and free t: keep what
+     * the log line needs */
+    char desc[sizeof t->desc];
+    memcpy(desc, t->desc, sizeof desc);
+    int pid = (int)t->proc.pid;
     if (rc) {
         t->failed = 1;
         t->exit_queued = 1;
@@ -305,9 +310,9 @@ static void launch_one(agent *a, const json_t *as)
     }
     pthread_mutex_unlock(&a->mu);
     if (rc)
-        say(a, "task %s failed to start: %s", t->desc, d.msg);
+        say(a, "task %s failed to start: %s", desc, d.msg);
     else
-        say(a, "task %s started: pid %d, devices %s", t->desc, (int)t->proc.pid, dl);
+        say(a, "task %s started: pid %d, devices %s", desc, pid, dl);
 }
 
 /* ---- the worker: reaping, events, logs ---------------------------------------------------- */

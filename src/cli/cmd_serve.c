@@ -3,6 +3,7 @@
  *   allot compare --workload REQUEST_TRACE [--out DIR]   (all autoscalers)
  * `allot sim` and `allot compare` hand over here when the workload is a
  * request trace (cli_is_request_trace) or --service-policy is given. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -43,6 +44,7 @@ static const char serve_usage[] =
     "                      array)\n"
     "  --out DIR           write DIR/report.html (demand vs replicas, SLO over time)\n"
     "                      and DIR/summary.json\n"
+    "  --quiet             accepted as in allot sim (there is no progress bar)\n"
     "  -h, --help          this help\n"
     "\n"
     "The service model (replica capacity, latency model, cold start, drain) and\n"
@@ -69,7 +71,18 @@ int cli_is_request_trace(const char *path)
 {
     struct stat sb;
     if (!path || stat(path, &sb) != 0) return 0;
-    if (S_ISDIR(sb.st_mode)) return 1; /* a ServeGen model directory */
+    if (S_ISDIR(sb.st_mode)) { /* a ServeGen model directory: chunk-*-trace.csv inside */
+        DIR *dir = opendir(path);
+        struct dirent *e;
+        int found = 0;
+        while (dir && !found && (e = readdir(dir))) {
+            size_t n = strlen(e->d_name);
+            found = strncmp(e->d_name, "chunk-", 6) == 0 && n > 10 &&
+                    strcmp(e->d_name + n - 10, "-trace.csv") == 0;
+        }
+        if (dir) closedir(dir);
+        return found;
+    }
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     char line[256] = "";
@@ -228,6 +241,7 @@ int allot_cmd_serve(int argc, char **argv, int compare)
         {"seed", required_argument, 0, 'e'},
         {"json", no_argument, 0, 'j'},
         {"out", required_argument, 0, 'o'},
+        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -287,6 +301,7 @@ int allot_cmd_serve(int argc, char **argv, int compare)
             }
             break;
         case 'j': o.json = 1; break;
+        case 'q': break; /* no progress bar to hide: a run takes well under a second */
         case 'o': o.out = optarg; break;
         case 'h': fputs(serve_usage, stdout); return 0;
         case ':':
