@@ -26,7 +26,8 @@
 
 #include "serve_int.h"
 
-#define SLO_WINDOW 10.0 /* s over which the latency model reads the rate */
+#define SLO_WINDOW 10.0 /* s over which the latency model reads the rate, at least
+                           (4 mean service times when that is longer) */
 
 /* The share of a step during which a wait going linearly from w0 to w1
  * stays at most lim. */
@@ -141,7 +142,14 @@ int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot
     allot_serve_demand dem;
     rc = allot_serve_demand_build(s, cfg->chip, t, dt, &dem);
     if (rc) return allot_diag_set(d, rc, NULL, 0, 0, "cannot cut the trace into steps");
-    size_t kwin = (size_t)fmax(1, round(SLO_WINDOW / dt));
+    /* the steady-state model needs windows long against the service time */
+    double wsum = 0, csum = 0;
+    for (size_t i = 0; i < dem.n; i++) {
+        wsum += dem.work[i];
+        csum += dem.count[i];
+    }
+    double window = fmax(SLO_WINDOW, csum > 0 ? 4 * wsum / csum : 0);
+    size_t kwin = (size_t)fmax(1, round(window / dt));
     allot_serve_demand sm;
     rc = smooth_demand(&dem, kwin, &sm);
     if (rc) {
