@@ -26,8 +26,9 @@
 
 #include "serve_int.h"
 
-#define SLO_WINDOW 10.0 /* s over which the latency model reads the rate, at least
-                           (4 mean service times when that is longer) */
+#define SLO_WINDOW                                                                                 \
+    10.0 /* s over which the latency model reads the rate, at least                                \
+            (4 mean service times when that is longer) */
 
 /* The share of a step during which a wait going linearly from w0 to w1
  * stays at most lim. */
