@@ -44,6 +44,14 @@ int allot_csv_f64(const allot_csv *r, int f, double lo, double hi, double *out, 
  * the field that is wrong. */
 int allot_csv_col_i64(const allot_csv *r, int f, const char *col, int64_t lo, int64_t hi,
                       int64_t *out, allot_diag *d);
+/* Field f as a timestamp "YYYY-MM-DD HH:MM:SS" into whole seconds since
+ * 1970-01-01 00:00:00 (no zone; readers use differences), parsed by hand (no
+ * locale, no time zone). With frac non-NULL a fraction ".f" of 1..9 digits
+ * may follow and goes into *frac. EPARSE "column 'col': expected ..." for the
+ * wrong shape, ERANGE "column 'col': no such day in '...'" for a date or time
+ * that does not exist. */
+int allot_csv_col_time(const allot_csv *r, int f, const char *col, int64_t *sec, double *frac,
+                       allot_diag *d);
 /* Finds the columns names[0..n) in the current record (the header): col[k]
  * gets the field index or -1. The first nrequired must be present; else
  * EPARSE "header lacks the column 'x' (<what> needs <the required list>)". */

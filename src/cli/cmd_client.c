@@ -723,54 +723,12 @@ int allot_cmd_tenants(int argc, char **argv)
     return list_cmd(argc, argv, "tenants", tenants_usage, 0);
 }
 
-/* ---- cancel -------------------------------------------------------------------- */
+/* ---- cancel, drain, undrain ------------------------------------------------------ */
 
-int allot_cmd_cancel(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"server", required_argument, NULL, O_SERVER},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *cmd = "cancel", *server = NULL;
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (ch) {
-        case O_SERVER: server = optarg; break;
-        case 'h': fputs(cancel_usage, stdout); return 0;
-        case ':': return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-        default: return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc) return usage_error(cmd, "no job id given%s: allot cancel ID...", "");
-    long long id;
-    for (int i = optind; i < argc; i++)
-        if (parse_job_id(argv[i], &id))
-            return usage_error(cmd, "'%s' is not a job id (a positive integer)", argv[i]);
-    conn k;
-    int rc = conn_open(&k, cmd, server);
-    if (rc) return rc;
-    int first = 0;
-    for (int i = optind; i < argc; i++) {
-        parse_job_id(argv[i], &id);
-        char path[64], what[48];
-        snprintf(path, sizeof path, "/v1/jobs/%lld", id);
-        snprintf(what, sizeof what, "job %lld", id);
-        json_t *reply;
-        rc = call(&k, what, "DELETE", path, NULL, &reply, NULL);
-        json_decref(reply);
-        if (rc && !first) first = rc;
-        if (rc == CLI_EXIT_UNREACHABLE) break;
-    }
-    allot_client_free(k.c);
-    return first;
-}
-
-/* ---- drain / undrain ------------------------------------------------------------ */
-
-static int drain_cmd(int argc, char **argv, const char *cmd)
+/* One request per argument, for cancel (job ids) and drain/undrain (node
+ * names): one line per failure, the status of the first failure, and a stop
+ * at once when the server cannot be reached. */
+static int each_arg(int argc, char **argv, const char *cmd, const char *usage, int nodes)
 {
     static const struct option opts[] = {
         {"server", required_argument, NULL, O_SERVER},
@@ -784,25 +742,40 @@ static int drain_cmd(int argc, char **argv, const char *cmd)
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (ch) {
         case O_SERVER: server = optarg; break;
-        case 'h': fputs(drain_usage, stdout); return 0;
+        case 'h': fputs(usage, stdout); return 0;
         case ':': return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc) return usage_error(cmd, "no node given%s: allot drain NODE...", "");
-    for (int i = optind; i < argc; i++)
-        if (allot_name_problem(argv[i], strlen(argv[i])))
+    if (optind >= argc) {
+        char need[96];
+        snprintf(need, sizeof need, " (no %s): allot %s %s...", nodes ? "node" : "job id", cmd,
+                 nodes ? "NODE" : "ID");
+        return usage_error(cmd, "nothing given%s", need);
+    }
+    long long id = 0;
+    for (int i = optind; i < argc; i++) {
+        if (nodes && allot_name_problem(argv[i], strlen(argv[i])))
             return usage_error(cmd, "'%s' is not a node name", argv[i]);
+        if (!nodes && parse_job_id(argv[i], &id))
+            return usage_error(cmd, "'%s' is not a job id (a positive integer)", argv[i]);
+    }
     conn k;
     int rc = conn_open(&k, cmd, server);
     if (rc) return rc;
     int first = 0;
     for (int i = optind; i < argc; i++) {
         char path[160], what[96];
-        snprintf(path, sizeof path, "/v1/nodes/%s/%s", argv[i], cmd);
-        snprintf(what, sizeof what, "node %s", argv[i]);
+        if (nodes) {
+            snprintf(path, sizeof path, "/v1/nodes/%s/%s", argv[i], cmd);
+            snprintf(what, sizeof what, "node %s", argv[i]);
+        } else {
+            parse_job_id(argv[i], &id);
+            snprintf(path, sizeof path, "/v1/jobs/%lld", id);
+            snprintf(what, sizeof what, "job %lld", id);
+        }
         json_t *reply;
-        rc = call(&k, what, "POST", path, NULL, &reply, NULL);
+        rc = call(&k, what, nodes ? "POST" : "DELETE", path, NULL, &reply, NULL);
         json_decref(reply);
         if (rc && !first) first = rc;
         if (rc == CLI_EXIT_UNREACHABLE) break;
@@ -811,8 +784,15 @@ static int drain_cmd(int argc, char **argv, const char *cmd)
     return first;
 }
 
-int allot_cmd_drain(int argc, char **argv) { return drain_cmd(argc, argv, "drain"); }
-int allot_cmd_undrain(int argc, char **argv) { return drain_cmd(argc, argv, "undrain"); }
+int allot_cmd_cancel(int argc, char **argv)
+{
+    return each_arg(argc, argv, "cancel", cancel_usage, 0);
+}
+int allot_cmd_drain(int argc, char **argv) { return each_arg(argc, argv, "drain", drain_usage, 1); }
+int allot_cmd_undrain(int argc, char **argv)
+{
+    return each_arg(argc, argv, "undrain", drain_usage, 1);
+}
 
 /* ---- logs ---------------------------------------------------------------------- */
 

@@ -550,6 +550,83 @@ int allot_csv_col_i64(const allot_csv *r, int f, const char *col, int64_t lo, in
     return allot_diag_prefix_column(d, allot_csv_i64(r, f, lo, hi, out, d), col);
 }
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t dd)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int64_t y, int64_t m)
+{
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+/* Value of the n digits at s (checked to be digits by the caller). */
+static int64_t digits(const char *s, int n)
+{
+    int64_t v = 0;
+    for (int i = 0; i < n; i++) v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+int allot_csv_col_time(const allot_csv *r, int f, const char *col, int64_t *sec, double *frac,
+                       allot_diag *d)
+{
+    static const char pattern[] = "dddd-dd-dd dd:dd:dd";
+    const size_t np = sizeof pattern - 1;
+    const char *s = r->field[f];
+    size_t n = strlen(s);
+    char shown[48]; /* printable, at most 40 bytes */
+    size_t k = 0;
+    for (; s[k] && k < 40; k++)
+        shown[k] = (unsigned char)s[k] >= 0x20 && (unsigned char)s[k] < 0x7f ? s[k] : '?';
+    snprintf(shown + k, sizeof shown - k, "%s", s[k] ? "..." : "");
+    int ok = n >= np && (n == np || frac);
+    for (size_t i = 0; ok && i < np; i++)
+        ok = pattern[i] == 'd' ? s[i] >= '0' && s[i] <= '9' : s[i] == pattern[i];
+    double fr = 0;
+    if (ok && n > np) {
+        size_t nd = n - np - 1;
+        ok = s[np] == '.' && nd >= 1 && nd <= 9;
+        double scale = 0.1;
+        for (size_t i = np + 1; ok && i < n; i++, scale /= 10) {
+            ok = s[i] >= '0' && s[i] <= '9';
+            fr += (s[i] - '0') * scale;
+        }
+    }
+    if (!ok)
+        return allot_diag_set(d, ALLOT_EPARSE, r->file, r->line, r->col[f],
+                              "column '%s': expected YYYY-MM-DD HH:MM:SS%s, got '%s'", col,
+                              frac ? "[.fffffff]" : "", shown);
+    int64_t y = digits(s, 4), mo = digits(s + 5, 2), dd = digits(s + 8, 2);
+    int64_t hh = digits(s + 11, 2), mi = digits(s + 14, 2), ss = digits(s + 17, 2);
+    const char *what = NULL;
+    if (mo < 1 || mo > 12)
+        what = "month";
+    else if (dd < 1 || dd > days_in_month(y, mo))
+        what = "day";
+    else if (hh > 23)
+        what = "hour";
+    else if (mi > 59)
+        what = "minute";
+    else if (ss > 59)
+        what = "second";
+    if (what)
+        return allot_diag_set(d, ALLOT_ERANGE, r->file, r->line, r->col[f],
+                              "column '%s': no such %s in '%s'", col, what, shown);
+    *sec = days_from_civil(y, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss;
+    if (frac) *frac = fr;
+    return 0;
+}
+
 int allot_csv_expect_fields(const allot_csv *r, int nf, allot_diag *d)
 {
     if (r->nfields == nf) return 0;

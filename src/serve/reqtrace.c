@@ -200,81 +200,6 @@ static int finish_timed(allot_reqtrace *t, double max_span, const char *file, al
     return 0;
 }
 
-/* ---- timestamps -------------------------------------------------------------- */
-
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t dd)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int64_t y, int64_t m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : dm[m - 1];
-}
-
-static int64_t digits(const char *s, int n)
-{
-    int64_t v = 0;
-    for (int i = 0; i < n; i++) v = v * 10 + (s[i] - '0');
-    return v;
-}
-
-/* Field f as "YYYY-MM-DD HH:MM:SS[.f{1,9}]": whole seconds since 1970 (no
- * zone) and the fraction. */
-static int parse_ts(const allot_csv *r, int f, const char *colname, int64_t *sec, double *frac,
-                    allot_diag *d)
-{
-    static const char pattern[] = "dddd-dd-dd dd:dd:dd";
-    const size_t np = sizeof pattern - 1;
-    const char *s = r->field[f];
-    size_t n = strlen(s);
-    int ok = n >= np;
-    for (size_t i = 0; ok && i < np; i++)
-        ok = pattern[i] == 'd' ? s[i] >= '0' && s[i] <= '9' : s[i] == pattern[i];
-    double fr = 0;
-    if (ok && n > np) {
-        size_t nd = n - np - 1;
-        ok = s[np] == '.' && nd >= 1 && nd <= 9;
-        double scale = 0.1;
-        for (size_t i = np + 1; ok && i < n; i++, scale /= 10) {
-            ok = s[i] >= '0' && s[i] <= '9';
-            fr += (s[i] - '0') * scale;
-        }
-    }
-    if (!ok)
-        return allot_diag_set(d, ALLOT_EPARSE, r->file, r->line, r->col[f],
-                              "column '%s': expected YYYY-MM-DD HH:MM:SS[.fffffff], got '%.40s'",
-                              colname, s);
-    int64_t y = digits(s, 4), mo = digits(s + 5, 2), dd = digits(s + 8, 2);
-    int64_t hh = digits(s + 11, 2), mi = digits(s + 14, 2), ss = digits(s + 17, 2);
-    const char *what = NULL;
-    if (mo < 1 || mo > 12)
-        what = "month";
-    else if (dd < 1 || dd > days_in_month(y, mo))
-        what = "day";
-    else if (hh > 23)
-        what = "hour";
-    else if (mi > 59)
-        what = "minute";
-    else if (ss > 59)
-        what = "second";
-    if (what)
-        return allot_diag_set(d, ALLOT_EPARSE, r->file, r->line, r->col[f],
-                              "column '%s': no such %s in '%.40s'", colname, what, s);
-    *sec = days_from_civil(y, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss;
-    *frac = fr;
-    return 0;
-}
-
 /* ---- Azure ------------------------------------------------------------------- */
 
 enum { AZ_TIME, AZ_CTX, AZ_GEN, AZ__N };
@@ -313,7 +238,8 @@ static int load_azure(allot_csv *r, const char *path, const allot_reqtrace_opts 
         if ((rc = allot_csv_expect_fields(r, AZ__N, d)) < 0) return rc;
         int64_t sec, in, gen;
         double frac;
-        if ((rc = parse_ts(r, AZ_TIME, "TIMESTAMP", &sec, &frac, d)) < 0) return rc;
+        if ((rc = as_parse(allot_csv_col_time(r, AZ_TIME, "TIMESTAMP", &sec, &frac, d))) < 0)
+            return rc;
         rc = allot_csv_col_i64(r, AZ_CTX, "ContextTokens", 0, INT32_MAX, &in, d);
         if ((rc = as_parse(rc)) < 0) return rc;
         rc = allot_csv_col_i64(r, AZ_GEN, "GeneratedTokens", 0, INT32_MAX, &gen, d);
@@ -356,7 +282,8 @@ static int load_genai(allot_csv *r, const char *path, const allot_reqtrace_opts 
         if ((rc = allot_csv_expect_fields(r, nf, d)) < 0) return rc;
         int64_t sec;
         double frac, ex;
-        if ((rc = parse_ts(r, col[SD_TIME], "gmt_create", &sec, &frac, d)) < 0) return rc;
+        if ((rc = as_parse(allot_csv_col_time(r, col[SD_TIME], "gmt_create", &sec, &frac, d))) < 0)
+            return rc;
         if (strcmp(r->field[col[SD_STATUS]], "SUCCEED") != 0) {
             not_ok++;
             continue;

@@ -58,77 +58,6 @@ enum { P_TIME, P_DUR, P_NGPU, P_GPUTIME, P_VC, P__N };
 static const char *const col_names[P__N] = {"timestamp", "duration", "num_gpus", "gpu_time",
                                             "cluster"};
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int64_t y, int64_t m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : dm[m - 1];
-}
-
-/* Value of the n digits at s, or -1 if one is not a digit. */
-static int64_t digits(const char *s, int n)
-{
-    int64_t v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-/* Parses field f as exactly "YYYY-MM-DD HH:MM:SS" into seconds since
- * 1970-01-01 00:00:00 (no zone; only differences are used). Errors point at
- * the field and say which part is wrong. */
-static int parse_timestamp(const allot_csv *r, int f, int64_t *out, allot_diag *d)
-{
-    static const char pattern[] = "dddd-dd-dd dd:dd:dd";
-    const char *s = r->field[f];
-    size_t n = strlen(s);
-    int col = r->col[f];
-    char shown[48];
-    size_t k = 0;
-    for (; s[k] && k < 40; k++)
-        shown[k] = (unsigned char)s[k] >= 0x20 && (unsigned char)s[k] < 0x7f ? s[k] : '?';
-    snprintf(shown + k, sizeof shown - k, "%s", s[k] ? "..." : "");
-
-    int ok = n == sizeof pattern - 1;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = pattern[i] == 'd' ? s[i] >= '0' && s[i] <= '9' : s[i] == pattern[i];
-    if (!ok)
-        return allot_diag_set(d, ALLOT_EPARSE, r->file, r->line, col,
-                              "column 'timestamp': expected YYYY-MM-DD HH:MM:SS, got '%s'", shown);
-    int64_t y = digits(s, 4), mo = digits(s + 5, 2), dd = digits(s + 8, 2);
-    int64_t hh = digits(s + 11, 2), mi = digits(s + 14, 2), ss = digits(s + 17, 2);
-    const char *what = NULL;
-    if (mo < 1 || mo > 12)
-        what = "month";
-    else if (dd < 1 || dd > days_in_month(y, mo))
-        what = "day";
-    else if (hh > 23)
-        what = "hour";
-    else if (mi > 59)
-        what = "minute";
-    else if (ss > 59)
-        what = "second";
-    if (what)
-        return allot_diag_set(d, ALLOT_ERANGE, r->file, r->line, col,
-                              "column 'timestamp': no such %s in '%s'", what, shown);
-    *out = days_from_civil(y, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss;
-    return 0;
-}
-
 /* Tasks and devices per task for a request of ngpu devices. */
 static void gang_shape(int64_t ngpu, int64_t *ntasks, int64_t *per_task)
 {
@@ -176,7 +105,7 @@ int allot_trace_read_philly(const char *buf, size_t len, const char *file, allot
 
         int64_t t = 0, ngpu = 0;
         double dur = 0, gtime = 0;
-        if ((rc = parse_timestamp(r, col[P_TIME], &t, d)) < 0) goto out;
+        if ((rc = allot_csv_col_time(r, col[P_TIME], "timestamp", &t, NULL, d)) < 0) goto out;
         rc = allot_csv_f64(r, col[P_DUR], 0, MAX_DURATION_S, &dur, d);
         if ((rc = allot_diag_prefix_column(d, rc, "duration")) < 0) goto out;
         if ((rc = allot_csv_col_i64(r, col[P_NGPU], "num_gpus", 1, MAX_GPUS, &ngpu, d)) < 0)
