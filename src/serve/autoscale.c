@@ -153,7 +153,6 @@ static int knative(as_state *a, const as_obs *o)
     int ready = o->ready > 0 ? o->ready : 1;
     if ((double)panic / ready >= KPA_PANIC_X) {
         a->panic_until = o->t + KPA_STABLE;
-        if (panic > a->panic_max) a->panic_max = panic;
     }
     int desired = stable;
     if (o->t < a->panic_until) {
@@ -161,7 +160,6 @@ static int knative(as_state *a, const as_obs *o)
         if (panic > desired) desired = panic;
         if (desired < cur) desired = cur;
     } else {
-        a->panic_max = 0;
         if (desired < (cur + 1) / 2) desired = (cur + 1) / 2; /* max scale-down rate 2 */
     }
     return clamp_r(a, desired);

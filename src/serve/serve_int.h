@@ -35,7 +35,6 @@ typedef struct as_state {
     size_t nrec;
     /* Knative */
     double panic_until;
-    int panic_max;
     /* forecasting: Holt's level and trend on the per-minute rate, the
      * per-minute rates of the last day (seasonality) and the forecast errors */
     double level, trend, minute_sum, minute_t0;

@@ -237,7 +237,6 @@ void st_do_register(srv_state *st, srv_req *r)
     json_decref(n->gpus);
     n->gpus = gpus && json_is_array(gpus) ? json_incref(gpus) : NULL;
     n->last_seen = st->now;
-    n->seen = 1;
     n->simulated = json_is_true(json_object_get(b, "simulated"));
     n->dirty = 1;
     st->writes++;
@@ -318,7 +317,6 @@ static int node_for_agent(srv_state *st, srv_req *r)
         return -1;
     }
     st->nodes[i].last_seen = st->now;
-    st->nodes[i].seen = 1;
     return i;
 }
 

@@ -247,19 +247,17 @@ int st_node_find(srv_state *st, const char *name)
 
 static void do_nodes(srv_state *st, srv_req *r)
 {
-    if (r->kind == RQ_NODE) {
-        int i = st_node_find(st, r->name);
-        if (i < 0) return srv_reply_error(r, 404, "not_found", "no node %s", r->name);
-    }
+    int one = r->kind == RQ_NODE ? st_node_find(st, r->name) : -1;
+    if (r->kind == RQ_NODE && one < 0)
+        return srv_reply_error(r, 404, "not_found", "no node %s", r->name);
     json_t **nj = node_jobs(st);
     if (!nj) return srv_reply_error(r, 503, "unavailable", "out of memory");
-    if (r->kind == RQ_NODE) {
-        int i = st_node_find(st, r->name);
-        json_t *one = st_node_json(st, (uint32_t)i, nj[i]);
-        nj[i] = NULL;
+    if (one >= 0) {
+        json_t *o = st_node_json(st, (uint32_t)one, nj[one]);
+        nj[one] = NULL;
         for (uint32_t k = 0; k < st->nnodes; k++) json_decref(nj[k]);
         free(nj);
-        return srv_reply_json(r, 200, one);
+        return srv_reply_json(r, 200, o);
     }
     json_t *arr = json_array();
     for (uint32_t i = 0; i < st->nnodes; i++)

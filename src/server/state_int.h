@@ -50,10 +50,10 @@ typedef struct srv_ref {
 
 typedef struct srv_node {
     char name[64], chip[64], zone[64], block[64], rack[64];
-    int ndev, up, simulated, dirty, seen; /* seen: polled or registered since start */
-    uint32_t ntasks;                      /* tasks of running jobs placed here */
-    int woke;                             /* in the wake list */
-    int draining;                         /* keeps its tasks, takes nothing new */
+    int ndev, up, simulated, dirty;
+    uint32_t ntasks; /* tasks of running jobs placed here */
+    int woke;        /* in the wake list */
+    int draining;    /* keeps its tasks, takes nothing new */
     int64_t cpu, mem;
     json_t *gpus;
     double last_seen;
