@@ -142,6 +142,29 @@ typedef enum allot_autoscaler {
 const char *allot_autoscaler_name(allot_autoscaler a);
 int allot_autoscaler_parse(const char *name); /* -1 if unknown */
 
+/* An autoscaler on its own, for drivers other than allot_serve_run (the
+ * server, the mixed fleet simulator). It sees one observation per step and
+ * answers the replicas wanted (ready + starting), within the service's
+ * bounds. Pure: no clock, no I/O. */
+typedef struct allot_scaler_obs {
+    double t;            /* end of the step, s */
+    double dt;           /* step length, s */
+    double rps;          /* arrivals per second during the step */
+    double es;           /* mean service time of recent requests, s (0: none yet) */
+    double concurrency;  /* requests in service or queued (mean over the step) */
+    double backlog_s;    /* queued work at the end of the step, slot-seconds */
+    double slo_frac;     /* fraction of the step's requests within SLO (1 if none) */
+    int ready, starting; /* replicas serving, replicas warming up */
+} allot_scaler_obs;
+
+typedef struct allot_scaler allot_scaler;
+
+/* s must outlive the scaler. ENOMEM, EINVAL (policy, chip). */
+int allot_scaler_new(allot_scaler **out, int policy, const allot_service *s, size_t chip,
+                     double dt);
+int allot_scaler_decide(allot_scaler *a, const allot_scaler_obs *o);
+void allot_scaler_free(allot_scaler *a); /* accepts NULL */
+
 /* ---- per-interval demand ------------------------------------------------------ */
 
 /* The trace cut into intervals of dt seconds for one chip of the service:
@@ -199,6 +222,43 @@ typedef struct allot_serve_result {
 int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot_serve_config *cfg,
                     allot_serve_result *out, allot_diag *d);
 void allot_serve_result_free(allot_serve_result *r);
+
+/* The simulator one step at a time, for drivers that own the devices (the
+ * mixed fleet simulator lends the devices serving does not need): the
+ * driver feeds each step's arrivals, reads the replicas the autoscaler
+ * wants, and starts or stops replicas when it has the devices. */
+typedef struct allot_serve_sim allot_serve_sim;
+
+typedef struct allot_serve_tick {
+    /* in: the step's arrivals */
+    double count; /* requests */
+    double work;  /* their service time, slot-seconds on the chip */
+    double lam;   /* arrival rate the latency model reads (smoothed), req/s; 0: count/dt */
+    double es;    /* mean service time it reads, s; 0: work/count */
+    /* out */
+    double within;   /* requests within the SLO */
+    double dropped;  /* requests dropped (waited past the timeout) */
+    double slo_frac; /* within / count (1 without arrivals) */
+    double wait_s;   /* mean queue wait over the step */
+    int want;        /* replicas the autoscaler wants (ready + starting) */
+} allot_serve_tick;
+
+/* policy: allot_autoscaler; timeout_s 0 = 10 x SLO; ready: replicas serving
+ * at t = 0. */
+int allot_serve_sim_new(allot_serve_sim **out, const allot_service *s, size_t chip, int policy,
+                        double dt, double timeout_s, int ready);
+void allot_serve_sim_free(allot_serve_sim *m);
+/* Runs the step [t0, t0 + dt): replicas due by t0 begin serving (or end
+ * their drain), the arrivals are served, the autoscaler decides. */
+int allot_serve_sim_step(allot_serve_sim *m, double t0, allot_serve_tick *io);
+/* k new replicas, serving from ready_at (their devices are held from now). */
+int allot_serve_sim_start(allot_serve_sim *m, int k, double ready_at);
+/* Stops k replicas at time t: warming ones first (their devices free at
+ * once: the count is returned), then ready ones, which drain until
+ * t + drain_s. Returns the replicas whose devices are free now. */
+int allot_serve_sim_stop(allot_serve_sim *m, int k, double t);
+/* Replicas by state: serving, warming up, draining. */
+void allot_serve_sim_counts(const allot_serve_sim *m, int *ready, int *starting, int *draining);
 
 /* The oracle: with perfect foresight, the fewest replicas in every interval
  * that keep each interval's requests within the SLO target under the latency

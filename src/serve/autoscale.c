@@ -298,3 +298,29 @@ int as_decide(as_state *a, const as_obs *o)
     default: return predictive(a, o, 1);
     }
 }
+
+int allot_scaler_new(allot_scaler **out, int policy, const allot_service *s, size_t chip, double dt)
+{
+    if (!out) return ALLOT_EINVAL;
+    *out = NULL;
+    if (!s || chip >= s->nchips || policy < 0 || policy >= ALLOT_AS__COUNT || !(dt > 0))
+        return ALLOT_EINVAL;
+    as_state *a = malloc(sizeof *a);
+    if (!a) return ALLOT_ENOMEM;
+    int rc = as_init(a, policy, s, chip, dt);
+    if (rc) {
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int allot_scaler_decide(allot_scaler *a, const allot_scaler_obs *o) { return as_decide(a, o); }
+
+void allot_scaler_free(allot_scaler *a)
+{
+    if (!a) return;
+    as_free(a);
+    free(a);
+}

@@ -7,21 +7,11 @@
 
 #include "allot/serve.h"
 
-/* What an autoscaler sees at the end of each simulation step. */
-typedef struct as_obs {
-    double t;            /* end of the step, s */
-    double dt;           /* step length, s */
-    double rps;          /* arrivals per second during the step */
-    double es;           /* mean service time of recent requests, s (0: none yet) */
-    double concurrency;  /* requests in service or queued (mean over the step) */
-    double backlog_s;    /* queued work at the end of the step, slot-seconds */
-    double slo_frac;     /* fraction of the step's requests within SLO (1 if none) */
-    int ready, starting; /* replicas serving, replicas warming up */
-} as_obs;
+typedef allot_scaler_obs as_obs;
 
 #define AS_RING 4096 /* steps of history kept (at 1 s: over an hour) */
 
-typedef struct as_state {
+typedef struct allot_scaler {
     int policy;
     const allot_service *svc;
     size_t chip;
@@ -46,7 +36,7 @@ typedef struct as_state {
     double last_forecast, last_forecast_t;
     /* scale-down stabilisation for predictive/allot */
     double low_since;
-} as_state;
+} as_state; /* = allot_scaler */
 
 int as_init(as_state *a, int policy, const allot_service *s, size_t chip, double dt);
 void as_free(as_state *a);

@@ -127,6 +127,151 @@ static void tq_pop_newest(tq *q)
     if (q->n) q->n--;
 }
 
+struct allot_serve_sim {
+    const allot_service *svc;
+    const allot_serve_chip *ch;
+    as_state as;
+    double dt, timeout;
+    tq starting, draining;
+    int ready;
+    double backlog;   /* queued work, slot-seconds */
+    double es_recent; /* mean service time of the last step with arrivals */
+};
+
+int allot_serve_sim_new(allot_serve_sim **out, const allot_service *s, size_t chip, int policy,
+                        double dt, double timeout_s, int ready)
+{
+    if (!out) return ALLOT_EINVAL;
+    *out = NULL;
+    if (!s || chip >= s->nchips || policy < 0 || policy >= ALLOT_AS__COUNT || !(dt > 0) ||
+        ready < 0)
+        return ALLOT_EINVAL;
+    allot_serve_sim *m = calloc(1, sizeof *m);
+    if (!m) return ALLOT_ENOMEM;
+    int rc = as_init(&m->as, policy, s, chip, dt);
+    if (rc) {
+        free(m);
+        return rc;
+    }
+    m->svc = s;
+    m->ch = &s->chips[chip];
+    m->dt = dt;
+    m->timeout = timeout_s > 0 ? timeout_s : 10 * s->slo_s;
+    m->ready = ready;
+    *out = m;
+    return 0;
+}
+
+void allot_serve_sim_free(allot_serve_sim *m)
+{
+    if (!m) return;
+    as_free(&m->as);
+    free(m->starting.v);
+    free(m->draining.v);
+    free(m);
+}
+
+void allot_serve_sim_counts(const allot_serve_sim *m, int *ready, int *starting, int *draining)
+{
+    if (ready) *ready = m->ready;
+    if (starting) *starting = (int)m->starting.n;
+    if (draining) *draining = (int)m->draining.n;
+}
+
+int allot_serve_sim_start(allot_serve_sim *m, int k, double ready_at)
+{
+    int rc = 0;
+    for (int i = 0; i < k && rc == 0; i++) rc = tq_push(&m->starting, ready_at);
+    return rc;
+}
+
+int allot_serve_sim_stop(allot_serve_sim *m, int k, double t)
+{
+    int freed = 0;
+    while (k > 0 && m->starting.n) { /* not serving yet: stop at once */
+        tq_pop_newest(&m->starting);
+        k--;
+        freed++;
+    }
+    for (; k > 0 && m->ready > 0; k--) {
+        m->ready--;
+        if (tq_push(&m->draining, t + m->svc->drain_s)) freed++; /* no memory: stop at once */
+    }
+    return freed;
+}
+
+int allot_serve_sim_step(allot_serve_sim *m, double t0, allot_serve_tick *io)
+{
+    const allot_service *s = m->svc;
+    double dt = m->dt, t1 = t0 + dt, timeout = m->timeout;
+    m->ready += tq_due(&m->starting, t0);
+    tq_due(&m->draining, t0);
+    double n = io->count, work = io->work;
+    double es = n > 0 ? work / n : 0;
+    if (es > 0) m->es_recent = es;
+    int ready = m->ready;
+    double backlog = m->backlog;
+    double cap = (double)ready * s->slots; /* slot-seconds per second */
+    /* the queue's wait at the start and (fluid) at the end of the step */
+    double w0 = cap > 0 ? backlog / cap : (backlog > 0 || n > 0 ? INFINITY : 0);
+    double b1 = backlog + work - cap * dt;
+    if (b1 < 0) b1 = 0;
+    double w1 = cap > 0 ? b1 / cap : (b1 > 0 ? INFINITY : 0);
+    /* arrivals meeting a wait past the timeout are dropped: the share of
+     * the step during which the fluid wait exceeds it */
+    double drop_frac = 0;
+    if (n > 0) {
+        if (w0 >= timeout && w1 >= timeout)
+            drop_frac = 1;
+        else if (w0 < timeout && w1 > timeout)
+            drop_frac = (w1 - timeout) / (w1 - w0);
+        else if (w0 > timeout && w1 < timeout)
+            drop_frac = (w0 - timeout) / (w0 - w1);
+    }
+    double nd = n * drop_frac;
+    if (nd > 0) { /* their work never joins the queue */
+        b1 -= work * drop_frac;
+        if (b1 < 0) b1 = 0;
+        w1 = cap > 0 ? b1 / cap : 0;
+    }
+    /* within SLO: the kept arrivals whose wait (queue + the step's own
+     * queueing) plus service fits */
+    double frac = 1;
+    if (n > 0) {
+        double wavg = isfinite(w0) && isfinite(w1) ? (w0 + w1) / 2 : INFINITY;
+        if (!isfinite(wavg) || ready == 0)
+            frac = 0;
+        else {
+            double lam = io->lam > 0 ? io->lam : n / dt;
+            double esm = io->es > 0 ? io->es : es;
+            if (lam * esm < 0.98 * ready * s->slots) /* the model at the recent mean rate */
+                frac = allot_slo_fraction(lam, ready * s->slots, esm, s->slo_s - wavg);
+            else /* a burst beyond the slots: the fluid queue decides, a request
+                  * makes it while its wait leaves room for its service */
+                frac = share_below(w0, w1, s->slo_s - esm);
+        }
+        if (frac < 0) frac = 0;
+    }
+    m->backlog = b1;
+    io->within = (n - nd) * frac;
+    io->dropped = nd;
+    io->slo_frac = n > 0 ? frac * (1 - drop_frac) : 1;
+    io->wait_s = isfinite(w0) && isfinite(w1) ? (w0 + w1) / 2 : timeout;
+    /* the autoscaler sees the step */
+    double er = m->es_recent;
+    as_obs o = {.t = t1,
+                .dt = dt,
+                .rps = n / dt,
+                .es = er,
+                .concurrency = (er > 0 ? (n / dt) * es + b1 / er : 0),
+                .backlog_s = b1,
+                .slo_frac = io->slo_frac,
+                .ready = ready,
+                .starting = (int)m->starting.n};
+    io->want = as_decide(&m->as, &o);
+    return 0;
+}
+
 int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot_serve_config *cfg,
                     allot_serve_result *out, allot_diag *d)
 {
@@ -165,8 +310,10 @@ int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot
         allot_serve_demand_free(&sm);
         return allot_diag_set(d, rc, NULL, 0, 0, "the oracle failed");
     }
-    as_state *as = malloc(sizeof *as);
-    rc = as ? as_init(as, cfg->policy, s, cfg->chip, dt) : ALLOT_ENOMEM;
+    /* every policy starts warm: the replicas the oracle holds at t = 0 */
+    allot_serve_sim *m = NULL;
+    rc = allot_serve_sim_new(&m, s, cfg->chip, cfg->policy, dt, cfg->timeout_s,
+                             oracle[0] > s->min_replicas ? oracle[0] : s->min_replicas);
     size_t nb = 0, per = 1;
     if (rc == 0 && cfg->record_series) {
         double bucket = cfg->bucket_s > 0 ? cfg->bucket_s : dt * ceil((double)dem.n / 300.0);
@@ -176,100 +323,32 @@ int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot
         if (!out->series) rc = ALLOT_ENOMEM;
         out->nseries = nb;
     }
-    if (rc) {
-        free(as);
-        free(oracle);
-        allot_serve_demand_free(&dem);
-        allot_serve_demand_free(&sm);
-        return allot_diag_set(d, rc, NULL, 0, 0, "out of memory");
-    }
-    double timeout = cfg->timeout_s > 0 ? cfg->timeout_s : 10 * s->slo_s;
-    tq starting = {0}, draining = {0};
-    int ready = oracle[0] > s->min_replicas ? oracle[0] : s->min_replicas;
-    double backlog = 0;       /* queued work, slot-seconds */
     double replica_steps = 0; /* replicas held x steps */
-    double within = 0, dropped = 0, es_recent = 0, req_total = 0, peak = 0;
+    double within = 0, dropped = 0, req_total = 0, peak = 0;
     for (size_t i = 0; i < dem.n && rc == 0; i++) {
         double t0 = (double)i * dt, t1 = t0 + dt;
-        ready += tq_due(&starting, t0);
-        tq_due(&draining, t0);
-        double n = dem.count[i], work = dem.work[i];
-        double es = n > 0 ? work / n : 0;
-        if (es > 0) es_recent = es;
-        double cap = (double)ready * s->slots; /* slot-seconds per second */
-        /* the queue's wait at the start and (fluid) at the end of the step */
-        double w0 = cap > 0 ? backlog / cap : (backlog > 0 || n > 0 ? INFINITY : 0);
-        double b1 = backlog + work - cap * dt;
-        if (b1 < 0) b1 = 0;
-        double w1 = cap > 0 ? b1 / cap : (b1 > 0 ? INFINITY : 0);
-        /* arrivals meeting a wait past the timeout are dropped: the share of
-         * the step during which the fluid wait exceeds it */
-        double drop_frac = 0;
-        if (n > 0) {
-            if (w0 >= timeout && w1 >= timeout)
-                drop_frac = 1;
-            else if (w0 < timeout && w1 > timeout)
-                drop_frac = (w1 - timeout) / (w1 - w0);
-            else if (w0 > timeout && w1 < timeout)
-                drop_frac = (w0 - timeout) / (w0 - w1);
+        allot_serve_tick tk = {.count = dem.count[i], .work = dem.work[i]};
+        if (sm.count[i] > 0) {
+            tk.lam = sm.count[i] / dt;
+            tk.es = sm.work[i] / sm.count[i];
         }
-        double nd = n * drop_frac;
-        if (nd > 0) { /* their work never joins the queue */
-            b1 -= work * drop_frac;
-            if (b1 < 0) b1 = 0;
-            w1 = cap > 0 ? b1 / cap : 0;
-        }
-        /* within SLO: the kept arrivals whose wait (queue + the step's own
-         * queueing) plus service fits */
-        double frac = 1;
-        if (n > 0) {
-            double wavg = isfinite(w0) && isfinite(w1) ? (w0 + w1) / 2 : INFINITY;
-            if (!isfinite(wavg) || ready == 0)
-                frac = 0;
-            else {
-                double lam = sm.count[i] > 0 ? sm.count[i] / dt : n / dt;
-                double esm = sm.count[i] > 0 ? sm.work[i] / sm.count[i] : es;
-                if (lam * esm < 0.98 * ready * s->slots) /* the model at the recent mean rate */
-                    frac = allot_slo_fraction(lam, ready * s->slots, esm, s->slo_s - wavg);
-                else /* a burst beyond the slots: the fluid queue decides, a request
-                      * makes it while its wait leaves room for its service */
-                    frac = share_below(w0, w1, s->slo_s - esm);
-            }
-            if (frac < 0) frac = 0;
-            within += (n - nd) * frac;
-        }
-        dropped += nd;
-        req_total += n;
-        backlog = b1;
-        /* the autoscaler sees the step */
-        as_obs o = {.t = t1,
-                    .dt = dt,
-                    .rps = n / dt,
-                    .es = es_recent,
-                    .concurrency = (es_recent > 0 ? (n / dt) * es + backlog / es_recent : 0),
-                    .backlog_s = backlog,
-                    .slo_frac = n > 0 ? frac * (1 - drop_frac) : 1,
-                    .ready = ready,
-                    .starting = (int)starting.n};
-        int want = as_decide(as, &o);
-        int have = ready + (int)starting.n;
-        if (want > have) {
+        allot_serve_sim_step(m, t0, &tk);
+        int ready, starting, draining;
+        allot_serve_sim_counts(m, &ready, &starting, &draining);
+        within += tk.within;
+        dropped += tk.dropped;
+        req_total += tk.count;
+        int have = ready + starting;
+        if (tk.want > have) {
             out->scale_ups++;
-            for (int k = 0; k < want - have && rc == 0; k++)
-                rc = tq_push(&starting, t1 + ch->cold_start_s);
-        } else if (want < have) {
+            rc = allot_serve_sim_start(m, tk.want - have, t1 + ch->cold_start_s);
+        } else if (tk.want < have) {
             out->scale_downs++;
-            int cut = have - want;
-            while (cut > 0 && starting.n) { /* not serving yet: stop at once */
-                tq_pop_newest(&starting);
-                cut--;
-            }
-            for (; cut > 0 && ready > 0 && rc == 0; cut--) {
-                ready--;
-                rc = tq_push(&draining, t1 + s->drain_s);
-            }
+            allot_serve_sim_stop(m, have - tk.want, t1);
         }
-        double held = (double)ready + (double)starting.n + (double)draining.n;
+        int served = ready; /* serving during the step */
+        allot_serve_sim_counts(m, &ready, &starting, &draining);
+        double held = (double)ready + (double)starting + (double)draining;
         replica_steps += held;
         if (held > peak) peak = held;
         if (cfg->record_series && nb) {
@@ -277,12 +356,12 @@ int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot
             size_t in_b = dem.n - (i / per) * per; /* steps in this bucket */
             double wgt = 1.0 / (double)(in_b < per ? in_b : per);
             p->t = (double)(i / per) * per * dt;
-            p->demand_rps += n / dt * wgt;
-            p->replicas += ready * wgt;
-            p->target += (double)want * wgt;
+            p->demand_rps += tk.count / dt * wgt;
+            p->replicas += served * wgt;
+            p->target += (double)tk.want * wgt;
             p->oracle += oracle[i] * wgt;
-            p->slo_frac += (n > 0 ? frac * (1 - drop_frac) : 1) * wgt;
-            p->wait_s += (isfinite(w0) && isfinite(w1) ? (w0 + w1) / 2 : timeout) * wgt;
+            p->slo_frac += tk.slo_frac * wgt;
+            p->wait_s += tk.wait_s * wgt;
         }
     }
     out->requests = (uint64_t)llround(req_total);
@@ -295,10 +374,7 @@ int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot
     out->cost = replica_steps * dt / 3600.0 * ch->cost_per_hour;
     out->mean_replicas = dem.n ? replica_steps / (double)dem.n : 0;
     out->peak_replicas = peak;
-    free(starting.v);
-    free(draining.v);
-    as_free(as);
-    free(as);
+    allot_serve_sim_free(m);
     free(oracle);
     allot_serve_demand_free(&dem);
     allot_serve_demand_free(&sm);
