@@ -20,13 +20,16 @@
  *              same minute yesterday scaled to today's level; replicas from
  *              the latency model (allot_replicas_needed) at the forecast;
  *              scale-down after 300 s of lower need.
- *  allot       the forecast above, raised by the recent peak (last 60 s) and
- *              by a margin learnt from its own recent errors (p90 of
- *              actual/forecast - 1, 5..100 %), turned into replicas by the
- *              latency model at the SLO target; plus a reactive correction
- *              when a queue builds or the step missed the target (enough
- *              replicas to clear the backlog within the SLO); scale-down
- *              waits a cold start and goes down 10 % at a time.
+ *  allot       the forecast above, raised to the last 10 s's rate when that
+ *              is higher and by a margin learnt from its own recent errors
+ *              (p90 of actual/forecast - 1, 5..100 %), turned into replicas
+ *              by the latency model at the SLO target; a burst reserve:
+ *              slots to absorb 1.5x the largest SLO-long burst of work of
+ *              the last 5 minutes within the SLO; a queue the ready
+ *              replicas will not have cleared one cold start from now is
+ *              cleared within the SLO (and Knative's panic rule then
+ *              applies); scale-down waits a cold start and goes down 10 % at
+ *              a time.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -44,6 +47,12 @@
 #define KPA_PANIC    6.0
 #define KPA_PANIC_X  2.0
 #define PRED_DOWN    300.0
+/* allot: the rate term reads the last ALLOT_PEAK_S seconds when they are
+ * above the forecast; the burst reserve absorbs ALLOT_BURST_X times the
+ * largest SLO-long burst of work of the last ALLOT_BURST_HORIZON seconds */
+#define ALLOT_PEAK_S        10.0
+#define ALLOT_BURST_X       1.5
+#define ALLOT_BURST_HORIZON 300.0
 
 int as_init(as_state *a, int policy, const allot_service *s, size_t chip, double dt)
 {
@@ -81,24 +90,6 @@ static double hist_mean(const as_state *a, const double *v, double span)
     double s = 0;
     for (size_t i = 0; i < k; i++) s += v[(a->nhist - 1 - i) % AS_RING];
     return k ? s / (double)k : 0;
-}
-
-/* The highest mean rate over consecutive `block`-second blocks of the last
- * `span` seconds: a recent peak without single-step Poisson noise. */
-static double peak_of_means(const as_state *a, const double *v, double span, double block)
-{
-    size_t kb = (size_t)fmax(1, round(block / a->dt));
-    size_t k = (size_t)ceil(span / a->dt);
-    if (k > a->nhist) k = a->nhist;
-    if (k > AS_RING) k = AS_RING;
-    double best = 0;
-    for (size_t s0 = 0; s0 < k; s0 += kb) {
-        double sum = 0;
-        size_t m = 0;
-        for (size_t i = s0; i < s0 + kb && i < k; i++, m++) sum += v[(a->nhist - 1 - i) % AS_RING];
-        if (m) best = fmax(best, sum / (double)m);
-    }
-    return best;
 }
 
 static int clamp_r(const as_state *a, double r)
@@ -231,7 +222,7 @@ static int cmp_d(const void *x, const void *y)
     return (p > q) - (p < q);
 }
 
-static int predictive(as_state *a, const as_obs *o, int ours)
+static int predictive(as_state *a, const as_obs *o)
 {
     const allot_service *s = a->svc;
     int cur = o->ready + o->starting;
@@ -239,47 +230,94 @@ static int predictive(as_state *a, const as_obs *o, int ours)
     double es = recent_es(a);
     if (es <= 0) return clamp_r(a, cur);
     double f = a->holt_ready ? forecast(a, o->t, h) : o->rps;
-    double lambda = f;
-    if (ours) {
-        double margin = 0.05;
-        if (a->nerr >= 8) {
-            size_t n = a->nerr < 64 ? a->nerr : 64;
-            double e[64];
-            memcpy(e, a->err, n * sizeof *e);
-            qsort(e, n, sizeof *e, cmp_d);
-            margin = e[(size_t)(0.9 * (double)(n - 1))];
-        }
-        if (margin < 0.05) margin = 0.05;
-        if (margin > 1) margin = 1;
-        lambda = fmax(f, peak_of_means(a, a->rps, 60, 10)) * (1 + margin);
-    }
     a->last_forecast = f;
     a->last_forecast_t = o->t + h;
-    int want =
-        allot_replicas_needed(lambda, s->slots, es, s->slo_s, s->slo_target, s->max_replicas);
-    double qwait = o->ready > 0 ? o->backlog_s / ((double)o->ready * s->slots) : 0;
-    if (ours && (qwait > 0.2 * (s->slo_s - es) || o->slo_frac < s->slo_target)) {
-        /* reactive: clear the queue within the SLO on top of the arrivals */
-        double extra = o->backlog_s / fmax(s->slo_s - es, es);
-        int now_need = allot_replicas_needed(o->rps + extra / fmax(es, 1e-9), s->slots, es,
-                                             s->slo_s, s->slo_target, s->max_replicas);
-        if (now_need > want) want = now_need;
-        /* and, as Knative's panic mode, the concurrency of the last seconds */
-        int burst = (int)ceil(hist_mean(a, a->conc, KPA_PANIC) / (s->slots * KPA_TARGET));
-        if (burst > want) want = burst;
-    }
+    int want = allot_replicas_needed(f, s->slots, es, s->slo_s, s->slo_target, s->max_replicas);
     if (want >= cur) {
         a->low_since = -1;
         return clamp_r(a, want);
     }
     /* lower need: wait, then step down */
     if (a->low_since < 0) a->low_since = o->t;
-    double wait = ours ? fmax(a->cold, 60) : PRED_DOWN;
-    if (o->t - a->low_since < wait) return cur;
-    if (ours) {
-        int step = (int)ceil(cur * 0.1);
-        if (want < cur - step) want = cur - step;
+    if (o->t - a->low_since < PRED_DOWN) return cur;
+    return clamp_r(a, want);
+}
+
+/* The p90 of the recent forecast errors (actual / forecast - 1), within
+ * 5..100 %: how far above the forecast the rate has recently gone. */
+static double learnt_margin(const as_state *a)
+{
+    double margin = 0.05;
+    if (a->nerr >= 8) {
+        size_t n = a->nerr < 64 ? a->nerr : 64;
+        double e[64];
+        memcpy(e, a->err, n * sizeof *e);
+        qsort(e, n, sizeof *e, cmp_d);
+        margin = e[(size_t)(0.9 * (double)(n - 1))];
     }
+    return margin < 0.05 ? 0.05 : margin > 1 ? 1 : margin;
+}
+
+/* Work (slot-seconds) arriving per `span` seconds at its highest over the
+ * last `horizon` seconds: the largest burst the service has recently had
+ * to absorb. */
+static double burst_work(const as_state *a, double span, double horizon)
+{
+    size_t kb = (size_t)fmax(1, round(span / a->dt));
+    size_t k = (size_t)ceil(horizon / a->dt);
+    if (k > a->nhist) k = a->nhist;
+    if (k > AS_RING) k = AS_RING;
+    double best = 0, sum = 0;
+    for (size_t i = 0; i < k; i++) {
+        size_t j = (a->nhist - 1 - i) % AS_RING;
+        sum += a->rps[j] * a->dt * a->es[j];
+        if (i >= kb) {
+            size_t o = (a->nhist - 1 - (i - kb)) % AS_RING;
+            sum -= a->rps[o] * a->dt * a->es[o];
+        }
+        if (sum > best) best = sum;
+    }
+    return best;
+}
+
+static int allot_policy(as_state *a, const as_obs *o)
+{
+    const allot_service *s = a->svc;
+    int cur = o->ready + o->starting;
+    double h = a->cold + 60;
+    double es = recent_es(a);
+    if (es <= 0) return clamp_r(a, cur);
+    double f = a->holt_ready ? forecast(a, o->t, h) : o->rps;
+    double margin = learnt_margin(a);
+    /* the forecast, or the last 10 s if higher, with the learnt margin; plus
+     * the work queued now, cleared over a cold start */
+    double lambda = fmax(f, hist_mean(a, a->rps, ALLOT_PEAK_S)) * (1 + margin);
+    a->last_forecast = f;
+    a->last_forecast_t = o->t + h;
+    /* the queue: what the ready replicas will not have cleared when new
+     * ones could serve (one cold start from now) is cleared within the SLO */
+    double left = o->backlog_s + (f * es - (double)o->ready * s->slots) * a->cold;
+    if (left > 0) lambda += left / (es * fmax(s->slo_s - es, es));
+    int want =
+        allot_replicas_needed(lambda, s->slots, es, s->slo_s, s->slo_target, s->max_replicas);
+    if (left > 0) { /* and, as Knative's panic mode, the last seconds' concurrency */
+        int burst = (int)ceil(hist_mean(a, a->conc, KPA_PANIC) / (s->slots * KPA_TARGET));
+        if (burst > want) want = burst;
+    }
+    /* burst reserve: enough slots to absorb the largest recent burst of work
+     * within the SLO (it arrives over slo_s and may wait slo_s - es) */
+    double bw = burst_work(a, s->slo_s, ALLOT_BURST_HORIZON) * ALLOT_BURST_X;
+    int rb = (int)ceil(bw / (s->slots * fmax(2 * s->slo_s - es, es)));
+    if (rb > want) want = rb;
+    if (want >= cur) {
+        a->low_since = -1;
+        return clamp_r(a, want);
+    }
+    if (a->low_since < 0) a->low_since = o->t;
+    double wait = fmax(a->cold, 60);
+    if (o->t - a->low_since < wait) return cur;
+    int step = (int)ceil(cur * 0.1);
+    if (want < cur - step) want = cur - step;
     return clamp_r(a, want);
 }
 
@@ -294,8 +332,8 @@ int as_decide(as_state *a, const as_obs *o)
     switch (a->policy) {
     case ALLOT_AS_HPA: return hpa(a, o);
     case ALLOT_AS_KNATIVE: return knative(a, o);
-    case ALLOT_AS_PREDICTIVE: return predictive(a, o, 0);
-    default: return predictive(a, o, 1);
+    case ALLOT_AS_PREDICTIVE: return predictive(a, o);
+    default: return allot_policy(a, o);
     }
 }
 
