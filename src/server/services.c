@@ -432,8 +432,9 @@ static void reconcile(srv_state *st, srv_service *s)
                 rep_drop(s, i);
                 continue;
             }
-        } else if (s->fail_streak && rep_state(st, s, r) == R_READY) {
-            s->fail_streak = 0; /* one serves again: no more backoff */
+        } else if (s->fail_streak && rep_state(st, s, r) == R_READY &&
+                   st->now - j->launch_time >= SVC_FAST_FAIL) {
+            s->fail_streak = 0; /* one has served for a while: no more backoff */
         }
         i++;
     }
