@@ -370,11 +370,12 @@ int svc_spec_parse(json_t *body, svc_spec *out, char *err, size_t errlen)
                  "capacity already says how long a request takes");
         if (!json_is_object(v)) FAIL("request: an object {\"in_tokens\": N, \"out_tokens\": M}");
         if (known_fields(v, rk, 2, "request.", err, errlen)) goto fail;
-        if (get_num(v, "in_tokens", 0, 1e7, 0, SVC_DEFAULT_IN_TOKENS, &out->in_tok, "request.", err,
-                    errlen) ||
-            get_num(v, "out_tokens", 0, 1e7, 0, SVC_DEFAULT_OUT_TOKENS, &out->out_tok, "request.",
-                    err, errlen))
+        long long it, ot;
+        if (get_int(v, "in_tokens", 0, 10000000, SVC_DEFAULT_IN_TOKENS, &it, err, errlen) ||
+            get_int(v, "out_tokens", 0, 10000000, SVC_DEFAULT_OUT_TOKENS, &ot, err, errlen))
             goto fail;
+        out->in_tok = (double)it;
+        out->out_tok = (double)ot;
         if (out->in_tok + out->out_tok <= 0) FAIL("request: a request has at least one token");
     }
     /* bounds, SLO, drain, policy, priority */
@@ -456,9 +457,9 @@ int svc_spec_parse(json_t *body, svc_spec *out, char *err, size_t errlen)
     json_object_set_new(doc, "chips", chips);
     json_object_set_new(doc, "slots", json_integer(out->m.slots));
     if (kind == ALLOT_REQ_LLM)
-        json_object_set_new(
-            doc, "request",
-            json_pack("{s:f,s:f}", "in_tokens", out->in_tok, "out_tokens", out->out_tok));
+        json_object_set_new(doc, "request",
+                            json_pack("{s:I,s:I}", "in_tokens", (json_int_t)out->in_tok,
+                                      "out_tokens", (json_int_t)out->out_tok));
     json_object_set_new(doc, "min_replicas", json_integer(out->m.min_replicas));
     json_object_set_new(doc, "max_replicas", json_integer(out->m.max_replicas));
     json_object_set_new(doc, "slo_s", json_real(out->m.slo_s));
