@@ -67,5 +67,11 @@ char *allot_fmt_nodes_table(const json_t *nodes, double now, int wide);
 /* tenants: the "tenants" array. Columns NAME WEIGHT QUOTA BORROW PENDING
  * RUNNING USED. */
 char *allot_fmt_tenants_table(const json_t *tenants);
+/* services: the "services" array (GET /v1/services). Columns NAME TENANT
+ * POLICY REPLICAS (ready/wanted and the bounds: "2/3 (1-8)", with "+N
+ * starting" and "-N draining" when there are some) RPS QUEUE SIGNAL (ok,
+ * stale or none, with the sample's age: "ok 1s"; "deleting" for a service
+ * being deleted). src/client/fmt_services.c. */
+char *allot_fmt_services_table(const json_t *services);
 
 #endif

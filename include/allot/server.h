@@ -47,6 +47,13 @@ typedef struct allot_server_config {
     int sim_nodes; /* --dev: simulated nodes (their tasks end on their own) */
     int sim_devices;
     char sim_chip[64];
+    /* inference services (/v1/services) */
+    double service_step;           /* s between autoscaling steps (default 2) */
+    double service_signal_timeout; /* s: the least a load signal may be silent
+                                      before it is stale (default 30) */
+    double service_clock_scale;    /* the autoscalers' clock runs this many times
+                                      faster than the wall clock (tests, demos;
+                                      default 1) */
 } allot_server_config;
 
 void allot_server_config_init(allot_server_config *cfg);

@@ -60,6 +60,17 @@ typedef struct allot_store_visitor {
 } allot_store_visitor;
 int allot_store_load(allot_store *st, const allot_store_visitor *v);
 
+/* Inference services (the server's /v1/services): spec JSON by name
+ * (replaces); delete drops one. The table is created on open when missing,
+ * so a database written before services existed opens unchanged. */
+int allot_store_put_service(allot_store *st, const char *name, const char *spec_json);
+int allot_store_delete_service(allot_store *st, const char *name);
+/* Calls fn for every stored service, by name; a non-zero return stops the
+ * walk with that value. */
+int allot_store_load_services(allot_store *st,
+                              int (*fn)(void *arg, const char *name, const char *spec_json),
+                              void *arg);
+
 /* The largest job id stored, or -1 if there is none. */
 int64_t allot_store_max_job_id(allot_store *st);
 

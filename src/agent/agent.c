@@ -62,6 +62,7 @@ typedef struct task {
     allot_proc proc;
     int failed;      /* failed_to_start */
     int stopping;    /* kill received */
+    double grace;    /* >= 0: this stop's grace (the kill's "grace"), else the agent's */
     int exit_queued; /* exited (or failed_to_start) event queued */
     int exit_acked;  /* ... and accepted by the server */
     stream log[2];
@@ -197,10 +198,19 @@ static void handle_kills(agent *a, const json_t *kills)
         akey k;
         if (key_from_json(it, &k)) continue;
         const char *why = json_string_value(json_object_get(it, "reason"));
+        /* a service replica's drain: a longer grace than the agent's */
+        const json_t *g = json_object_get(it, "grace");
+        double grace =
+            json_is_number(g) && json_number_value(g) >= 0 && json_number_value(g) <= 86400
+                ? json_number_value(g)
+                : -1;
         for (size_t j = 0; j < a->ntasks; j++) {
             task *t = a->tasks[j];
-            if (t->k.job == k.job && t->k.task == k.task && (k.epoch < 0 || t->k.epoch == k.epoch))
+            if (t->k.job == k.job && t->k.task == k.task &&
+                (k.epoch < 0 || t->k.epoch == k.epoch)) {
+                if (!t->stopping) t->grace = grace;
                 stop_task(a, t, why && *why ? why : "the server says so");
+            }
         }
     }
     pthread_mutex_unlock(&a->mu);
@@ -223,6 +233,7 @@ static void launch_one(agent *a, const json_t *as)
     task *t = calloc(1, sizeof *t);
     if (!t) return;
     t->k = k;
+    t->grace = -1;
     snprintf(t->desc, sizeof t->desc, "%" PRId64 ".%d (epoch %" PRId64 ")", k.job, k.task, k.epoch);
     const json_t *cmd = json_object_get(as, "command"), *envo = json_object_get(as, "env"),
                  *devs = json_object_get(as, "devices");
@@ -600,7 +611,7 @@ static void *worker_main(void *arg)
                 /* what is left of its group gets the same treatment as a stop */
                 if (!t->stopping && kill(-t->proc.pid, 0) == 0) allot_proc_term(&t->proc, now);
             }
-            allot_proc_tick(&t->proc, now, grace);
+            allot_proc_tick(&t->proc, now, t->grace >= 0 ? t->grace : grace);
             if (t->proc.exited && t->proc.group_gone && !(t->log[OUT].eof && t->log[ERR].eof))
                 any_final = 1;
         }

@@ -34,6 +34,14 @@ int cli_is_request_trace(const char *path);
  * --workload that is a request trace)? */
 int cli_wants_serve(int argc, char **argv);
 int allot_cmd_undrain(int argc, char **argv);
+/* allot services (cmd_services.c): inference services on the server. */
+int allot_cmd_services(int argc, char **argv);
+/* One request of a client command (cmd_client.c): opens the connection to
+ * server (NULL: $ALLOT_SERVER, else the default) with $ALLOT_TOKEN, and
+ * returns 0 with *reply (the caller decrefs; may be NULL), or the exit
+ * status (CLI_EXIT_*) after printing "allot CMD: [what: ]message". */
+int cli_api_call(const char *cmd, const char *server, const char *what, const char *method,
+                 const char *path, json_t *body, json_t **reply);
 
 /* Exit codes: 0 ok, 1 runtime failure (for the client commands: the server
  * refused), 2 usage error; the client commands add 3 the server cannot be

@@ -902,3 +902,17 @@ int allot_cmd_logs(int argc, char **argv)
     allot_client_free(k.c);
     return rc;
 }
+
+/* ---- for the client commands in other files (cmd_services.c) --------------------- */
+
+int cli_api_call(const char *cmd, const char *server, const char *what, const char *method,
+                 const char *path, json_t *body, json_t **reply)
+{
+    conn k;
+    *reply = NULL;
+    int rc = conn_open(&k, cmd, server);
+    if (rc) return rc;
+    rc = call(&k, what, method, path, body, reply, NULL);
+    allot_client_free(k.c);
+    return rc;
+}

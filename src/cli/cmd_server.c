@@ -45,6 +45,17 @@ static const char server_usage[] =
     "                       days; 0 = for ever); then it leaves memory, the store\n"
     "                       and the log directory\n"
     "  --http-threads N     HTTP worker threads (default 2)\n"
+    "  --service-step S     seconds between the autoscaling steps of the inference\n"
+    "                       services (/v1/services; default 2)\n"
+    "  --service-signal-timeout S\n"
+    "                       the least time without a load sample before a service's\n"
+    "                       signal is stale (default 30; it is 3x the interval seen\n"
+    "                       between samples when that is longer). A stale service\n"
+    "                       is held: never scaled down until samples return\n"
+    "  --service-clock-scale X\n"
+    "                       run the autoscalers' clock X times faster than the wall\n"
+    "                       clock (their 60-300 s windows pass in seconds: tests and\n"
+    "                       demos; default 1)\n"
     "  --quiet              no per-event log lines on stderr\n"
     "  --dev                the embedded default for trying allot: state in a fresh\n"
     "                       temporary directory, no tokens, one in-process agent\n"
@@ -72,6 +83,9 @@ static const char server_usage[] =
     "  heartbeat_interval = 5\n"
     "  job_retention = 604800\n"
     "  http_threads = 2\n"
+    "  service_step = 2\n"
+    "  service_signal_timeout = 30\n"
+    "  service_clock_scale = 1\n"
     "  tls_cert = /etc/allot/cert.pem   ; both set: HTTPS (GnuTLS)\n"
     "  tls_key = /etc/allot/key.pem\n"
     "  [tenant.vision]                  ; one section per tenant\n"
@@ -174,6 +188,9 @@ int allot_cmd_server(int argc, char **argv)
         {"heartbeat", required_argument, 0, 'b'},
         {"job-retention", required_argument, 0, 'R'},
         {"http-threads", required_argument, 0, 'T'},
+        {"service-step", required_argument, 0, 'S'},
+        {"service-signal-timeout", required_argument, 0, 'G'},
+        {"service-clock-scale", required_argument, 0, 'X'},
         {"quiet", no_argument, 0, 'q'},
         {"dev", no_argument, 0, 'D'},
         {"sim-nodes", required_argument, 0, 'n'},
@@ -185,7 +202,7 @@ int allot_cmd_server(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const char *config = NULL;
-    flag_kv flags[16];
+    flag_kv flags[32];
     int nflags = 0, dev = 0, local_devices = -1;
     unsigned long long n;
     allot_server_config cfg;
@@ -195,6 +212,10 @@ int allot_cmd_server(int argc, char **argv)
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (nflags == (int)(sizeof flags / sizeof flags[0])) {
+            fprintf(stderr, "allot server: too many options\n");
+            return CLI_EXIT_USAGE;
+        }
         switch (ch) {
         case 'c': config = optarg; break;
         case 'l': flags[nflags++] = (flag_kv){"listen", optarg}; break;
@@ -205,6 +226,9 @@ int allot_cmd_server(int argc, char **argv)
         case 'b': flags[nflags++] = (flag_kv){"heartbeat_interval", optarg}; break;
         case 'R': flags[nflags++] = (flag_kv){"job_retention", optarg}; break;
         case 'T': flags[nflags++] = (flag_kv){"http_threads", optarg}; break;
+        case 'S': flags[nflags++] = (flag_kv){"service_step", optarg}; break;
+        case 'G': flags[nflags++] = (flag_kv){"service_signal_timeout", optarg}; break;
+        case 'X': flags[nflags++] = (flag_kv){"service_clock_scale", optarg}; break;
         case 'q': cfg.quiet = 1; break;
         case 'D': dev = 1; break;
         case 'n':

@@ -33,6 +33,7 @@ static const char usage[] =
     "  logs      print (-f: follow) what a job's task writes\n"
     "  tenants   list the tenants, their quotas and use\n"
     "  drain     stop placing work on nodes (undrain: take work again)\n"
+    "  services  inference services: list, create, scale, delete, push load\n"
     "            (the client commands talk to the server at --server URL or\n"
     "            $ALLOT_SERVER, default http://127.0.0.1:8080, with the token\n"
     "            in $ALLOT_TOKEN; exit 3 unreachable, 4 not authorised, 5 not\n"
@@ -147,7 +148,7 @@ static const struct {
 } client_cmds[] = {
     {"submit", allot_cmd_submit}, {"jobs", allot_cmd_jobs},       {"nodes", allot_cmd_nodes},
     {"cancel", allot_cmd_cancel}, {"logs", allot_cmd_logs},       {"tenants", allot_cmd_tenants},
-    {"drain", allot_cmd_drain},   {"undrain", allot_cmd_undrain},
+    {"drain", allot_cmd_drain},   {"undrain", allot_cmd_undrain}, {"services", allot_cmd_services},
 };
 
 int main(int argc, char **argv)

@@ -113,9 +113,10 @@ void st_poll_reply(srv_state *st, uint32_t i, srv_req *r)
     n->nassign = 0;
     for (size_t k = 0; k < n->nkill; k++) {
         srv_ref *a = &n->kill[k];
-        json_array_append_new(ks, json_pack("{s:I,s:i,s:I,s:s}", "job", (json_int_t)a->job, "task",
-                                            a->task, "epoch", (json_int_t)a->epoch, "reason",
-                                            a->why ? a->why : "stop"));
+        json_t *o = json_pack("{s:I,s:i,s:I,s:s}", "job", (json_int_t)a->job, "task", a->task,
+                              "epoch", (json_int_t)a->epoch, "reason", a->why ? a->why : "stop");
+        if (a->grace > 0) json_object_set_new(o, "grace", json_real(a->grace));
+        json_array_append_new(ks, o);
     }
     n->nkill = 0;
     srv_reply_json(r, 200,
@@ -292,11 +293,13 @@ void st_do_register(srv_state *st, srv_req *r)
         }
     }
     json_t *ks = json_array();
-    for (size_t k = 0; k < n->nkill; k++)
-        json_array_append_new(ks, json_pack("{s:I,s:i,s:I,s:s}", "job", (json_int_t)n->kill[k].job,
-                                            "task", n->kill[k].task, "epoch",
-                                            (json_int_t)n->kill[k].epoch, "reason",
-                                            n->kill[k].why ? n->kill[k].why : "stop"));
+    for (size_t k = 0; k < n->nkill; k++) {
+        json_t *o = json_pack("{s:I,s:i,s:I,s:s}", "job", (json_int_t)n->kill[k].job, "task",
+                              n->kill[k].task, "epoch", (json_int_t)n->kill[k].epoch, "reason",
+                              n->kill[k].why ? n->kill[k].why : "stop");
+        if (n->kill[k].grace > 0) json_object_set_new(o, "grace", json_real(n->kill[k].grace));
+        json_array_append_new(ks, o);
+    }
     n->nkill = 0;
     /* tasks assigned but never delivered stay queued for its next poll */
     json_t *reply = json_pack("{s:o,s:f,s:f,s:o}", "node", st_node_json(st, (uint32_t)i, NULL),
@@ -360,6 +363,7 @@ void st_task_exit(srv_state *st, srv_job *j, int t, int code, int sig, const cha
     if (k->st == T_EXITED) return;
     k->st = T_EXITED;
     k->code = sig ? 128 + sig : code;
+    if (j->service && st_svc_task_exit(st, j, code, sig)) return; /* a drained replica */
     if (!msg && code == 0 && sig == 0) {
         for (int x = 0; x < j->gang; x++)
             if (j->tasks[x].st != T_EXITED) return;

@@ -28,6 +28,9 @@ void allot_server_config_init(allot_server_config *cfg)
     cfg->http_threads = 2;
     cfg->sim_devices = 8;
     snprintf(cfg->sim_chip, sizeof cfg->sim_chip, "H100");
+    cfg->service_step = 2;
+    cfg->service_signal_timeout = 30;
+    cfg->service_clock_scale = 1;
 }
 
 static int copy_str(char *dst, size_t cap, const char *v, const char *key, allot_diag *d)
@@ -99,6 +102,23 @@ int allot_server_config_set(allot_server_config *cfg, const char *key, const cha
             return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "%s: an integer 1..64, not '%s'",
                                   key, v);
         cfg->http_threads = (int)x;
+        return 0;
+    }
+    if (strcmp(key, "service_step") == 0 || strcmp(key, "service_signal_timeout") == 0) {
+        if (parse_num(v, 0.05, 86400, &x))
+            return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
+                                  "%s: seconds in 0.05..86400, not '%s'", key, v);
+        if (strcmp(key, "service_step") == 0)
+            cfg->service_step = x;
+        else
+            cfg->service_signal_timeout = x;
+        return 0;
+    }
+    if (strcmp(key, "service_clock_scale") == 0) {
+        if (parse_num(v, 0.01, 10000, &x))
+            return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
+                                  "%s: a number in 0.01..10000, not '%s'", key, v);
+        cfg->service_clock_scale = x;
         return 0;
     }
     return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "unknown setting '%s'", key);

@@ -30,9 +30,11 @@
 #define RT__COUNT     (RQ__COUNT + 2)
 
 static const char *route_names[RT__COUNT] = {
-    "healthz",  "metrics",    "submit", "jobs",       "job",  "cancel",
-    "job_logs", "nodes",      "node",   "register",   "poll", "events",
-    "tenants",  "put_tenant", "drain",  "log_upload", "other"};
+    "healthz",      "metrics",        "submit",  "jobs",          "job",
+    "cancel",       "job_logs",       "nodes",   "node",          "register",
+    "poll",         "events",         "tenants", "put_tenant",    "drain",
+    "services",     "service_create", "service", "service_patch", "service_delete",
+    "service_load", "log_upload",     "other"};
 
 static _Atomic uint64_t http_count[RT__COUNT][6];
 
@@ -324,6 +326,11 @@ static int route(allot_server *s, struct MHD_Connection *c, const char *method, 
             if (r->role != ROLE_ADMIN) goto forbidden;
             r->kind = RQ_PUT_TENANT;
         }
+        r->route = r->kind;
+        return 0;
+    }
+    if (strncmp(p, "services", 8) == 0 && (p[8] == 0 || p[8] == '/')) {
+        if (srv_route_services(r, method, p + 8)) return -1;
         r->route = r->kind;
         return 0;
     }

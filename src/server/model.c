@@ -115,6 +115,7 @@ void st_job_free(srv_job *j)
     json_decref(j->spec);
     free(j->reason);
     free(j->tasks);
+    free(j->service);
     free(j);
 }
 
@@ -161,6 +162,7 @@ void st_job_desc(srv_state *st, const srv_job *j, allot_job *d)
     d->tenant = st->ctenants ? j->tenant : 0;
     d->priority = (int16_t)j->priority;
     d->flags = j->preemptible ? ALLOT_JOBF_PREEMPTIBLE : 0;
+    if (j->chips) d->shape.chips = j->chips;
 }
 
 json_t *st_job_record(const srv_job *j)
@@ -172,6 +174,10 @@ json_t *st_job_record(const srv_job *j)
     if (j->end_time > 0) json_object_set_new(o, "end_time", json_real(j->end_time));
     if (j->has_exit) json_object_set_new(o, "exit_code", json_integer(j->exit_code));
     if (j->reason) json_object_set_new(o, "reason", json_string(j->reason));
+    if (j->service) { /* a service's replica: recovery links it back */
+        json_object_set_new(o, "service", json_string(j->service));
+        json_object_set_new(o, "replica", json_integer(j->replica));
+    }
     return o;
 }
 
@@ -210,6 +216,8 @@ json_t *st_job_json(srv_state *st, const srv_job *j)
     json_object_set_new(o, "exit_code", j->has_exit ? json_integer(j->exit_code) : json_null());
     json_object_set_new(o, "reason", json_string(j->reason ? j->reason : ""));
     json_object_set_new(o, "epoch", json_integer(j->epoch));
+    json_object_set_new(o, "service", j->service ? json_string(j->service) : json_null());
+    json_object_set_new(o, "replica", j->service ? json_integer(j->replica) : json_null());
     json_t *ts = json_array();
     if (j->tasks && j->state == ALLOT_JOB_RUNNING) {
         static const char *tn[] = {"assigned", "sent", "running", "exited"};
@@ -249,7 +257,7 @@ void st_node_push(srv_state *st, uint32_t i, int kill, uint32_t job, uint16_t ta
     srv_ref **v = kill ? &n->kill : &n->assign;
     size_t *cnt = kill ? &n->nkill : &n->nassign, *cap = kill ? &n->ckill : &n->cassign;
     if (st_grow((void **)v, cap, *cnt + 1, sizeof **v)) return;
-    (*v)[(*cnt)++] = (srv_ref){job, epoch, task, why};
+    (*v)[(*cnt)++] = (srv_ref){job, epoch, task, why, 0};
     if (!n->woke && st_grow((void **)&st->wake, &st->cwake, st->nwake + 1, sizeof *st->wake) == 0) {
         n->woke = 1;
         st->wake[st->nwake++] = i;
@@ -267,6 +275,8 @@ void st_job_kill_tasks(srv_state *st, srv_job *j, const char *why)
         srv_node *n = &st->nodes[k->node];
         if (n->simulated) continue;
         st_node_push(st, k->node, 1, j->id, (uint16_t)t, j->epoch, why);
+        if (j->kill_grace > 0 && n->nkill && n->kill[n->nkill - 1].job == j->id)
+            n->kill[n->nkill - 1].grace = j->kill_grace;
     }
 }
 

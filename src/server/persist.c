@@ -80,6 +80,7 @@ int st_flush(srv_state *st)
             st->tenants[i].dirty = 0;
             rc = tenant_put(st, &st->tenants[i]);
         }
+    if (rc == 0) rc = st_svc_flush(st);
     return rc;
 }
 
@@ -198,6 +199,11 @@ int st_rec_job(void *arg, uint32_t id, const char *tenant, int state, const char
     j->exit_code = (int)json_integer_value(ec);
     const char *rs = json_string_value(json_object_get(o, "reason"));
     j->reason = rs ? strdup(rs) : NULL;
+    const char *sv = json_string_value(json_object_get(o, "service"));
+    if (sv) { /* a service's replica: services.c links it back (st_svc_start) */
+        j->service = strdup(sv);
+        j->replica = (int)json_integer_value(json_object_get(o, "replica"));
+    }
     j->state = (uint8_t)(state >= 0 && state < 5 ? state : ALLOT_JOB_FAILED);
     if (j->chip < 0 && sp.chip[0] && j->state <= ALLOT_JOB_RUNNING) { /* chip no longer known */
         j->state = ALLOT_JOB_FAILED;

@@ -39,6 +39,68 @@ static const char *req_tenant_name(const srv_state *st, const srv_req *r)
     return r->role == ROLE_TENANT ? st->cfg.tenants[r->tenant].name : NULL;
 }
 
+int st_job_new(srv_state *st, srv_spec *sp, int ti, int chip, double t_in, srv_job **out, char *err,
+               size_t errlen)
+{
+    if (st->next_id + 1 > st->jobs_cap) {
+        size_t cap = st->jobs_cap ? st->jobs_cap : 16;
+        while (cap < st->next_id + 1) cap *= 2;
+        srv_job **v = realloc(st->jobs, cap * sizeof *v);
+        if (!v) {
+            snprintf(err, errlen, "out of memory");
+            return 503;
+        }
+        memset(v + st->jobs_cap, 0, (cap - st->jobs_cap) * sizeof *v);
+        st->jobs = v;
+        st->jobs_cap = (uint32_t)cap;
+    }
+    srv_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return 503;
+    }
+    uint32_t id = st->next_id++;
+    j->id = id;
+    j->tenant = (uint16_t)ti;
+    st_job_take_spec(j, sp, chip);
+    json_object_set_new(j->spec, "tenant", json_string(st->tenants[ti].name));
+    j->submit_time = st->now;
+    j->t_in = t_in;
+    j->state = ALLOT_JOB_PENDING;
+    j->cid = CID_NONE;
+    st->count[ALLOT_JOB_PENDING]++;
+    st->jobs[id] = j;
+    *out = j;
+    return 0;
+}
+
+int st_job_submit(srv_state *st, srv_job *j, char *err, size_t errlen)
+{
+    allot_job d;
+    st_job_desc(st, j, &d);
+    int rc = st_cid_take(st, j);
+    allot_event ev = {.kind = ALLOT_EV_SUBMIT, .job = j->cid, .desc = &d};
+    if (rc == 0) rc = st_core_event(st, &ev);
+    if (rc || j->state == ALLOT_JOB_FAILED) {
+        st->count[j->state]--;
+        st->jobs[j->id] = NULL;
+        if (j->dirty) j->dirty = 0; /* the dirty list skips missing jobs */
+        st_cid_release(st, j);
+        st_job_free(j);
+        if (rc) {
+            snprintf(err, errlen, "the scheduler refused the job: %s", allot_strerror(rc));
+            return rc == ALLOT_EINVAL ? 400 : 500;
+        }
+        snprintf(err, errlen,
+                 "the job can never run on this fleet (too many devices or tasks for any node "
+                 "set, or beyond its tenant's quota and borrowing limit)");
+        return 422;
+    }
+    st->submissions++;
+    st_job_dirty(st, j);
+    return 0;
+}
+
 static void do_submit(srv_state *st, srv_req *r)
 {
     srv_spec *sp = &r->spec;
@@ -68,59 +130,20 @@ static void do_submit(srv_state *st, srv_req *r)
         return;
     }
     if (st->tenants[ti].dirty && st->ctenants) st->need_rebuild = 1; /* a new tenant */
-    if (st->next_id + 1 > st->jobs_cap) {
-        size_t cap = st->jobs_cap ? st->jobs_cap : 16;
-        while (cap < st->next_id + 1) cap *= 2;
-        srv_job **v = realloc(st->jobs, cap * sizeof *v);
-        if (!v) {
-            srv_reply_error(r, 503, "unavailable", "out of memory");
-            return;
-        }
-        memset(v + st->jobs_cap, 0, (cap - st->jobs_cap) * sizeof *v);
-        st->jobs = v;
-        st->jobs_cap = (uint32_t)cap;
-    }
-    srv_job *j = calloc(1, sizeof *j);
-    if (!j) {
-        srv_reply_error(r, 503, "unavailable", "out of memory");
+    srv_job *j = NULL;
+    char err[300];
+    int status = st_job_new(st, sp, ti, chip, r->t_in, &j, err, sizeof err);
+    if (status == 0) status = st_job_submit(st, j, err, sizeof err);
+    if (status) {
+        srv_reply_error(r, status,
+                        status == 422   ? "unschedulable"
+                        : status == 400 ? "bad_request"
+                        : status == 503 ? "unavailable"
+                                        : "internal",
+                        "%s", err);
         return;
     }
-    uint32_t id = st->next_id++;
-    j->id = id;
-    j->tenant = (uint16_t)ti;
-    st_job_take_spec(j, sp, chip);
-    json_object_set_new(j->spec, "tenant", json_string(tname));
-    j->submit_time = st->now;
-    j->t_in = r->t_in;
-    j->state = ALLOT_JOB_PENDING;
-    j->cid = CID_NONE;
-    st->count[ALLOT_JOB_PENDING]++;
-    st->jobs[id] = j;
-    allot_job d;
-    st_job_desc(st, j, &d);
-    int rc = st_cid_take(st, j);
-    allot_event ev = {.kind = ALLOT_EV_SUBMIT, .job = j->cid, .desc = &d};
-    if (rc == 0) rc = st_core_event(st, &ev);
-    if (rc || j->state == ALLOT_JOB_FAILED) {
-        /* never accepted: not stored, the id is not reused */
-        st->count[j->state]--;
-        st->jobs[id] = NULL;
-        if (j->dirty) j->dirty = 0; /* the dirty list skips missing jobs */
-        st_cid_release(st, j);
-        st_job_free(j);
-        if (rc)
-            srv_reply_error(r, rc == ALLOT_EINVAL ? 400 : 500,
-                            rc == ALLOT_EINVAL ? "bad_request" : "internal",
-                            "the scheduler refused the job: %s", allot_strerror(rc));
-        else
-            srv_reply_error(r, 422, "unschedulable",
-                            "the job can never run on this fleet (too many devices or tasks for "
-                            "any node set, or beyond its tenant's quota and borrowing limit)");
-        return;
-    }
-    st->submissions++;
-    st_job_dirty(st, j);
-    snprintf(r->location, sizeof r->location, "/v1/jobs/%" PRIu32, id);
+    snprintf(r->location, sizeof r->location, "/v1/jobs/%" PRIu32, j->id);
     srv_reply_json(r, 201, st_job_json(st, j));
 }
 
@@ -455,6 +478,7 @@ static void do_metrics(srv_state *st, srv_req *r)
     static const double bb[NB_LAT] = {1,   2,   4,    8,    16,   32,   64,    128,
                                       256, 512, 1024, 2048, 4096, 8192, 16384, 32768};
     hist_text(&b, "allot_commit_batch_size", &st->batch, bb, NB_LAT);
+    st_svc_metrics(st, &b);
     srv_http_metrics(&b.p, &b.n, &b.cap);
     free(r->out);
     r->out = b.p;
@@ -494,6 +518,12 @@ int st_handle(srv_state *st, srv_req *r)
     case RQ_TENANTS: do_tenants(st, r); break;
     case RQ_PUT_TENANT: do_put_tenant(st, r); break;
     case RQ_DRAIN: do_drain(st, r); break;
+    case RQ_SVC_LIST:
+    case RQ_SVC_CREATE:
+    case RQ_SVC_GET:
+    case RQ_SVC_PATCH:
+    case RQ_SVC_DELETE:
+    case RQ_SVC_LOAD: st_svc_handle(st, r); break;
     default: srv_reply_error(r, 500, "internal", "unknown request"); break;
     }
     return 0;

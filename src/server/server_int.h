@@ -32,6 +32,13 @@ typedef enum srv_kind {
     RQ_TENANTS,
     RQ_PUT_TENANT,
     RQ_DRAIN, /* q_all: 1 drain, 0 undrain */
+    /* inference services (services.c); name = the service */
+    RQ_SVC_LIST,
+    RQ_SVC_CREATE,
+    RQ_SVC_GET,
+    RQ_SVC_PATCH,
+    RQ_SVC_DELETE,
+    RQ_SVC_LOAD,
     RQ__COUNT
 } srv_kind;
 
@@ -103,6 +110,10 @@ void srv_http_done(srv_req *r);
 /* Counters the HTTP layer keeps (atomics), shown in /metrics. */
 void srv_http_metrics(char **buf, size_t *len, size_t *cap);
 const char *srv_state_data_dir(const srv_state *st);
+/* The /v1/services routes (svc_api.c): fills r->kind and r->name from the
+ * method and the path after "/v1/services"; on a bad request sets an error
+ * reply and returns -1. */
+int srv_route_services(srv_req *r, const char *method, const char *rest);
 
 /* Small growable text buffer. */
 typedef struct srv_buf {

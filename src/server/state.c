@@ -176,7 +176,10 @@ static void *run(void *arg)
             }
             r = next;
         }
-        if (!stopping) housekeeping(st);
+        if (!stopping) {
+            housekeeping(st);
+            st_svc_tick(st); /* inference services: load samples, autoscaling */
+        }
         if (st->need_rebuild && (stopping || st_mono_now() >= st->rebuild_after)) {
             double t0 = st_mono_now();
             int rc = st_rebuild(st);
@@ -334,6 +337,7 @@ int srv_state_start(srv_state **out, const allot_server_config *cfg, allot_diag 
         st->writes++;
         if (st_chip_index(st, n->chip) < 0) snprintf(st->chips[st->nchips++], 64, "%s", n->chip);
     }
+    if (rc == 0) rc = st_svc_start(st, d); /* services, linked to their replica jobs */
     if (rc == 0) {
         /* put everything back into a new core (RESTORE running, SUBMIT pending) */
         rc = st_rebuild(st);
@@ -394,6 +398,7 @@ void srv_state_free(srv_state *st)
         pthread_mutex_destroy(&st->mu);
         pthread_cond_destroy(&st->cv);
     }
+    st_svc_free(st);
     for (uint32_t id = 0; id < st->jobs_cap; id++) st_job_free(st->jobs[id]);
     free(st->jobs);
     for (uint32_t i = 0; i < st->nnodes; i++) {

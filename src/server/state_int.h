@@ -40,12 +40,19 @@ typedef struct srv_job {
     int has_exit, exit_code;
     char *reason;
     srv_task *tasks; /* gang entries while running */
+    /* a replica of an inference service (services.c); NULL for other jobs */
+    char *service;
+    int replica;           /* the replica's index in its service */
+    float kill_grace;      /* > 0: seconds the agent waits between SIGTERM and
+                              SIGKILL when this job is stopped (a replica's drain) */
+    allot_chip_mask chips; /* != 0: the chip types it may use (overrides chip) */
 } srv_job;
 
 typedef struct srv_ref {
     uint32_t job, epoch;
     uint16_t task;
     const char *why;
+    float grace; /* kills: > 0 overrides the agent's grace (s) */
 } srv_ref;
 
 typedef struct srv_node {
@@ -145,6 +152,7 @@ struct srv_state {
     size_t ngone, gone_cap;
     size_t ncid_free, cid_free_cap;
     hist lat_sched, lat_commit, batch;
+    struct srv_svcs *svcs; /* inference services (services.c) */
 };
 
 void st_do_events(srv_state *st, srv_req *r);
@@ -198,6 +206,33 @@ void st_finish(srv_state *st, srv_req *r);
 int st_handle(srv_state *st, srv_req *r);
 int st_node_find(srv_state *st, const char *name);
 json_t *st_node_json(srv_state *st, uint32_t i, json_t *jobs);
+
+/* A new pending job from a validated submission (takes its document) for
+ * tenant ti (chip index or -1), in the job table but not yet in the core.
+ * Returns 0 with *out, or an HTTP status with a message in err. */
+int st_job_new(srv_state *st, srv_spec *sp, int ti, int chip, double t_in, srv_job **out, char *err,
+               size_t errlen);
+/* Queues a job made by st_job_new in the core. On a refusal the job is
+ * dropped (freed, never stored) and the HTTP status returned (422: it can
+ * never run on this fleet) with a message in err. */
+int st_job_submit(srv_state *st, srv_job *j, char *err, size_t errlen);
+
+/* ---- inference services (services.c) ---- */
+/* Recovers the services from the store and starts the scraper (at start,
+ * after the jobs are loaded). */
+int st_svc_start(srv_state *st, allot_diag *d);
+void st_svc_free(srv_state *st);
+/* The /v1/services requests. */
+void st_svc_handle(srv_state *st, srv_req *r);
+/* Every loop of the state thread: scraped samples in, autoscaling steps. */
+void st_svc_tick(srv_state *st);
+/* Writes the changed services in the batch. */
+int st_svc_flush(srv_state *st);
+/* Per-service series for /metrics. */
+void st_svc_metrics(srv_state *st, srv_buf *b);
+/* A task of a replica ended: returns 1 when the service took care of it
+ * (a drained replica ends as cancelled, not failed). */
+int st_svc_task_exit(srv_state *st, srv_job *j, int code, int sig);
 
 /* The job's core id, taken when it has none (0 on success). */
 int st_cid_take(srv_state *st, srv_job *j);

@@ -5,6 +5,7 @@
  *   tasks(job INTEGER, task INTEGER, node TEXT, devs INTEGER, PRIMARY KEY(job, task))
  *   nodes(name TEXT PRIMARY KEY, state INTEGER, spec TEXT)
  *   tenants(name TEXT PRIMARY KEY, spec TEXT)
+ *   services(name TEXT PRIMARY KEY, spec TEXT)   (created when missing: additive)
  * journal_mode=WAL, synchronous=FULL: a commit that returned is on disk.
  * Statements are prepared once; a batch is one transaction (BEGIN
  * IMMEDIATE), so N writes cost one fsync of the WAL.
@@ -35,6 +36,8 @@ enum {
     Q_PUT_TENANT,
     Q_MAX_ID,
     Q_DEL_JOB,
+    Q_PUT_SERVICE,
+    Q_DEL_SERVICE,
     Q__COUNT
 };
 
@@ -50,6 +53,8 @@ static const char *const sql[Q__COUNT] = {
     "INSERT OR REPLACE INTO tenants(name, spec) VALUES(?1, ?2)",
     "SELECT max(id) FROM jobs",
     "DELETE FROM jobs WHERE id = ?1",
+    "INSERT OR REPLACE INTO services(name, spec) VALUES(?1, ?2)",
+    "DELETE FROM services WHERE name = ?1",
 };
 
 struct allot_store {
@@ -120,6 +125,9 @@ int allot_store_open(allot_store **out, const char *dir, allot_diag *d)
                      " NULL);"
                      "PRAGMA user_version=1;"
                      "COMMIT;") != SQLITE_OK)
+        goto fail;
+    if (exec(st->db, "CREATE TABLE IF NOT EXISTS services(name TEXT PRIMARY KEY, spec TEXT NOT"
+                     " NULL)") != SQLITE_OK)
         goto fail;
     for (int i = 0; i < Q__COUNT; i++)
         if (sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL) !=
@@ -254,6 +262,24 @@ int allot_store_put_tenant(allot_store *st, const char *name, const char *spec_j
     return run(st, Q_PUT_TENANT);
 }
 
+int allot_store_put_service(allot_store *st, const char *name, const char *spec_json)
+{
+    if (!st || !text_ok(name, 256) || !text_ok(spec_json, SPEC_MAX)) return ALLOT_EINVAL;
+    if (!st->in_batch) return ALLOT_ESTATE;
+    sqlite3_stmt *q = st->q[Q_PUT_SERVICE];
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, spec_json, -1, SQLITE_STATIC);
+    return run(st, Q_PUT_SERVICE);
+}
+
+int allot_store_delete_service(allot_store *st, const char *name)
+{
+    if (!st || !text_ok(name, 256)) return ALLOT_EINVAL;
+    if (!st->in_batch) return ALLOT_ESTATE;
+    sqlite3_bind_text(st->q[Q_DEL_SERVICE], 1, name, -1, SQLITE_STATIC);
+    return run(st, Q_DEL_SERVICE);
+}
+
 static const char *col_text(sqlite3_stmt *q, int i)
 {
     const unsigned char *t = sqlite3_column_text(q, i);
@@ -298,6 +324,23 @@ int allot_store_load(allot_store *st, const allot_store_visitor *v)
         if (rc) return rc;
     }
     return 0;
+}
+
+int allot_store_load_services(allot_store *st,
+                              int (*fn)(void *arg, const char *name, const char *spec_json),
+                              void *arg)
+{
+    if (!st || !fn) return ALLOT_EINVAL;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT name, spec FROM services ORDER BY name", -1, &q, NULL) !=
+        SQLITE_OK)
+        return ALLOT_EIO;
+    int rc = 0, s;
+    while (rc == 0 && (s = sqlite3_step(q)) == SQLITE_ROW)
+        rc = fn(arg, col_text(q, 0), col_text(q, 1));
+    if (rc == 0 && s != SQLITE_DONE) rc = ALLOT_EIO;
+    sqlite3_finalize(q);
+    return rc;
 }
 
 int64_t allot_store_max_job_id(allot_store *st)
