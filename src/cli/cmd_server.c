@@ -20,7 +20,8 @@ static const char server_usage[] =
     "       allot server --dev [--sim-nodes N] [--listen HOST:PORT]\n"
     "\n"
     "Runs the control plane: the REST API under /v1 (docs/API.md), /healthz and\n"
-    "/metrics (Prometheus), the scheduler (the same core as `allot sim`) on the\n"
+    "/metrics (Prometheus), the web dashboard at / (open the URL it prints), the scheduler (the "
+    "same core as `allot sim`) on the\n"
     "wall clock, and durable state in SQLite (WAL) under --data. A job is on disk\n"
     "before its submission is acknowledged; after a crash or restart the server\n"
     "recovers pending jobs, running assignments, tenants and the node registry.\n"
@@ -45,6 +46,10 @@ static const char server_usage[] =
     "                       days; 0 = for ever); then it leaves memory, the store\n"
     "                       and the log directory\n"
     "  --http-threads N     HTTP worker threads (default 2)\n"
+    "  --reports-dir DIR    the dashboard lists DIR's *.html reports (and those one\n"
+    "                       directory down, e.g. DIR/run1/report.html from\n"
+    "                       `allot sim --out DIR/run1`) and serves them read-only\n"
+    "                       under /reports/ (admin token)           [ALLOT_REPORTS_DIR]\n"
     "  --quiet              no per-event log lines on stderr\n"
     "  --dev                the embedded default for trying allot: state in a fresh\n"
     "                       temporary directory, no tokens, one in-process agent\n"
@@ -72,6 +77,7 @@ static const char server_usage[] =
     "  heartbeat_interval = 5\n"
     "  job_retention = 604800\n"
     "  http_threads = 2\n"
+    "  reports_dir = /var/lib/allot/reports\n"
     "  tls_cert = /etc/allot/cert.pem   ; both set: HTTPS (GnuTLS)\n"
     "  tls_key = /etc/allot/key.pem\n"
     "  [tenant.vision]                  ; one section per tenant\n"
@@ -174,6 +180,7 @@ int allot_cmd_server(int argc, char **argv)
         {"heartbeat", required_argument, 0, 'b'},
         {"job-retention", required_argument, 0, 'R'},
         {"http-threads", required_argument, 0, 'T'},
+        {"reports-dir", required_argument, 0, 'r'},
         {"quiet", no_argument, 0, 'q'},
         {"dev", no_argument, 0, 'D'},
         {"sim-nodes", required_argument, 0, 'n'},
@@ -195,6 +202,10 @@ int allot_cmd_server(int argc, char **argv)
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (nflags == (int)(sizeof flags / sizeof flags[0])) {
+            fprintf(stderr, "allot server: too many options\n");
+            return CLI_EXIT_USAGE;
+        }
         switch (ch) {
         case 'c': config = optarg; break;
         case 'l': flags[nflags++] = (flag_kv){"listen", optarg}; break;
@@ -205,6 +216,7 @@ int allot_cmd_server(int argc, char **argv)
         case 'b': flags[nflags++] = (flag_kv){"heartbeat_interval", optarg}; break;
         case 'R': flags[nflags++] = (flag_kv){"job_retention", optarg}; break;
         case 'T': flags[nflags++] = (flag_kv){"http_threads", optarg}; break;
+        case 'r': flags[nflags++] = (flag_kv){"reports_dir", optarg}; break;
         case 'q': cfg.quiet = 1; break;
         case 'D': dev = 1; break;
         case 'n':
@@ -280,8 +292,9 @@ int allot_cmd_server(int argc, char **argv)
     snprintf(url, sizeof url, "%s://%s:%d", scheme, host, port);
     fprintf(
         stderr,
-        "allot server: listening on %s (API %s/v1, metrics %s/metrics), state in %s, policy %s%s\n",
-        url, url, url, cfg.data, cfg.policy, cfg.admin_token[0] ? "" : ", authentication OFF");
+        "allot server: listening on %s (dashboard %s/, API %s/v1, metrics %s/metrics), state in "
+        "%s, policy %s%s\n",
+        url, url, url, url, cfg.data, cfg.policy, cfg.admin_token[0] ? "" : ", authentication OFF");
     if (dev) {
         fprintf(stderr,
                 "allot server: dev mode: try\n"

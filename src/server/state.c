@@ -177,6 +177,7 @@ static void *run(void *arg)
             r = next;
         }
         if (!stopping) housekeeping(st);
+        if (!stopping) st_dash_tick(st);
         if (st->need_rebuild && (stopping || st_mono_now() >= st->rebuild_after)) {
             double t0 = st_mono_now();
             int rc = st_rebuild(st);
@@ -412,6 +413,7 @@ void srv_state_free(srv_state *st)
     free(st->cid_free);
     free(st->gone);
     allot_decisions_free(&st->dec);
+    st_dash_free(st);
     allot_sched_free(st->s);
     allot_cluster_free(st->c);
     allot_store_close(st->store);

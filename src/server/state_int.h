@@ -39,7 +39,9 @@ typedef struct srv_job {
     double submit_time, start_time, launch_time, end_time, t_in;
     int has_exit, exit_code;
     char *reason;
-    srv_task *tasks; /* gang entries while running */
+    srv_task *tasks;    /* gang entries while running */
+    struct srv_jev *ev; /* its last events (jobev.c), NULL until one */
+    uint8_t nev, cev;
 } srv_job;
 
 typedef struct srv_ref {
@@ -145,6 +147,7 @@ struct srv_state {
     size_t ngone, gone_cap;
     size_t ncid_free, cid_free_cap;
     hist lat_sched, lat_commit, batch;
+    struct srv_dash *dash; /* the dashboard's history rings (dash.c) */
 };
 
 void st_do_events(srv_state *st, srv_req *r);
@@ -198,6 +201,20 @@ void st_finish(srv_state *st, srv_req *r);
 int st_handle(srv_state *st, srv_req *r);
 int st_node_find(srv_state *st, const char *name);
 json_t *st_node_json(srv_state *st, uint32_t i, json_t *jobs);
+
+/* ---- the dashboard (dash.c, jobev.c) ---- */
+/* Samples the fleet into the history rings when one is due. */
+void st_dash_tick(srv_state *st);
+void st_dash_free(srv_state *st);
+void st_dash_handle(srv_state *st, srv_req *r);
+/* Records a job's state change old -> j->state as an event (reason: j->reason). */
+void st_jev_state(srv_state *st, srv_job *j, int old);
+/* Records that every task of the job's current epoch is placed. */
+void st_jev_placed(srv_state *st, srv_job *j);
+json_t *st_jev_json(const srv_job *j);   /* submitted, then the recorded ones */
+json_t *st_jev_record(const srv_job *j); /* for the store; NULL when none */
+void st_jev_load(srv_job *j, json_t *events);
+void st_jev_free(srv_job *j);
 
 /* The job's core id, taken when it has none (0 on success). */
 int st_cid_take(srv_state *st, srv_job *j);
