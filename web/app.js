@@ -60,6 +60,13 @@
     if (d.toDateString() === now.toDateString()) return hms;
     return d.toISOString().slice(0, 10) + ' ' + hms;
   }
+  // an axis label: seconds for short spans, minutes for a day, dates beyond
+  function clockLabel(t, span) {
+    const d = new Date(t * 1000);
+    if (span < 900) return d.toLocaleTimeString('en-GB', { hour12: false });
+    if (span < 2 * 86400) return d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
+    return d.toISOString().slice(5, 16).replace('T', ' ');
+  }
   function fmtBytes(n) {
     if (n < 1024) return n + ' B';
     if (n < 1 << 20) return (n / 1024).toFixed(1) + ' KiB';
@@ -230,11 +237,13 @@
         width: w, height: 230,
         cursor: { drag: { x: true, y: false } },
         scales: { x: { time: true } },
-        series: [{ label: 'time', value: (u, v) => (v == null ? '–' : fmtTime(v)) }].concat(series.map((s) => ({
+        series: [{ label: 'time', value: (u, v) => (v == null ? '' : fmtTime(v)) }].concat(series.map((s) => ({
           label: s.label, stroke: s.color, width: 1.6, dash: s.dash, scale: s.scale || 'y',
-          fill: s.fill, points: { show: false }, value: (u, v) => (v == null ? '–' : fmtDev(v)),
+          fill: s.fill, points: { show: false }, value: (u, v) => (v == null ? '' : fmtDev(v)),
         }))),
-        axes: [{ stroke: '#55606e', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#d5dbe3' } }].concat(axes || [{ stroke: '#55606e', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#d5dbe3' }, size: 56 }]),
+        axes: [{ stroke: '#55606e', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#d5dbe3' }, space: 70,
+          incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400],
+          values: (u, vals) => vals.map((v) => clockLabel(v, (u.scales.x.max - u.scales.x.min) || 1)) }].concat(axes || [{ stroke: '#55606e', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#d5dbe3' }, size: 56 }]),
       };
       c.plot = new window.uPlot(opts, [[]].concat(series.map(() => [])), wrap);
       wrap.setAttribute('role', 'img');
