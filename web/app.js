@@ -73,9 +73,8 @@
     return (n / (1 << 20)).toFixed(1) + ' MiB';
   }
   const badge = (state) => h('span', { class: 'badge st-' + state, text: state });
-  function natCmp(a, b) {
-    return a.localeCompare(b, 'en', { numeric: true });
-  }
+  const collator = new Intl.Collator('en', { numeric: true });
+  const natCmp = collator.compare;
   const debounce = (fn, ms) => {
     let t = 0;
     return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); };
@@ -158,10 +157,12 @@
   let timer = 0;
   let inflight = false;
 
+  let again = false; // a refresh was asked for while one was in flight
   async function tick() {
     clearTimeout(timer);
     if (!view) return;
-    if (!paused && !document.hidden && !inflight && whoami) {
+    if (inflight) { again = true; return; }
+    if (!paused && !document.hidden && whoami) {
       inflight = true;
       const v = view;
       const t0 = performance.now();
@@ -174,6 +175,7 @@
       }
       window.__allotLastUpdateMs = performance.now() - t0;
       window.__allotUpdates = (window.__allotUpdates || 0) + 1;
+      if (again) { again = false; return tick(); } // the user changed something meanwhile
     }
     timer = setTimeout(tick, view ? view.interval : 3000);
   }
@@ -439,7 +441,6 @@
     function layout() {
       const W = Math.max(320, cwrap.clientWidth - 8);
       const nodes = data.nodes, racks = data.racks;
-      const fl = search.value.trim().toLowerCase(), chip = chipSel.value;
       // racks sorted by zone, block, rack; nodes by name inside
       const byRack = new Map();
       for (let i = 0; i < nodes.length; i++) {
@@ -504,72 +505,87 @@
           rowH = Math.max(rowH, rh);
           h0 = h0 + 0;
         }
-        return { cs, gap, items: out, labels: labs, height: y + rowH + 4, width: W, fl, chip };
+        return { cs, gap, items: out, labels: labs, height: y + rowH + 4, width: W };
       }
     }
 
-    let L = null;
+    let L = null, layoutKey = '';
+    // The layout (where each rack and node goes) depends only on the nodes'
+    // names and places and on the width: it is kept across updates, which
+    // only recolour the devices. Devices are drawn one colour at a time (one
+    // path per colour), so 80,000 devices cost a few fills.
     function draw() {
       if (!data) return;
-      L = layout();
-      labels = L.labels;
+      const nodes = data.nodes;
+      const key = cwrap.clientWidth + '|' + nodes.length + '|' + data.racks.length + '|' + (nodes.length ? nodes[0][0] + nodes[nodes.length - 1][0] : '');
+      if (key !== layoutKey || !L) {
+        layoutKey = key;
+        L = layout();
+        labels = L.labels;
+        order = [];
+        const rr = [];
+        for (const it of L.items) if (it.node != null) { order.push(it.node); rr.push(it.x, it.y, it.w, it.h); }
+        rects = Float32Array.from(rr);
+      }
       const dpr = window.devicePixelRatio || 1;
-      canvas.width = Math.ceil(L.width * dpr);
-      canvas.height = Math.ceil(L.height * dpr);
-      canvas.style.width = L.width + 'px';
-      canvas.style.height = L.height + 'px';
+      if (canvas.width !== Math.ceil(L.width * dpr) || canvas.height !== Math.ceil(L.height * dpr)) {
+        canvas.width = Math.ceil(L.width * dpr);
+        canvas.height = Math.ceil(L.height * dpr);
+        canvas.style.width = L.width + 'px';
+        canvas.style.height = L.height + 'px';
+      }
       const g = canvas.getContext('2d');
       g.setTransform(dpr, 0, 0, dpr, 0, 0);
       g.clearRect(0, 0, L.width, L.height);
-      const nodes = data.nodes, cs = L.cs, gap = L.gap;
-      const fl = L.fl, chip = L.chip;
-      order = [];
-      const rr = [];
-      g.font = '600 12px system-ui, sans-serif';
-      for (const lb of labels) {
-        if (lb.head) { g.fillStyle = '#17202b'; g.font = '600 12.5px system-ui, sans-serif'; g.fillText(lb.text, lb.x, lb.y); }
-      }
-      g.font = '10px system-ui, sans-serif';
+      const cs = L.cs, gap = L.gap;
+      const fl = search.value.trim().toLowerCase(), chip = chipSel.value;
+      // racks
+      g.fillStyle = '#f6f8fa';
+      g.strokeStyle = '#d5dbe3';
+      g.lineWidth = 1;
       for (const it of L.items) {
-        if (it.rack != null) {
-          g.fillStyle = '#f6f8fa';
-          g.strokeStyle = '#d5dbe3';
-          g.lineWidth = 1;
-          g.fillRect(it.x + 0.5, it.y + 0.5, it.w, it.h);
-          if (cs >= 6) g.strokeRect(it.x + 0.5, it.y + 0.5, it.w, it.h);
-          continue;
-        }
-        const n = nodes[it.node];
-        const dim = (fl && !n[0].toLowerCase().includes(fl)) || (chip !== '' && String(n[2]) !== chip);
-        g.globalAlpha = dim ? 0.18 : 1;
+        if (it.rack == null) continue;
+        g.fillRect(it.x + 0.5, it.y + 0.5, it.w, it.h);
+        if (cs >= 6) g.strokeRect(it.x + 0.5, it.y + 0.5, it.w, it.h);
+      }
+      g.font = '600 12.5px system-ui, sans-serif';
+      g.fillStyle = '#17202b';
+      for (const lb of labels) if (lb.head) g.fillText(lb.text, lb.x, lb.y);
+      // devices: a path per (colour, dimmed)
+      const paths = {};
+      const P = (k) => paths[k] || (paths[k] = new Path2D());
+      let sel = -1;
+      for (let k = 0; k < order.length; k++) {
+        const n = nodes[order[k]];
+        const x = rects[k * 4], y = rects[k * 4 + 1];
+        const dim = (fl && !n[0].toLowerCase().includes(fl)) || (chip !== '' && String(n[2]) !== chip) ? '~' : '';
         const devs = n[4];
-        if (!devs.length) {
-          g.fillStyle = n[3] === 'down' ? COLORS.D : COLORS.C;
-          g.fillRect(it.x, it.y, cs, cs);
-        }
-        for (let d = 0; d < devs.length && d < 64; d++) {
-          g.fillStyle = COLORS[devs[d]] || COLORS.C;
-          g.fillRect(it.x + (d % 8) * (cs + gap), it.y + Math.floor(d / 8) * (cs + gap), cs, cs);
-        }
-        if (n[0] === selected) {
-          g.globalAlpha = 1;
-          g.strokeStyle = '#101820';
-          g.lineWidth = 2;
-          g.strokeRect(it.x - 2, it.y - 2, it.w + 4, it.h + 4);
-        }
-        order.push(it.node);
-        rr.push(it.x, it.y, it.w, it.h);
+        if (!devs.length) P((n[3] === 'down' ? 'D' : 'C') + dim).rect(x, y, cs, cs);
+        for (let d = 0; d < devs.length && d < 64; d++) P(devs[d] + dim).rect(x + (d % 8) * (cs + gap), y + ((d / 8) | 0) * (cs + gap), cs, cs);
+        if (selected && n[0] === selected) sel = k;
+      }
+      for (const k in paths) {
+        g.globalAlpha = k.length > 1 ? 0.18 : 1;
+        g.fillStyle = COLORS[k[0]] || COLORS.C;
+        g.fill(paths[k]);
       }
       g.globalAlpha = 1;
+      if (sel >= 0) {
+        g.strokeStyle = '#101820';
+        g.lineWidth = 2;
+        g.strokeRect(rects[sel * 4] - 2, rects[sel * 4 + 1] - 2, rects[sel * 4 + 2] + 4, rects[sel * 4 + 3] + 4);
+      }
+      g.font = '10px system-ui, sans-serif';
       g.fillStyle = '#55606e';
       for (const lb of labels) {
-        if (!lb.head) {
+        if (lb.head) continue;
+        if (lb.fit == null) { // shortened once per layout
           let t = lb.text;
           while (t.length > 3 && g.measureText(t).width > lb.w) t = t.slice(0, -2);
-          g.fillText(t === lb.text ? t : t + '…', lb.x, lb.y);
+          lb.fit = t === lb.text ? t : t + '…';
         }
+        g.fillText(lb.fit, lb.x, lb.y);
       }
-      rects = Float32Array.from(rr);
       if (focus >= 0) drawFocus(g);
     }
     function drawFocus(g) {

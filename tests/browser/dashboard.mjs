@@ -9,9 +9,10 @@
 // SHOTS (where screenshots go), JOBS (JSON: the ids the scenario submitted),
 // TOKEN_A, TOKEN_BAD. Prints "ok ..." per check; exits 1 at the first failure.
 import { createRequire } from 'module';
+import path from 'path';
 import fs from 'fs';
 
-const require = createRequire((process.env.PW_DIR || '.') + '/');
+const require = createRequire(path.resolve(process.env.PW_DIR || '.') + '/');
 const { chromium } = require('playwright-core');
 const [mode, url] = process.argv.slice(2);
 const jobs = JSON.parse(process.env.JOBS || '{}');
