@@ -5,6 +5,7 @@
 #   make test       unit tests (plain and ASan+UBSan), scenario tests, fuzz smoke
 #   make bench      benchmarks; prints figures (uses ../shared/traces if present)
 #   make api-bench  POST /v1/jobs rate of a local allot server (bench/api_bench.sh)
+#   make dashboard-bench  the dashboard with 10,000 nodes and 100,000 jobs
 #   make fuzz       longer fuzzing (FUZZ_SECONDS=60 by default)
 #   make format     clang-format the sources in place
 #   make clean
@@ -40,7 +41,7 @@ FUZZERS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZB)/%)
 
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DALLOT_DEBUG
 
-.PHONY: all deps run test unit asan-test scenario fuzz-smoke fuzz bench api-bench clean format
+.PHONY: all deps run test unit asan-test scenario fuzz-smoke fuzz bench api-bench dashboard-bench clean format
 all: deps $(BUILD)/allot
 
 deps: $(BUILD)/.deps
@@ -186,6 +187,10 @@ bench: all $(BUILD)/bench $(BUILD)/api_bench $(BUILD)/server_scale
 	$(BUILD)/bench
 	sh bench/api_bench.sh $(BUILD)
 	$(BUILD)/server_scale
+	sh bench/dashboard_bench.sh $(BUILD)
+
+dashboard-bench: $(BUILD)/allot $(BUILD)/api_bench
+	sh bench/dashboard_bench.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
