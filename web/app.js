@@ -1015,9 +1015,10 @@
     for (const name in svcHist.by) {
       const s = services.find((x) => x.name === name);
       const b = svcHist.by[name];
-      b.ready.push(s ? s.replicas.ready : null);
-      b.wanted.push(s ? s.replicas.wanted : null);
-      b.rps.push(s ? s.load.rps : null);
+      const rep = (s && s.replicas) || {}, load = (s && s.load) || {};
+      b.ready.push(s ? rep.ready : null);
+      b.wanted.push(s ? rep.wanted : null);
+      b.rps.push(s ? load.rps : null);
     }
     if (n > 1800) { svcHist.time.shift(); for (const k in svcHist.by) for (const a of Object.values(svcHist.by[k])) a.shift(); }
   }
@@ -1062,8 +1063,8 @@
         fill(box, h('section', { class: 'panel' }, h('div', { class: 'tablewrap' }, h('table', { id: 'services-table' },
           h('thead', null, h('tr', null, ['Service', 'Tenant', 'Policy', 'Ready', 'Starting', 'Draining', 'Wanted', 'Min–max', 'Requests/s', 'Queue', 'SLO'].map((t, i) => h('th', { scope: 'col', class: i >= 3 && i !== 7 ? 'num' : null }, t)))),
           h('tbody', null, services.map((s) => h('tr', null, h('th', { scope: 'row' }, s.name), h('td', null, s.tenant || ''), h('td', null, s.policy || ''),
-            h('td', { class: 'num' }, fmtN(s.replicas.ready)), h('td', { class: 'num' }, fmtN(s.replicas.starting)), h('td', { class: 'num' }, fmtN(s.replicas.draining)),
-            h('td', { class: 'num' }, fmtN(s.replicas.wanted)), h('td', null, s.min_replicas + '–' + s.max_replicas),
+            h('td', { class: 'num' }, fmtN((s.replicas || {}).ready)), h('td', { class: 'num' }, fmtN((s.replicas || {}).starting)), h('td', { class: 'num' }, fmtN((s.replicas || {}).draining)),
+            h('td', { class: 'num' }, fmtN((s.replicas || {}).wanted)), h('td', null, s.min_replicas + '–' + s.max_replicas),
             h('td', { class: 'num' }, fmtDev(s.load && s.load.rps)), h('td', { class: 'num' }, fmtN(s.load && s.load.queue)), h('td', { class: 'num' }, s.slo_s != null ? s.slo_s + ' s' : '–'))))))));
         const k = Object.keys(svcHist.by).slice(0, 4).join(',');
         if (k !== key) { destroyChart(chart); fill(chartBox, chartBox.firstChild); chart = makeChart(chartBox, 'Replicas against demand', svcSeries(), svcAxes()); key = k; }

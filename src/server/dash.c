@@ -445,25 +445,23 @@ static void do_node(srv_state *st, srv_req *r)
 
 enum { SORT_ID = 0, SORT_WAIT, SORT_PRIORITY, SORT_DEVICES, SORT_SUBMIT, SORT_TENANT, SORT_STATE };
 
+/* A row to sort: ascending by (key, tie). Descending orders store -key and
+ * ~id, so that ties go by id in the same direction as the key. */
 typedef struct qrow {
     double key;
-    uint32_t id;
-    uint16_t tenant;
+    uint32_t tie, id;
 } qrow;
-
-static int qdesc;
-static srv_state *qst;
 
 static int cmp_q(const void *a, const void *b)
 {
     const qrow *x = a, *y = b;
-    int c = 0;
-    if (x->key != y->key)
-        c = x->key < y->key ? -1 : 1;
-    else if (x->tenant != y->tenant && qst)
-        c = strcmp(qst->tenants[x->tenant].name, qst->tenants[y->tenant].name);
-    if (c == 0) c = x->id < y->id ? -1 : x->id > y->id; /* ties: by id, stable */
-    return qdesc ? -c : c;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->tie < y->tie ? -1 : x->tie > y->tie;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Seconds the job waited (pending: so far; else until its latest start). */
@@ -552,6 +550,15 @@ static void do_queue(srv_state *st, srv_req *r)
     uint64_t counts[5] = {0};
     size_t cap = 0, n = 0;
     qrow *v = NULL;
+    int desc = r->q_all;
+    /* tenants by name: their rank is the key of a sort by tenant */
+    int rank[ALLOT_SERVER_MAX_TENANTS];
+    if (sort == SORT_TENANT) {
+        const char *names[ALLOT_SERVER_MAX_TENANTS];
+        for (int t = 0; t < st->ntenants; t++) names[t] = st->tenants[t].name;
+        qsort(names, (size_t)st->ntenants, sizeof *names, cmp_name);
+        for (int t = 0; t < st->ntenants; t++) rank[st_tenant_index(st, names[t])] = t;
+    }
     for (uint32_t id = 1; tfilter != -1 && id < st->next_id; id++) {
         srv_job *j = st_job_get(st, id);
         if (!j || (tfilter >= 0 && j->tenant != tfilter) || !text_match(st, j, r->q_text)) continue;
@@ -575,19 +582,13 @@ static void do_queue(srv_state *st, srv_req *r)
             key = (double)j->gang * j->devices * (j->devices ? j->milli : 0) / 1000.0;
             break;
         case SORT_SUBMIT: key = j->submit_time; break;
-        case SORT_TENANT: key = 0; break; /* by name in the comparison */
+        case SORT_TENANT: key = rank[j->tenant]; break;
         case SORT_STATE: key = j->state; break;
         default: break;
         }
-        v[n++] = (qrow){key, id, j->tenant};
+        v[n++] = desc ? (qrow){-key, ~id, id} : (qrow){key, id, id};
     }
-    int desc = r->q_all;
-    if (sort != SORT_ID || desc) {
-        qdesc = desc;
-        qst = sort == SORT_TENANT ? st : NULL;
-        if (n) qsort(v, n, sizeof *v, cmp_q);
-        qst = NULL;
-    }
+    if ((sort != SORT_ID || desc) && n) qsort(v, n, sizeof *v, cmp_q);
     json_t *rows = json_array();
     size_t off = (size_t)r->q_offset;
     for (size_t k = off; k < n && k < off + (size_t)r->q_limit; k++)
