@@ -5,6 +5,7 @@
 #   make test       unit tests (plain and ASan+UBSan), scenario tests, fuzz smoke
 #   make bench      benchmarks; prints figures (uses ../shared/traces if present)
 #   make api-bench  POST /v1/jobs rate of a local allot server (bench/api_bench.sh)
+#   make dashboard-bench  the dashboard with 10,000 nodes and 100,000 jobs
 #   make fuzz       longer fuzzing (FUZZ_SECONDS=60 by default)
 #   make format     clang-format the sources in place
 #   make clean
@@ -29,9 +30,9 @@ GEN_SRC  := $(BUILD)/gen/embedded.c
 # every header, public and internal: a change rebuilds what may include it
 HDRS     := $(wildcard include/allot/*.h src/*/*.h)
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o $(BUILD)/obj/gen/webassets.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
-ALIB_OBJ := $(LIB_SRC:%.c=$(ASAN)/obj/%.o) $(ASAN)/obj/gen/embedded.o
+ALIB_OBJ := $(LIB_SRC:%.c=$(ASAN)/obj/%.o) $(ASAN)/obj/gen/embedded.o $(ASAN)/obj/gen/webassets.o
 ACLI_OBJ := $(CLI_SRC:%.c=$(ASAN)/obj/%.o)
 
 TESTS      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -40,7 +41,7 @@ FUZZERS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZB)/%)
 
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DALLOT_DEBUG
 
-.PHONY: all deps run test unit asan-test scenario fuzz-smoke fuzz bench api-bench clean format
+.PHONY: all deps run test unit asan-test scenario fuzz-smoke fuzz bench api-bench dashboard-bench clean format
 all: deps $(BUILD)/allot
 
 deps: $(BUILD)/.deps
@@ -64,6 +65,34 @@ $(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(OPT) -c $< -o $@
 $(ASAN)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -c $< -o $@
+
+# ---- the dashboard (web/) ---------------------------------------------------
+# web/package.json pins uPlot (copied into the binary) and playwright-core (the
+# browser tests and the dashboard bench drive Debian's /usr/bin/chromium); npm
+# installs them under $(BUILD)/web. Without npm, or offline, the build goes on:
+# the page then shows tables instead of charts (rm $(BUILD)/web/.npm-stamp to
+# try again).
+NPM     ?= npm
+WEB_SRC := web/index.html web/app.js web/app.css web/favicon.svg
+$(BUILD)/web/.npm-stamp: web/package.json web/package-lock.json | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	cp web/package.json web/package-lock.json $(BUILD)/web/
+	@if command -v $(NPM) >/dev/null 2>&1 && \
+	    (cd $(BUILD)/web && $(NPM) ci --no-audit --no-fund --loglevel=error); then :; else \
+	  echo "warning: npm is absent or 'npm ci' failed: the dashboard is built without uPlot" \
+	       "(tables instead of charts) and the browser tests cannot run" >&2; fi
+	@touch $@
+
+$(BUILD)/gen/webassets.c: $(WEB_SRC) scripts/embed_web.sh $(BUILD)/web/.npm-stamp
+	@mkdir -p $(dir $@)
+	sh scripts/embed_web.sh $@ web $(BUILD)/web/node_modules/uplot/dist
+
+$(BUILD)/obj/gen/webassets.o: $(BUILD)/gen/webassets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(OPT) -c $< -o $@
+$(ASAN)/obj/gen/webassets.o: $(BUILD)/gen/webassets.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -c $< -o $@
 
@@ -114,7 +143,7 @@ $(ASAN)/tests/%: tests/%.c $(ASAN)/liballot.a tests/testutil.h
 # the library is compiled once for all fuzzers (instrumented, not linked
 # with libFuzzer's main), each target then links against it
 FUZZ_FLAGS = $(CSTD) -g -O1 -Iinclude -I$(BUILD)/gen -pthread
-FLIB_OBJ := $(LIB_SRC:%.c=$(FUZZB)/obj/%.o) $(FUZZB)/obj/gen/embedded.o
+FLIB_OBJ := $(LIB_SRC:%.c=$(FUZZB)/obj/%.o) $(FUZZB)/obj/gen/embedded.o $(FUZZB)/obj/gen/webassets.o
 
 $(FUZZB)/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
@@ -123,6 +152,10 @@ $(FUZZB)/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 $(FUZZB)/obj/gen/embedded.o: $(GEN_SRC)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(FUZZB)/obj/gen/webassets.o: $(BUILD)/gen/webassets.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -c $< -o $@
 
 $(FUZZB)/libfuzzallot.a: $(FLIB_OBJ)
 	@rm -f $@
@@ -154,6 +187,10 @@ bench: all $(BUILD)/bench $(BUILD)/api_bench $(BUILD)/server_scale
 	$(BUILD)/bench
 	sh bench/api_bench.sh $(BUILD)
 	$(BUILD)/server_scale
+	sh bench/dashboard_bench.sh $(BUILD)
+
+dashboard-bench: $(BUILD)/allot $(BUILD)/api_bench
+	sh bench/dashboard_bench.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

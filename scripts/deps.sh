@@ -6,7 +6,14 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev clang-format
 libjansson-dev libcmocka-dev libzstd-dev libxxhash-dev libsqlite3-dev
-libmicrohttpd-dev libcurl4-openssl-dev libinih-dev valgrind"
+libmicrohttpd-dev libcurl4-openssl-dev libinih-dev valgrind
+chromium curl"
+# the dashboard's build and browser tests: node and npm (uPlot and
+# playwright-core come from npm, see web/package.json); a node that came
+# another way (e.g. with its own npm) is kept
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PKGS="$PKGS nodejs npm"
+fi
 
 missing=""
 for p in $PKGS; do

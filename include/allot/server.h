@@ -54,6 +54,7 @@ typedef struct allot_server_config {
     double service_clock_scale;    /* the autoscalers' clock runs this many times
                                       faster than the wall clock (tests, demos;
                                       default 1) */
+    char reports_dir[1024];        /* *.html served under /reports/ ("" = none) */
 } allot_server_config;
 
 void allot_server_config_init(allot_server_config *cfg);
@@ -62,7 +63,8 @@ void allot_server_config_init(allot_server_config *cfg);
  * file and line in d. */
 int allot_server_config_ini(allot_server_config *cfg, const char *path, allot_diag *d);
 /* Applies ALLOT_* environment variables (ALLOT_LISTEN, ALLOT_DATA,
- * ALLOT_POLICY, ALLOT_ADMIN_TOKEN, ALLOT_AGENT_TOKEN, ALLOT_NODE_TIMEOUT). */
+ * ALLOT_POLICY, ALLOT_ADMIN_TOKEN, ALLOT_AGENT_TOKEN, ALLOT_NODE_TIMEOUT,
+ * ALLOT_REPORTS_DIR). */
 int allot_server_config_env(allot_server_config *cfg, allot_diag *d);
 /* One "key=value" setting as in the [server] section (flags use it). */
 int allot_server_config_set(allot_server_config *cfg, const char *key, const char *value,

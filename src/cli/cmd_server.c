@@ -20,7 +20,8 @@ static const char server_usage[] =
     "       allot server --dev [--sim-nodes N] [--listen HOST:PORT]\n"
     "\n"
     "Runs the control plane: the REST API under /v1 (docs/API.md), /healthz and\n"
-    "/metrics (Prometheus), the scheduler (the same core as `allot sim`) on the\n"
+    "/metrics (Prometheus), the web dashboard at / (open the URL it prints), the scheduler (the "
+    "same core as `allot sim`) on the\n"
     "wall clock, and durable state in SQLite (WAL) under --data. A job is on disk\n"
     "before its submission is acknowledged; after a crash or restart the server\n"
     "recovers pending jobs, running assignments, tenants and the node registry.\n"
@@ -56,6 +57,10 @@ static const char server_usage[] =
     "                       run the autoscalers' clock X times faster than the wall\n"
     "                       clock (their 60-300 s windows pass in seconds: tests and\n"
     "                       demos; default 1)\n"
+    "  --reports-dir DIR    the dashboard lists DIR's *.html reports (and those one\n"
+    "                       directory down, e.g. DIR/run1/report.html from\n"
+    "                       `allot sim --out DIR/run1`) and serves them read-only\n"
+    "                       under /reports/ (admin token)           [ALLOT_REPORTS_DIR]\n"
     "  --quiet              no per-event log lines on stderr\n"
     "  --dev                the embedded default for trying allot: state in a fresh\n"
     "                       temporary directory, no tokens, one in-process agent\n"
@@ -86,6 +91,7 @@ static const char server_usage[] =
     "  service_step = 2\n"
     "  service_signal_timeout = 30\n"
     "  service_clock_scale = 1\n"
+    "  reports_dir = /var/lib/allot/reports\n"
     "  tls_cert = /etc/allot/cert.pem   ; both set: HTTPS (GnuTLS)\n"
     "  tls_key = /etc/allot/key.pem\n"
     "  [tenant.vision]                  ; one section per tenant\n"
@@ -191,6 +197,7 @@ int allot_cmd_server(int argc, char **argv)
         {"service-step", required_argument, 0, 'S'},
         {"service-signal-timeout", required_argument, 0, 'G'},
         {"service-clock-scale", required_argument, 0, 'X'},
+        {"reports-dir", required_argument, 0, 'r'},
         {"quiet", no_argument, 0, 'q'},
         {"dev", no_argument, 0, 'D'},
         {"sim-nodes", required_argument, 0, 'n'},
@@ -229,6 +236,7 @@ int allot_cmd_server(int argc, char **argv)
         case 'S': flags[nflags++] = (flag_kv){"service_step", optarg}; break;
         case 'G': flags[nflags++] = (flag_kv){"service_signal_timeout", optarg}; break;
         case 'X': flags[nflags++] = (flag_kv){"service_clock_scale", optarg}; break;
+        case 'r': flags[nflags++] = (flag_kv){"reports_dir", optarg}; break;
         case 'q': cfg.quiet = 1; break;
         case 'D': dev = 1; break;
         case 'n':
@@ -304,8 +312,9 @@ int allot_cmd_server(int argc, char **argv)
     snprintf(url, sizeof url, "%s://%s:%d", scheme, host, port);
     fprintf(
         stderr,
-        "allot server: listening on %s (API %s/v1, metrics %s/metrics), state in %s, policy %s%s\n",
-        url, url, url, cfg.data, cfg.policy, cfg.admin_token[0] ? "" : ", authentication OFF");
+        "allot server: listening on %s (dashboard %s/, API %s/v1, metrics %s/metrics), state in "
+        "%s, policy %s%s\n",
+        url, url, url, url, cfg.data, cfg.policy, cfg.admin_token[0] ? "" : ", authentication OFF");
     if (dev) {
         fprintf(stderr,
                 "allot server: dev mode: try\n"

@@ -80,6 +80,8 @@ int allot_server_config_set(allot_server_config *cfg, const char *key, const cha
     if (strcmp(key, "tls_cert") == 0)
         return copy_str(cfg->tls_cert, sizeof cfg->tls_cert, v, key, d);
     if (strcmp(key, "tls_key") == 0) return copy_str(cfg->tls_key, sizeof cfg->tls_key, v, key, d);
+    if (strcmp(key, "reports_dir") == 0)
+        return copy_str(cfg->reports_dir, sizeof cfg->reports_dir, v, key, d);
     if (strcmp(key, "heartbeat_interval") == 0 || strcmp(key, "node_timeout") == 0) {
         if (parse_num(v, 0.05, 86400, &x))
             return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
@@ -238,7 +240,8 @@ int allot_server_config_env(allot_server_config *cfg, allot_diag *d)
     static const char *map[][2] = {
         {"ALLOT_LISTEN", "listen"},           {"ALLOT_DATA", "data"},
         {"ALLOT_POLICY", "policy"},           {"ALLOT_ADMIN_TOKEN", "admin_token"},
-        {"ALLOT_AGENT_TOKEN", "agent_token"}, {"ALLOT_NODE_TIMEOUT", "node_timeout"}};
+        {"ALLOT_AGENT_TOKEN", "agent_token"}, {"ALLOT_NODE_TIMEOUT", "node_timeout"},
+        {"ALLOT_REPORTS_DIR", "reports_dir"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         const char *v = getenv(map[i][0]);
         if (!v) continue;

@@ -24,17 +24,38 @@
 
 #include "allot/server.h"
 #include "server_int.h"
+#include "ui_http.h"
 
 #define RT_LOG_UPLOAD RQ__COUNT
 #define RT_OTHER      (RQ__COUNT + 1)
-#define RT__COUNT     (RQ__COUNT + 2)
+#define RT_STATIC     (RQ__COUNT + 2) /* the dashboard's files and reports */
+#define RT__COUNT     (RQ__COUNT + 3)
 
-static const char *route_names[RT__COUNT] = {
-    "healthz",      "metrics",        "submit",  "jobs",          "job",
-    "cancel",       "job_logs",       "nodes",   "node",          "register",
-    "poll",         "events",         "tenants", "put_tenant",    "drain",
-    "services",     "service_create", "service", "service_patch", "service_delete",
-    "service_load", "log_upload",     "other"};
+static const char *route_names[RT__COUNT] = {"healthz",
+                                             "metrics",
+                                             "submit",
+                                             "jobs",
+                                             "job",
+                                             "cancel",
+                                             "job_logs",
+                                             "nodes",
+                                             "node",
+                                             "register",
+                                             "poll",
+                                             "events",
+                                             "tenants",
+                                             "put_tenant",
+                                             "drain",
+                                             "services",
+                                             "service_create",
+                                             "service",
+                                             "service_patch",
+                                             "service_delete",
+                                             "service_load",
+                                             "ui",
+                                             "log_upload",
+                                             "other",
+                                             "static"};
 
 static _Atomic uint64_t http_count[RT__COUNT][6];
 
@@ -191,6 +212,9 @@ static int route(allot_server *s, struct MHD_Connection *c, const char *method, 
     }
     const char *p = url + 4;
     long long x;
+    int ui = srv_ui_route(c, p, method, r, s->cfg.reports_dir,
+                          r->role == ROLE_TENANT ? s->cfg.tenants[r->tenant].name : NULL);
+    if (ui) return ui > 0 ? 0 : -1;
     if (strncmp(p, "jobs", 4) == 0 && (p[4] == 0 || p[4] == '/')) {
         if (r->role == ROLE_AGENT) {
             srv_reply_error(r, 403, "forbidden", "agent tokens cannot use the job routes");
@@ -508,6 +532,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     allot_server *s = cls;
     hctx *h = *con_cls;
+    if (!h && srv_ui_static_path(url)) { /* the dashboard: answered at once */
+        srv_req who = {0};
+        authenticate(s, c, &who);
+        int st = 500;
+        enum MHD_Result rc = srv_ui_serve(c, method, url, s->cfg.reports_dir, who.role, &st);
+        if (st / 100 >= 1 && st / 100 <= 5) atomic_fetch_add(&http_count[RT_STATIC][st / 100], 1);
+        return rc;
+    }
     if (!h) {
         h = calloc(1, sizeof *h);
         if (!h) return MHD_NO;

@@ -76,9 +76,11 @@ void st_job_dirty(srv_state *st, srv_job *j)
 
 void st_job_set_state(srv_state *st, srv_job *j, int state)
 {
+    int old = j->state;
     st->count[j->state]--;
     j->state = (uint8_t)state;
     st->count[state]++;
+    st_jev_state(st, j, old);
     st_job_dirty(st, j);
 }
 
@@ -116,6 +118,7 @@ void st_job_free(srv_job *j)
     free(j->reason);
     free(j->tasks);
     free(j->service);
+    st_jev_free(j);
     free(j);
 }
 
@@ -178,6 +181,8 @@ json_t *st_job_record(const srv_job *j)
         json_object_set_new(o, "service", json_string(j->service));
         json_object_set_new(o, "replica", json_integer(j->replica));
     }
+    json_t *ev = st_jev_record(j);
+    if (ev) json_object_set_new(o, "events", ev);
     return o;
 }
 
@@ -404,6 +409,7 @@ static void apply_decisions(srv_state *st)
                 else
                     st_node_push(st, d->node, 0, j->id, d->task, j->epoch, NULL);
                 if (d->task == j->gang - 1 && n->simulated) st_job_started_all(j);
+                if (d->task == j->gang - 1) st_jev_placed(st, j);
             }
             st->decisions++;
             break;

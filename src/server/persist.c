@@ -204,6 +204,7 @@ int st_rec_job(void *arg, uint32_t id, const char *tenant, int state, const char
         j->service = strdup(sv);
         j->replica = (int)json_integer_value(json_object_get(o, "replica"));
     }
+    st_jev_load(j, json_object_get(o, "events"));
     j->state = (uint8_t)(state >= 0 && state < 5 ? state : ALLOT_JOB_FAILED);
     if (j->chip < 0 && sp.chip[0] && j->state <= ALLOT_JOB_RUNNING) { /* chip no longer known */
         j->state = ALLOT_JOB_FAILED;

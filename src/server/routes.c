@@ -505,7 +505,11 @@ int st_handle(srv_state *st, srv_req *r)
     case RQ_JOBS: do_jobs(st, r); break;
     case RQ_JOB: {
         srv_job *j = visible_job(st, r);
-        if (j) srv_reply_json(r, 200, st_job_json(st, j));
+        if (j) {
+            json_t *o = st_job_json(st, j);
+            json_object_set_new(o, "events", st_jev_json(j));
+            srv_reply_json(r, 200, o);
+        }
         break;
     }
     case RQ_CANCEL: do_cancel(st, r); break;
@@ -524,6 +528,7 @@ int st_handle(srv_state *st, srv_req *r)
     case RQ_SVC_PATCH:
     case RQ_SVC_DELETE:
     case RQ_SVC_LOAD: st_svc_handle(st, r); break;
+    case RQ_UI: st_dash_handle(st, r); break;
     default: srv_reply_error(r, 500, "internal", "unknown request"); break;
     }
     return 0;

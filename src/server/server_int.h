@@ -39,6 +39,7 @@ typedef enum srv_kind {
     RQ_SVC_PATCH,
     RQ_SVC_DELETE,
     RQ_SVC_LOAD,
+    RQ_UI, /* the dashboard's JSON routes (dash.c); which one in ui */
     RQ__COUNT
 } srv_kind;
 
@@ -73,6 +74,11 @@ typedef struct srv_req {
     char q_state[16], q_tenant[64];
     double q_wait;
     int64_t q_offset, q_len;
+    int ui;          /* RQ_UI: SRV_UI_FLEET, ... (ui_int.h) */
+    int q_states;    /* RQ_UI queue: bit mask of job states */
+    char q_sort[16]; /* RQ_UI queue: sort key */
+    char q_text[64]; /* RQ_UI queue: search text */
+    double q_since;  /* RQ_UI history: samples after this time */
     /* outputs */
     int status;
     char *out; /* malloc'd */

@@ -179,6 +179,7 @@ static void *run(void *arg)
         if (!stopping) {
             housekeeping(st);
             st_svc_tick(st); /* inference services: load samples, autoscaling */
+            st_dash_tick(st);
         }
         if (st->need_rebuild && (stopping || st_mono_now() >= st->rebuild_after)) {
             double t0 = st_mono_now();
@@ -417,6 +418,7 @@ void srv_state_free(srv_state *st)
     free(st->cid_free);
     free(st->gone);
     allot_decisions_free(&st->dec);
+    st_dash_free(st);
     allot_sched_free(st->s);
     allot_cluster_free(st->c);
     allot_store_close(st->store);

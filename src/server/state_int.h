@@ -46,6 +46,8 @@ typedef struct srv_job {
     float kill_grace;      /* > 0: seconds the agent waits between SIGTERM and
                               SIGKILL when this job is stopped (a replica's drain) */
     allot_chip_mask chips; /* != 0: the chip types it may use (overrides chip) */
+    struct srv_jev *ev;    /* its last events (jobev.c), NULL until one */
+    uint8_t nev, cev;
 } srv_job;
 
 typedef struct srv_ref {
@@ -153,6 +155,7 @@ struct srv_state {
     size_t ncid_free, cid_free_cap;
     hist lat_sched, lat_commit, batch;
     struct srv_svcs *svcs; /* inference services (services.c) */
+    struct srv_dash *dash; /* the dashboard's history rings (dash.c) */
 };
 
 void st_do_events(srv_state *st, srv_req *r);
@@ -233,6 +236,19 @@ void st_svc_metrics(srv_state *st, srv_buf *b);
 /* A task of a replica ended: returns 1 when the service took care of it
  * (a drained replica ends as cancelled, not failed). */
 int st_svc_task_exit(srv_state *st, srv_job *j, int code, int sig);
+/* ---- the dashboard (dash.c, jobev.c) ---- */
+/* Samples the fleet into the history rings when one is due. */
+void st_dash_tick(srv_state *st);
+void st_dash_free(srv_state *st);
+void st_dash_handle(srv_state *st, srv_req *r);
+/* Records a job's state change old -> j->state as an event (reason: j->reason). */
+void st_jev_state(srv_state *st, srv_job *j, int old);
+/* Records that every task of the job's current epoch is placed. */
+void st_jev_placed(srv_state *st, srv_job *j);
+json_t *st_jev_json(const srv_job *j);   /* submitted, then the recorded ones */
+json_t *st_jev_record(const srv_job *j); /* for the store; NULL when none */
+void st_jev_load(srv_job *j, json_t *events);
+void st_jev_free(srv_job *j);
 
 /* The job's core id, taken when it has none (0 on success). */
 int st_cid_take(srv_state *st, srv_job *j);
