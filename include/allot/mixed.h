@@ -65,6 +65,10 @@ typedef struct allot_mixed_config {
     int64_t grace_s;     /* reclaim grace (default 20 s); 0 = reclaim at once */
     int lend;            /* 1: idle pool devices are lent to training (default);
                             0: training never runs on the pool (the baseline) */
+    int reserve;         /* spare replicas per service kept on the pool, not lent
+                            (default 0): a scale-up takes one at once instead of
+                            waiting for a reclaim, and the reserve is topped up
+                            from free devices or by a reclaim nobody waits for */
     int64_t warmup_s;    /* training runs alone this long before the services'
                             traces begin (their initial replicas are placed at
                             0); metrics of the pool cover the services' horizon */
@@ -135,7 +139,9 @@ typedef struct allot_mixed_point {
     double t;       /* bucket start, s from the services' start */
     double serving; /* pool devices held by replicas (warming, ready, draining) */
     double lent;    /* pool devices held by training */
-    double idle;    /* pool devices nobody holds */
+    double idle;    /* pool devices not held by replicas nor training (with
+                       the reserve) */
+    double reserve; /* of which held in reserve */
 } allot_mixed_point;
 
 typedef struct allot_mixed_result {
@@ -144,13 +150,17 @@ typedef struct allot_mixed_result {
     uint32_t pool_nodes, pool_devices;
     /* the pool over the horizon */
     double pool_device_h;         /* pool devices x horizon */
-    double serving_device_h;      /* held by replicas */
+    double serving_device_h;      /* held by replicas (warming, serving, draining) */
+    double reserve_device_h;      /* held in reserve: idle, and not lent */
     double idle_serving_device_h; /* pool_device_h - serving_device_h */
     double lent_device_h;         /* held by training */
     double lent_share;            /* lent / idle serving (1 if nothing idles) */
     double serving_peak_devices;  /* most pool devices replicas held at once */
     /* reclaims */
     uint64_t reclaims, reclaim_failures;
+    uint64_t reserve_refills;     /* reclaims that topped up the reserve (not in
+                                     the latencies: nobody waited for them) */
+    double reserve_lost_device_s; /* work their victims lost */
     double reclaim_p50_s, reclaim_p99_s, reclaim_max_s; /* 0 without reclaims */
     double reclaim_bound_s;                             /* grace_s + dt */
     allot_mixed_reclaim *reclaimv;                      /* nreclaim, in order */

@@ -168,6 +168,7 @@ typedef struct rep { /* a replica job: id = ntrain + its slot */
 typedef struct pend { /* a reclaim announced, not yet done */
     double ask;       /* services' clock */
     uint8_t live;
+    uint8_t spare; /* for the reserve, not for a replica the service waits for */
 } pend;
 
 typedef struct msvc {
@@ -182,10 +183,12 @@ typedef struct msvc {
     uint16_t alias; /* chip id of its pool alias */
     u32v warming;   /* replica slots warming up, in start order (the sim's FIFO) */
     u32v ready;     /* replica slots serving */
+    u32v spare;     /* replica jobs held in reserve (not in the serving simulator) */
     pend *pv;
     size_t npv, cappv, pv_first; /* pv_first: no live entry before it */
-    size_t live;                 /* live pending reclaims */
-    double within, dropped, req, replica_steps, peak, cur_dev, peak_dev;
+    size_t live;                 /* live pending reclaims for replicas */
+    size_t spare_live;           /* live pending reclaims for the reserve */
+    double within, dropped, req, replica_steps, peak;
     uint64_t ups, downs, reclaims, denied;
 } msvc;
 
@@ -226,9 +229,9 @@ typedef struct mx {
     mheap h;
     uint64_t seq;
     /* pool accounting (milli) and integrals (milli-s) */
-    int64_t serv_milli, lent_milli, train_milli;
+    int64_t serv_milli, lent_milli, train_milli, spare_milli;
     int64_t last;
-    double serv_area, lent_area, train_area, step_serv, step_lent;
+    double serv_area, lent_area, train_area, spare_area, step_serv, step_lent, step_spare;
     /* reclaims */
     int in_reclaim;       /* a replica is being submitted for a reclaim */
     uint32_t rec_victims; /* its victims so far (before its start) */
@@ -255,6 +258,8 @@ static void advance(mx *x, int64_t t)
         x->lent_area += (double)x->lent_milli * span;
         x->step_serv += (double)x->serv_milli * span;
         x->step_lent += (double)x->lent_milli * span;
+        x->spare_area += (double)x->spare_milli * span;
+        x->step_spare += (double)x->spare_milli * span;
     }
     x->last = t;
 }
@@ -273,7 +278,7 @@ static int apply(mx *x, int64_t now)
         uint32_t id = dc->job;
         if (id >= x->ntrain) { /* a replica */
             rep *r = &x->rv[id - x->ntrain];
-            msvc *sv = &x->sv[r->svc];
+            const msvc *sv = &x->sv[r->svc];
             if (dc->kind == ALLOT_DEC_FAIL) continue; /* the caller sees it is not placed */
             if (dc->kind != ALLOT_DEC_START || dc->node >= x->nn || !x->pool[dc->node])
                 return allot_diag_set(x->d, ALLOT_EINVARIANT, NULL, 0, 0,
@@ -284,8 +289,6 @@ static int apply(mx *x, int64_t now)
             x->in_reclaim = 0; /* later stops are the training's own */
             x->serving_n[dc->node] += dc->ndev;
             x->serv_milli += (int64_t)dc->ndev * ALLOT_MILLI;
-            sv->cur_dev += dc->ndev;
-            if (sv->cur_dev > sv->peak_dev) sv->peak_dev = sv->cur_dev;
             double all = (double)x->serv_milli / ALLOT_MILLI;
             if (all > x->out->serving_peak_devices) x->out->serving_peak_devices = all;
             continue;
@@ -423,7 +426,6 @@ static int replica_end(mx *x, uint32_t r, int64_t now)
     advance(x, now);
     x->serving_n[p->node] -= sv->s->devices;
     x->serv_milli -= (int64_t)sv->s->devices * ALLOT_MILLI;
-    sv->cur_dev -= sv->s->devices;
     allot_event ev = {.kind = ALLOT_EV_FINISH, .time = now, .job = x->ntrain + r};
     int rc = handle(x, &ev);
     return rc ? rc : slot_forget(x, r, now);
@@ -456,7 +458,8 @@ static int reclaim_room(const mx *x, const msvc *sv)
     }
     for (size_t k = 0; k < x->nsv; k++)
         if (x->sv[k].alias == sv->alias)
-            room -= (int64_t)x->sv[k].live * ((x->sv[k].s->devices + nd - 1) / nd);
+            room -= (int64_t)(x->sv[k].live + x->sv[k].spare_live) *
+                    ((x->sv[k].s->devices + nd - 1) / nd);
     return room > 0;
 }
 
@@ -474,13 +477,42 @@ static int record_reclaim(mx *x, uint32_t k, double ask, double freed)
     return 0;
 }
 
+/* The reserve: replica jobs the serving tenant holds idle, so that a
+ * scale-up starts at once instead of waiting for a reclaim. */
+static int spare_add(mx *x, msvc *sv, uint32_t r)
+{
+    int rc = u32v_push(&sv->spare, r);
+    if (rc == 0) x->spare_milli += (int64_t)sv->s->devices * ALLOT_MILLI;
+    return rc;
+}
+
+/* Keeps a stopped replica's devices in the reserve when it is short;
+ * returns 1 if it did. */
+static int spare_keep(mx *x, msvc *sv, uint32_t r, int *rc)
+{
+    *rc = 0;
+    if (u32v_len(&sv->spare) >= (size_t)x->cfg->reserve) return 0;
+    if ((*rc = spare_add(x, sv, r))) return 0;
+    for (size_t p = sv->npv; p-- > sv->pv_first && sv->spare_live &&
+                             u32v_len(&sv->spare) + sv->spare_live > (size_t)x->cfg->reserve;)
+        if (sv->pv[p].live && sv->pv[p].spare) { /* an announced refill is not needed */
+            sv->pv[p].live = 0;
+            sv->spare_live--;
+        }
+    return 1;
+}
+
 /* Starts the replica of pending reclaim p of service k now (due, or a pool
  * device freed up). */
 static int reclaim_now(mx *x, uint32_t k, size_t p, int64_t now)
 {
     msvc *sv = &x->sv[k];
+    int spare = sv->pv[p].spare;
     sv->pv[p].live = 0;
-    sv->live--;
+    if (spare)
+        sv->spare_live--;
+    else
+        sv->live--;
     x->in_reclaim = 1;
     x->rec_victims = 0;
     x->rec_lost = 0;
@@ -493,6 +525,11 @@ static int reclaim_now(mx *x, uint32_t k, size_t p, int64_t now)
         return 0;
     }
     x->out->training.reclaim_preemptions += x->rec_victims;
+    if (spare) {
+        x->out->reserve_refills++;
+        x->out->reserve_lost_device_s += x->rec_lost;
+        return spare_add(x, sv, r);
+    }
     rc = record_reclaim(x, k, sv->pv[p].ask, rel(x, now));
     if (rc) return rc;
     x->rv[r].ready_at = rel(x, now) + sv->ch->cold_start_s;
@@ -500,7 +537,7 @@ static int reclaim_now(mx *x, uint32_t k, size_t p, int64_t now)
     return rc ? rc : u32v_push(&sv->warming, r);
 }
 
-static int pend_new(mx *x, uint32_t k, double ask, size_t *out)
+static int pend_new(mx *x, uint32_t k, double ask, int spare, size_t *out)
 {
     msvc *sv = &x->sv[k];
     if (sv->npv == sv->cappv) {
@@ -510,11 +547,53 @@ static int pend_new(mx *x, uint32_t k, double ask, size_t *out)
         sv->pv = v;
         sv->cappv = cap;
     }
-    sv->pv[sv->npv] = (pend){ask, 1};
-    sv->live++;
+    sv->pv[sv->npv] = (pend){ask, 1, (uint8_t)(spare != 0)};
+    if (spare)
+        sv->spare_live++;
+    else
+        sv->live++;
     *out = sv->npv++;
     (void)x;
     return 0;
+}
+
+/* Announces a reclaim (due after the grace; at once without one). */
+static int announce(mx *x, uint32_t k, int spare, int64_t T)
+{
+    size_t p;
+    int rc = pend_new(x, k, rel(x, T), spare, &p);
+    if (rc) return rc;
+    if (x->cfg->grace_s <= 0) return reclaim_now(x, k, p, T);
+    return push(x, T + x->cfg->grace_s, K_RECLAIM, k, (uint32_t)p);
+}
+
+/* Tops the reserve up: free pool devices first, else a reclaim. */
+static int refill(mx *x, uint32_t k, int64_t T)
+{
+    msvc *sv = &x->sv[k];
+    while (u32v_len(&sv->spare) + sv->spare_live < (size_t)x->cfg->reserve) {
+        int rc = 0;
+        if (free_slot(x, sv)) {
+            uint32_t r;
+            if ((rc = replica_submit(x, k, T, &r))) return rc;
+            if (r != UINT32_MAX) {
+                if ((rc = spare_add(x, sv, r))) return rc;
+                continue;
+            }
+        }
+        if (!x->cfg->lend || !reclaim_room(x, sv)) break;
+        if ((rc = announce(x, k, 1, T))) return rc;
+    }
+    return 0;
+}
+
+/* A draining replica is done: its devices go to the reserve or back. */
+static int drain_end(mx *x, uint32_t r, int64_t now)
+{
+    int rc;
+    advance(x, now);
+    if (spare_keep(x, &x->sv[x->rv[r].svc], r, &rc) || rc) return rc;
+    return replica_end(x, r, now);
 }
 
 /* ---- one serving step ------------------------------------------------------------ */
@@ -536,6 +615,7 @@ static int service_step(mx *x, uint32_t k, size_t i, int64_t T)
             tk.es = sv->sm.work[i] / sv->sm.count[i];
         }
     }
+    allot_serve_sim_set_waiting(sv->m, (int)sv->live); /* the autoscaler counts them */
     int rc = allot_serve_sim_step(sv->m, t0, &tk);
     if (rc) return rc;
     int ready, starting, draining;
@@ -549,15 +629,28 @@ static int service_step(mx *x, uint32_t k, size_t i, int64_t T)
     sv->within += tk.within;
     sv->dropped += tk.dropped;
     sv->req += tk.count;
-    /* announced reclaims that a freed pool device can serve now, oldest first */
-    for (size_t p = sv->pv_first; p < sv->npv && sv->live && free_slot(x, sv); p++)
-        if (sv->pv[p].live && (rc = reclaim_now(x, k, p, T))) return rc;
+    /* announced reclaims that a freed pool device can serve now, oldest
+     * first: the replicas the service waits for, then the reserve's */
+    for (int spare = 0; spare <= 1; spare++)
+        for (size_t p = sv->pv_first;
+             p < sv->npv && (spare ? sv->spare_live : sv->live) && free_slot(x, sv); p++)
+            if (sv->pv[p].live && sv->pv[p].spare == spare && (rc = reclaim_now(x, k, p, T)))
+                return rc;
     while (sv->pv_first < sv->npv && !sv->pv[sv->pv_first].live) sv->pv_first++;
     allot_serve_sim_counts(sv->m, &ready, &starting, &draining);
     int have = ready + starting + (int)sv->live;
     if (tk.want > have) {
         sv->ups++;
         for (int q = have; q < tk.want; q++) {
+            if (u32v_len(&sv->spare)) { /* the reserve: no waiting */
+                uint32_t r = sv->spare.v[--sv->spare.n];
+                x->spare_milli -= (int64_t)s->devices * ALLOT_MILLI;
+                x->rv[r].ready_at = t1 + sv->ch->cold_start_s;
+                rc = allot_serve_sim_start(sv->m, 1, x->rv[r].ready_at);
+                if (rc == 0) rc = u32v_push(&sv->warming, r);
+                if (rc) return rc;
+                continue;
+            }
             if (free_slot(x, sv)) {
                 uint32_t r;
                 rc = replica_submit(x, k, T, &r);
@@ -574,20 +667,13 @@ static int service_step(mx *x, uint32_t k, size_t i, int64_t T)
                 sv->denied += (uint64_t)(tk.want - q);
                 break;
             }
-            size_t p;
-            rc = pend_new(x, k, t1, &p);
-            if (rc) return rc;
-            if (x->cfg->grace_s <= 0)
-                rc = reclaim_now(x, k, p, T);
-            else
-                rc = push(x, T + x->cfg->grace_s, K_RECLAIM, k, (uint32_t)p);
-            if (rc) return rc;
+            if ((rc = announce(x, k, 0, T))) return rc;
         }
     } else if (tk.want < have) {
         sv->downs++;
         int stop = have - tk.want;
         for (size_t p = sv->npv; p-- > sv->pv_first && stop > 0 && sv->live;) /* newest first */
-            if (sv->pv[p].live) {
+            if (sv->pv[p].live && !sv->pv[p].spare) {
                 sv->pv[p].live = 0;
                 sv->live--;
                 stop--;
@@ -596,7 +682,8 @@ static int service_step(mx *x, uint32_t k, size_t i, int64_t T)
             int freed = allot_serve_sim_stop(sv->m, stop, t1);
             for (int q = 0; q < freed && u32v_len(&sv->warming); q++) {
                 uint32_t r = sv->warming.v[--sv->warming.n]; /* newest first, as the sim */
-                if ((rc = replica_end(x, r, T))) return rc;
+                if (!spare_keep(x, sv, r, &rc) && rc == 0) rc = replica_end(x, r, T);
+                if (rc) return rc;
             }
             int drain = stop - freed;
             int64_t end = abs_time(x, t1 + s->drain_s);
@@ -606,6 +693,7 @@ static int service_step(mx *x, uint32_t k, size_t i, int64_t T)
             }
         }
     }
+    if (x->cfg->reserve > 0 && (rc = refill(x, k, T))) return rc;
     allot_serve_sim_counts(sv->m, &ready, &starting, &draining);
     double held = (double)ready + (double)starting + (double)draining;
     sv->replica_steps += held;
@@ -624,13 +712,16 @@ static int do_step(mx *x, size_t i, int64_t T)
         size_t in_b = x->nsteps - (i / x->per) * x->per;
         double wgt = 1.0 / (double)(in_b < x->per ? in_b : x->per);
         double pool = (double)x->out->pool_devices;
-        double sv = x->step_serv / x->dt / ALLOT_MILLI, le = x->step_lent / x->dt / ALLOT_MILLI;
+        double sp = x->step_spare / x->dt / ALLOT_MILLI;
+        double sv = x->step_serv / x->dt / ALLOT_MILLI - sp,
+               le = x->step_lent / x->dt / ALLOT_MILLI;
         p->t = (double)(i / x->per) * (double)x->per * x->dt;
         p->serving += sv * wgt;
         p->lent += le * wgt;
+        p->reserve += sp * wgt;
         p->idle += (pool - sv - le) * wgt;
     }
-    x->step_serv = x->step_lent = 0;
+    x->step_serv = x->step_lent = x->step_spare = 0;
     return 0;
 }
 
@@ -902,7 +993,7 @@ static int run_loop(mx *x)
         advance(x, e.time);
         switch (e.kind) {
         case K_TEND: rc = training_end(x, &e); break;
-        case K_DRAIN: rc = replica_end(x, e.a, e.time); break;
+        case K_DRAIN: rc = drain_end(x, e.a, e.time); break;
         case K_RECLAIM:
             if (x->sv[e.a].pv[e.b].live) rc = reclaim_now(x, e.a, e.b, e.time);
             break;
@@ -928,7 +1019,8 @@ static void finish(mx *x)
     allot_mixed_result *o = x->out;
     double H = (double)x->nsteps * x->dt;
     o->pool_device_h = (double)o->pool_devices * H / 3600.0;
-    o->serving_device_h = x->serv_area / ALLOT_MILLI / 3600.0;
+    o->serving_device_h = (x->serv_area - x->spare_area) / ALLOT_MILLI / 3600.0;
+    o->reserve_device_h = x->spare_area / ALLOT_MILLI / 3600.0;
     o->idle_serving_device_h = o->pool_device_h - o->serving_device_h;
     if (o->idle_serving_device_h < 0) o->idle_serving_device_h = 0;
     o->lent_device_h = x->lent_area / ALLOT_MILLI / 3600.0;
@@ -968,7 +1060,7 @@ static void finish(mx *x)
         s->scale_downs = sv->downs;
         r->reclaims = sv->reclaims;
         r->denied = sv->denied;
-        r->peak_devices = sv->peak_dev;
+        r->peak_devices = sv->peak * sv->s->devices;
     }
     allot_mixed_training *t = &o->training;
     allot_sched_stats st;
@@ -1035,7 +1127,7 @@ static int setup(mx *x, const allot_cluster *c0, const allot_workload *w,
         return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
                               "the serving step must be a whole number of seconds >= 1, not %g",
                               x->dt);
-    if (cfg->grace_s < 0 || cfg->warmup_s < 0 || cfg->train_start_s < 0)
+    if (cfg->grace_s < 0 || cfg->warmup_s < 0 || cfg->train_start_s < 0 || cfg->reserve < 0)
         return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
                               "grace, warm-up and training start must be >= 0");
     x->sv = calloc(nsv, sizeof *x->sv);
@@ -1142,6 +1234,7 @@ static int setup(mx *x, const allot_cluster *c0, const allot_workload *w,
         rc = allot_serve_sim_new(&sv->m, sv->s, sv->in->chip, sv->in->policy, x->dt, 0, placed);
         if (rc)
             return allot_diag_set(d, rc, NULL, 0, 0, "%s: cannot start its simulator", sv->s->name);
+        if (cfg->reserve > 0 && (rc = refill(x, (uint32_t)k, 0))) return rc;
     }
     return 0;
 }
@@ -1171,6 +1264,7 @@ int allot_mixed_run(const allot_cluster *c0, const allot_workload *w,
         free(sv->oracle);
         free(sv->warming.v);
         free(sv->ready.v);
+        free(sv->spare.v);
         free(sv->pv);
     }
     free(x.sv);
