@@ -275,6 +275,47 @@ static void test_bounds_random(void **state)
     allot_cluster_free(c);
 }
 
+/* The reserve: a spare replica takes the burst at once (no reclaim for the
+ * service); topping the reserve up again reclaims a borrower, which nobody
+ * waits for. The spare counts as idle, not lent. */
+static void test_reserve(void **state)
+{
+    (void)state;
+    allot_cluster *c = fleet(2, 4, "H100");
+    uint8_t pool[2] = {1, 0};
+    allot_service s;
+    allot_service_default(&s, ALLOT_REQ_LLM);
+    s.min_replicas = 1;
+    s.max_replicas = 2;
+    allot_reqtrace t;
+    make_trace(&t, 1200, burst, 8000, 0, 11);
+    allot_workload w;
+    allot_workload_init(&w);
+    for (int i = 0; i < 6; i++) add_job(&w, 0, 3000, 1, 50); /* 4 train, 2 borrow */
+    allot_mixed_service sv = {&s, &t, 0, ALLOT_AS_ALLOT};
+    allot_mixed_config cfg;
+    allot_mixed_config_init(&cfg);
+    cfg.pool = pool;
+    cfg.reserve = 1;
+    cfg.check_invariants = 1;
+    allot_mixed_result r;
+    allot_diag d = {0};
+    assert_int_equal(allot_mixed_run(c, &w, &sv, 1, &cfg, &r, &d), 0);
+    check_bounds(&r);
+    assert_int_equal(r.reclaims, 0);        /* the service never waited */
+    assert_int_equal(r.reserve_refills, 1); /* the reserve was topped up once */
+    assert_int_equal(r.training.reclaim_preemptions, 1);
+    assert_int_equal(r.svc[0].serve.scale_ups, 1);
+    assert_true(r.reserve_device_h > 0);
+    /* the spare is idle, not lent: 2 borrowers, then 1 */
+    assert_true(r.lent_device_h < r.idle_serving_device_h - r.reserve_device_h + 1e-9);
+    assert_true(r.series[0].reserve > 0.99 && r.series[0].lent > 1.99);
+    allot_mixed_result_free(&r);
+    allot_workload_free(&w);
+    allot_reqtrace_free(&t);
+    allot_cluster_free(c);
+}
+
 static double spike(double t) { return t >= 1200 && t < 1800 ? 150 : 15; }
 
 /* Without training the fleet changes nothing: every field allot_serve_run
@@ -413,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_hand_computed),
         cmocka_unit_test(test_reclaim_resumes_from_checkpoint),
         cmocka_unit_test(test_bounds_random),
+        cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_no_training_equals_serve_run),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_bad_input),
