@@ -112,8 +112,9 @@ typedef struct allot_mixed_reclaim {
 typedef struct allot_mixed_service_result {
     allot_serve_result serve; /* series not recorded (NULL) */
     uint64_t reclaims;        /* replicas that waited for a reclaim */
-    uint64_t denied;          /* replica requests the pool could not hold at all
-                                 (every pool device of its chip type serving) */
+    uint64_t denied;          /* replica-steps the pool could not hold at all (every
+                                 pool device of its chip type serving): each step a
+                                 replica is still wanted and not placed counts */
     double peak_devices;      /* most devices its replicas held at once */
 } allot_mixed_service_result;
 

@@ -56,7 +56,7 @@ static const char mixed_usage[] =
     "                      every service\n"
     "  --chip T            the replicas' chip type (default: the first of the\n"
     "                      service's types that the pool has)\n"
-    "  --slo S             latency SLO in seconds (default 10 for LLMs, 60 for images)\n"
+    "  --slo S             latency SLO, s (default 10 for LLMs, 60 for images)\n"
     "  --slo-target F      share of requests to keep within it (default 0.99)\n"
     "  --max-replicas N    per service (default 64)\n"
     "  --dt S              serving step, whole seconds (default 1; 10 when a trace\n"
@@ -108,13 +108,14 @@ static const char mixed_usage[] =
     "reclaim_p99_s, reclaim_max_s, reclaim_bound_s (grace + dt),\n"
     "reclaim_failures, reserve_device_hours; services[] (slo_attainment and\n"
     "device_hours with and without lending, slo_attainment_all_starts_delayed,\n"
-    "reclaims, denied); training and training_without_lending\n"
+    "reclaims, denied_replica_steps); training and training_without_lending\n"
     "(jobs, borrowers, finished, jct_mean_s, jct_p99_s, preemptions,\n"
     "reclaim_preemptions, lost_device_hours, ettr, device_hours). The method is\n"
     "in docs/internals/mixed.md.\n"
     "\n"
     "example (from the repository, without ../shared):\n"
-    "  allot sim --workload tests/data/azure_small.csv --training gen:llm:n=400 \\\n"
+    "  allot sim --workload tests/data/azure_small.csv \\\n"
+    "            --training gen:llm:n=300,rate=60 --warmup 7200 \\\n"
     "            --cluster data/mixed-fleet.json --serve-pool block:serve\n";
 
 int cli_wants_mixed(int argc, char **argv)
@@ -305,8 +306,8 @@ static json_t *summary_json(const mixed_opts *o, const allot_cluster *c,
         json_object_set_new(e, "oracle_device_hours", jnum(a->oracle_device_hours));
         json_object_set_new(e, "peak_replicas", jnum(a->peak_replicas));
         json_object_set_new(e, "reclaims", json_integer((json_int_t)r->svc[k].reclaims));
-        json_object_set_new(e, "denied", json_integer((json_int_t)r->svc[k].denied));
-        json_object_set_new(e, "denied_without_lending",
+        json_object_set_new(e, "denied_replica_steps", json_integer((json_int_t)r->svc[k].denied));
+        json_object_set_new(e, "denied_replica_steps_without_lending",
                             json_integer((json_int_t)b->svc[k].denied));
         json_array_append_new(js, e);
     }
@@ -400,7 +401,7 @@ static int write_report(const mixed_opts *o, const allot_reqtrace *traces,
     /* services */
     const char *sh[] = {"service",           "autoscaler",       "within SLO %",
                         "without lending %", "delayed starts %", "device-hours",
-                        "without lending",   "reclaims",         "replicas not placed"};
+                        "without lending",   "reclaims",         "replica-steps not placed"};
     size_t ns = r->nsvc;
     char(*cells)[48] = calloc(ns * 9 + 16 * 3, sizeof *cells);
     const char **cp = calloc(ns * 9 + 16 * 3, sizeof *cp);
@@ -427,8 +428,9 @@ static int write_report(const mixed_opts *o, const allot_reqtrace *traces,
     allot_report_para(rep, "Delayed starts: without lending, every replica's cold start lengthened "
                            "by the grace - as if every scale-up had waited for a reclaim. A "
                            "reference, not a bound: an autoscaler's attainment need not fall "
-                           "as its cold start grows. Replicas not placed: asked for when every "
-                           "pool device of the chip type was serving.");
+                           "as its cold start grows. Replicas not placed: replica-steps the "
+                           "autoscaler asked for while every pool device of the chip type was "
+                           "serving (a replica still wanted at the next step counts again).");
     const char *th[] = {"training", "with lending", "without"};
     const allot_mixed_training *t = &r->training, *u = &b->training;
     char(*tc)[48] = cells + ns * 9;

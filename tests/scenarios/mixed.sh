@@ -32,7 +32,8 @@ assert j["reclaims"] > 0 and j["reclaim_failures"] == 0
 assert j["reclaim_max_s"] <= j["reclaim_bound_s"] == 21
 s = j["services"][0]
 for k in ("slo_attainment", "slo_attainment_without_lending", "device_hours",
-          "device_hours_without_lending", "reclaims", "denied", "requests"):
+          "device_hours_without_lending", "reclaims", "denied_replica_steps", "requests",
+          "slo_attainment_all_starts_delayed"):
     assert k in s, "missing services[0]." + k
 assert s["requests"] == 2522
 for t in (j["training"], j["training_without_lending"]):
