@@ -84,12 +84,15 @@ static void add_job(allot_workload *w, int64_t submit, int64_t dur, int ndev, ui
     w->has_times = 1;
 }
 
+static int g_reserve; /* spare replicas for run_mixed */
+
 static int run_mixed(const allot_cluster *c, const allot_workload *w, allot_mixed_service *sv,
                      size_t nsv, const uint8_t *pool, int lend, int64_t grace, double dt,
                      allot_mixed_result *r)
 {
     allot_mixed_config cfg;
     allot_mixed_config_init(&cfg);
+    cfg.reserve = g_reserve;
     cfg.pool = pool;
     cfg.lend = lend;
     cfg.grace_s = grace;
@@ -231,7 +234,8 @@ static void check_bounds(const allot_mixed_result *r)
     for (size_t i = 0; i < r->nseries; i++) {
         const allot_mixed_point *p = &r->series[i];
         assert_true(p->serving >= -1e-9 && p->lent >= -1e-9 && p->idle >= -1e-9);
-        assert_true(p->serving + p->lent <= r->pool_devices + 1e-9);
+        assert_true(p->serving + p->lent + p->reserve <= r->pool_devices + 1e-9);
+        assert_true(p->reserve <= p->idle + 1e-9); /* the reserve is idle, not lent */
     }
 }
 
@@ -261,7 +265,9 @@ static void test_bounds_random(void **state)
         for (size_t g = 0; g < 3; g++) {
             allot_mixed_service sv = {&s, &t, 0, (int)(seed % ALLOT_AS__COUNT)};
             allot_mixed_result r;
+            g_reserve = (int)g % 2; /* with and without a spare replica */
             assert_int_equal(run_mixed(c, &w, &sv, 1, pool, 1, graces[g], dts[g], &r), 0);
+            g_reserve = 0;
             check_bounds(&r);
             assert_true(r.lent_device_h > 0);
             assert_true(r.svc[0].denied > 0 || r.svc[0].peak_devices <= 8);

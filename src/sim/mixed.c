@@ -910,7 +910,7 @@ static int prep_training(mx *x, const allot_workload *w, int flatten)
         if (flatten) j.priority = 0;
         if (j.shape.ndev > 0) {
             int borrower = cfg->lend && (j.flags & ALLOT_JOBF_PREEMPTIBLE) && j.ntasks == 1;
-            allot_chip_mask cm = j.shape.chips ? j.shape.chips & orig : orig;
+            allot_chip_mask cm = j.shape.chips ? j.shape.chips : orig; /* no alias yet */
             if (borrower) {
                 aliases = 0;
                 for (uint32_t k = 0; k < x->norig; k++)
