@@ -259,6 +259,10 @@ int allot_serve_sim_start(allot_serve_sim *m, int k, double ready_at);
 int allot_serve_sim_stop(allot_serve_sim *m, int k, double t);
 /* Replicas by state: serving, warming up, draining. */
 void allot_serve_sim_counts(const allot_serve_sim *m, int *ready, int *starting, int *draining);
+/* Replicas the driver has asked for but not started yet (waiting for their
+ * devices, e.g. a reclaim from borrowers): the autoscaler counts them as
+ * starting from the next step on. 0 by default (allot_serve_run). */
+void allot_serve_sim_set_waiting(allot_serve_sim *m, int k);
 
 /* The oracle: with perfect foresight, the fewest replicas in every interval
  * that keep each interval's requests within the SLO target under the latency

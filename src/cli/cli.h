@@ -33,6 +33,10 @@ int cli_is_request_trace(const char *path);
 /* Does argv ask for the serving simulator (--service-policy, or a
  * --workload that is a request trace)? */
 int cli_wants_serve(int argc, char **argv);
+/* The mixed fleet (cmd_mixed.c): services and training on one fleet, when
+ * `allot sim` gets --training or --serve-pool. */
+int allot_cmd_mixed(int argc, char **argv);
+int cli_wants_mixed(int argc, char **argv);
 int allot_cmd_undrain(int argc, char **argv);
 /* allot services (cmd_services.c): inference services on the server. */
 int allot_cmd_services(int argc, char **argv);

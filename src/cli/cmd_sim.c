@@ -120,7 +120,11 @@ static const char sim_usage[] =
     "Inference services: with a request trace as --workload (an Azure LLM CSV, a\n"
     "ServeGen directory, the GenAI lora_request_trace.csv) or --service-policy,\n"
     "allot sim runs the serving simulator instead; see\n"
-    "`allot sim --service-policy allot --help`.\n";
+    "`allot sim --service-policy allot --help`.\n"
+    "\n"
+    "The mixed fleet: with --training JOBS and --serve-pool POOL as well, the\n"
+    "services share the fleet with a training workload that borrows the idle\n"
+    "serving devices; see `allot sim --training x --help`.\n";
 
 typedef struct sim_opts {
     const char *cluster, *workload, *out, *expected, *workload_name, *policies;
@@ -857,6 +861,7 @@ static const struct option long_opts[] = {
 
 int allot_cmd_sim(int argc, char **argv)
 {
+    if (cli_wants_mixed(argc, argv)) return allot_cmd_mixed(argc, argv);
     if (cli_wants_serve(argc, argv)) return allot_cmd_serve(argc, argv, 0);
     sim_opts o;
     memset(&o, 0, sizeof o);

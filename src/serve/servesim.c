@@ -136,6 +136,7 @@ struct allot_serve_sim {
     int ready;
     double backlog;   /* queued work, slot-seconds */
     double es_recent; /* mean service time of the last step with arrivals */
+    int waiting;      /* replicas the driver waits to place (set_waiting) */
 };
 
 int allot_serve_sim_new(allot_serve_sim **out, const allot_service *s, size_t chip, int policy,
@@ -170,6 +171,8 @@ void allot_serve_sim_free(allot_serve_sim *m)
     free(m->draining.v);
     free(m);
 }
+
+void allot_serve_sim_set_waiting(allot_serve_sim *m, int k) { m->waiting = k > 0 ? k : 0; }
 
 void allot_serve_sim_counts(const allot_serve_sim *m, int *ready, int *starting, int *draining)
 {
@@ -267,7 +270,7 @@ int allot_serve_sim_step(allot_serve_sim *m, double t0, allot_serve_tick *io)
                 .backlog_s = b1,
                 .slo_frac = io->slo_frac,
                 .ready = ready,
-                .starting = (int)m->starting.n};
+                .starting = (int)m->starting.n + m->waiting};
     io->want = as_decide(&m->as, &o);
     return 0;
 }
