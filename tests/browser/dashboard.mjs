@@ -162,6 +162,22 @@ try {
       return bad;
     });
     check(a11y.length === 0, 'landmarks, labels and button names (' + (a11y.join(', ') || 'none missing') + ')');
+
+    // inference services: one created through the API shows in the services
+    // view with its replicas and the load pushed to it
+    const made = await p.evaluate(async () => {
+      const r = await fetch('/v1/services', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'web-svc', command: ['sleep', '600'], chips: [{ name: 'A100', rps: 2 }], slots: 1, slo_s: 5, min_replicas: 1, max_replicas: 3 }) });
+      if (r.status !== 201) return r.status + ' ' + (await r.text());
+      const l = await fetch('/v1/services/web-svc/load', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ rps: 1.5, queue: 2 }) });
+      return l.ok ? 'ok' : l.status + ' ' + (await l.text());
+    });
+    check(made === 'ok', 'a service is created and its load pushed through the API (' + made + ')');
+    await p.goto(url + '/#/services');
+    await until(() => p.$eval('#nav-services', (n) => !n.hidden), 'the services view is in the navigation');
+    const svcRow = await until(() => p.$$eval('#services-table tbody tr', (rs) => (rs.find((r) => /web-svc/.test(r.innerText) && /\b1\.5\b/.test(r.innerText)) || {}).innerText), 'the services view lists the service with its load');
+    check(svcRow.includes('1–3') && svcRow.includes('allot') && svcRow.includes('5 s'), 'its row shows the bounds, the autoscaler and the SLO (' + svcRow.replace(/\s+/g, ' ') + ')');
+    await p.screenshot({ path: shots + '/services-1366x768.png' });
   } else if (mode === 'tenant') {
     const p = await newPage(1366, 768);
     await p.goto(url + '/');
