@@ -289,7 +289,10 @@ static int tenant_flip(allot_sched *s, uint16_t t)
 void allot__victims_added(allot_sched *s, uint32_t id)
 {
     if (!s->vb.valid) return;
-    if (tenant_flip(s, s->jobs[id].desc.tenant) || s->vb.ncand + 1 > s->vb.cap) {
+    /* an unbuilt cache is built later from every running job: the array
+     * must hold them all (nrunning already counts id) */
+    if (tenant_flip(s, s->jobs[id].desc.tenant) || s->vb.ncand + 1 > s->vb.cap ||
+        s->nrunning > s->vb.cap) {
         s->vb.valid = 0;
         return;
     }
