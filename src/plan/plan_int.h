@@ -17,6 +17,7 @@
 #define PLAN_MAX_GROUPS   4096
 #define PLAN_MAX_SERVICES 16
 #define PLAN_NAME         64
+#define PLAN_MAX_TRAIN    8
 
 /* A chip type the plan uses (index = chip id of every cluster it builds). */
 typedef struct plan_chip {
@@ -124,6 +125,22 @@ typedef struct plan_service {
     double es[ALLOT_SERVE_MAX_CHIPS]; /* mean service time on each, s */
 } plan_service;
 
+/* A training workload: a job mix (the bootstrap source), its demand in
+ * devices and growth, the chip types it runs on. Its jobs carry tenant =
+ * its index (tenant-aware policies see one tenant per workload). */
+typedef struct plan_training {
+    char name[PLAN_NAME];
+    allot_workload pool; /* the job mix */
+    uint32_t *order;     /* pool jobs by device milli, ascending (stable) */
+    int64_t *milli;      /* their device milli, in that order */
+    double *cum;         /* cumulative device-seconds in that order */
+    double *cumdur;      /* cumulative durations (s) in that order */
+    double devices;      /* demand at the horizon start, devices */
+    plan_growth growth;
+    allot_chip_mask chips;  /* chip types it runs on (plan chip ids); 0 = any */
+    double max_job_devices; /* jobs of the mix larger than this are left out */
+} plan_training;
+
 typedef struct plan_candidate {
     char name[PLAN_NAME];
     int kind; /* 0 buy (delivery), 1 lease (contract) */
@@ -158,19 +175,11 @@ struct allot_plan {
     /* costs */
     double idle_fraction, overhead, repair_h;
     /* demand */
-    int has_training;
-    allot_workload pool;    /* the training job mix (bootstrap source) */
-    allot_typical *typical; /* FGD target shapes of the pool */
+    int has_training; /* some workload has demand */
+    plan_training train[PLAN_MAX_TRAIN];
+    int ntrain;
+    allot_typical *typical; /* FGD target shapes of the workloads together */
     int ntypical;
-    uint32_t *pool_order;   /* pool jobs by device milli, ascending (stable) */
-    int64_t *pool_milli;    /* their device milli, in that order */
-    double *pool_cum;       /* cumulative device-seconds in that order */
-    double *pool_cumdur;    /* cumulative durations (s) in that order */
-    double pool_mean_dev_s; /* mean device-seconds per pool job */
-    double pool_mean_dur_s;
-    double train_devices;   /* demand at the start, devices */
-    double max_job_devices; /* jobs of the mix larger than this are left out */
-    plan_growth train_growth;
     plan_service services[PLAN_MAX_SERVICES];
     int nservices;
     /* simulation */
@@ -215,9 +224,10 @@ typedef struct plan_window_in {
     const int *nodes; /* nodes per group of `groups` (after serving, stranding, slicing) */
     const plan_xgroup *groups;
     int ngroups;
-    size_t eligible;      /* draw jobs from pool_order[0 .. eligible) (those that fit) */
-    double rate_per_s;    /* training arrivals per second into this (sliced) fleet */
-    double backlog_dev_s; /* training work queued at the start (sliced), device-seconds */
+    size_t eligible[PLAN_MAX_TRAIN];      /* per workload: draw from order[0 .. eligible) */
+    double rate_per_s[PLAN_MAX_TRAIN];    /* arrivals per second into this (sliced) fleet */
+    double backlog_dev_s[PLAN_MAX_TRAIN]; /* work queued at the start (sliced), device-s */
+    double cant_run_s;                    /* the wait of a job no device here can run */
     double warmup_s, window_s;
     uint64_t seed;
 } plan_window_in;
@@ -225,11 +235,13 @@ typedef struct plan_window_in {
 typedef struct plan_window_out {
     double busy_dev_s[ALLOT_MAX_CHIP_TYPES];  /* in the window, device-seconds */
     double avail_dev_s[ALLOT_MAX_CHIP_TYPES]; /* device-seconds of nodes up */
-    double lost_dev_s;         /* work lost to preemption and failures in the window */
-    double offered_dev_s;      /* work of the jobs arriving in the window */
-    double pending0_dev_s;     /* work queued at the window's start */
-    double pending1_dev_s;     /* ... and at its end */
-    double backlog_left_dev_s; /* backlog not injected (over the job cap) */
+    double lost_dev_s;                     /* work lost to preemption and failures in the window */
+    double offered_dev_s;                  /* work of the jobs arriving in the window */
+    double pending0_dev_s;                 /* work queued at the window's start */
+    double pending1_dev_s[PLAN_MAX_TRAIN]; /* per workload, queued at its end (work
+                                              no device here can run included) */
+    double pending1_total;
+    double backlog_left_dev_s[PLAN_MAX_TRAIN]; /* backlog not injected (job cap) */
     double wait_p50_s, wait_p95_s;
     uint32_t jobs;     /* simulated: running at the start, backlog, arrivals */
     uint32_t prefill;  /* of those, running at the start (steady state) */

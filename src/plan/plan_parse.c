@@ -942,98 +942,150 @@ static int cmp_pool(const void *a, const void *b)
     return (i > j) - (i < j);
 }
 
-static int parse_training(pctx *x, json_t *root)
+/* One training workload at path (training or training[i]). */
+static int parse_workload(pctx *x, json_t *t, const char *path, int idx, int many)
 {
     allot_plan *p = x->p;
-    json_t *t = json_object_get(root, "training");
-    allot_workload_init(&p->pool);
-    if (!t) return 0;
-    int rc = need_object(x, t, "training");
+    plan_training *w = &p->train[idx];
+    int rc = need_object(x, t, path);
     if (rc) return rc;
-    static const char *const keys[] = {"workload", "devices", "growth", "max_job_devices", NULL};
-    if ((rc = check_keys(x, t, "training", keys))) return rc;
-    if ((rc = get_num(x, t, "training", "devices", 1, 0, 1e8, 0, &p->train_devices))) return rc;
+    static const char *const keys[] = {"name",  "workload",        "devices", "growth",
+                                       "chips", "max_job_devices", NULL};
+    if ((rc = check_keys(x, t, path, keys))) return rc;
+    char dflt_name[PLAN_NAME];
+    snprintf(dflt_name, sizeof dflt_name, many ? "training-%d" : "training", idx);
+    if ((rc = get_name(x, t, path, "name", 0, dflt_name, w->name))) return rc;
+    for (int i = 0; i < idx; i++)
+        if (strcmp(p->train[i].name, w->name) == 0) {
+            char kp[120];
+            kpath(kp, sizeof kp, path, "name");
+            return perr(x, ALLOT_EINVAL, kp, "duplicate workload name '%s'", w->name);
+        }
+    if ((rc = get_num(x, t, path, "devices", 1, 0, 1e8, 0, &w->devices))) return rc;
+    if ((rc = get_growth(x, t, path, &w->growth))) return rc;
+    json_t *ch = json_object_get(t, "chips");
+    if (ch) {
+        char kp[120];
+        kpath(kp, sizeof kp, path, "chips");
+        if (!json_is_array(ch) || json_array_size(ch) < 1)
+            return perr(x, ALLOT_EINVAL, kp, "must be an array of chip type names");
+        for (size_t i = 0; i < json_array_size(ch); i++) {
+            json_t *e = json_array_get(ch, i);
+            char ep[160];
+            snprintf(ep, sizeof ep, "%s[%zu]", kp, i);
+            if (!json_is_string(e)) return perr(x, ALLOT_EINVAL, ep, "must be a chip type name");
+            int k;
+            if ((rc = chip_lookup(x, json_string_value(e), ep, &k))) return rc;
+            w->chips |= (allot_chip_mask)1 << k;
+        }
+    }
+    /* largest job: a quarter of the devices it may use today (at least 8) */
     double base = 0;
     for (int g = 0; g < p->ngroups; g++)
-        if (p->groups[g].chip >= 0) base += (double)p->groups[g].nodes * p->groups[g].ndev;
+        if (p->groups[g].chip >= 0 && (!w->chips || (w->chips >> p->groups[g].chip & 1)))
+            base += (double)p->groups[g].nodes * p->groups[g].ndev;
     double dflt = floor(base / 4);
     if (dflt < 8) dflt = 8;
-    if ((rc = get_num(x, t, "training", "max_job_devices", 0, 1, 1e8, dflt, &p->max_job_devices)))
+    if ((rc = get_num(x, t, path, "max_job_devices", 0, 1, 1e8, dflt, &w->max_job_devices)))
         return rc;
-    if ((rc = get_growth(x, t, "training", &p->train_growth))) return rc;
     const char *wl;
-    if ((rc = get_str(x, t, "training", "workload", 0, &wl))) return rc;
-    char spec[256];
+    if ((rc = get_str(x, t, path, "workload", 0, &wl))) return rc;
+    char spec[300], wp[120];
+    kpath(wp, sizeof wp, path, "workload");
     if (!wl || strcmp(wl, "gen:llm") == 0 || strcmp(wl, "gen:mixed") == 0)
-        snprintf(spec, sizeof spec, "%s:n=%d,seed=1", wl ? wl : "gen:llm", POOL_GEN_JOBS);
+        snprintf(spec, sizeof spec, "%s:n=%d,seed=%d", wl ? wl : "gen:llm", POOL_GEN_JOBS, 1 + idx);
     else
         snprintf(spec, sizeof spec, "%.250s", wl);
-    char *path = join_path(x->base_dir, spec);
+    char *full = join_path(x->base_dir, spec);
     allot_cluster *c = chip_template(p);
-    if (!path || !c) {
-        free(path);
+    if (!full || !c) {
+        free(full);
         allot_cluster_free(c);
         return ALLOT_ENOMEM;
     }
     allot_diag wd;
     memset(&wd, 0, sizeof wd);
-    rc = allot_workload_load(path, c, &p->pool, &wd);
-    free(path);
-    int grew = c && (int)allot_cluster_nchips(c) != p->nchips;
+    rc = allot_workload_load(full, c, &w->pool, &wd);
+    free(full);
+    int grew = (int)allot_cluster_nchips(c) != p->nchips;
     allot_cluster_free(c);
     if (rc) {
         char buf[900];
         allot_diag_format(&wd, buf, sizeof buf);
-        return perr(x, rc, "training.workload", "%s", buf);
+        return perr(x, rc, wp, "%s", buf);
     }
-    if (grew)
-        return perr(x, ALLOT_EINVAL, "training.workload",
-                    "the workload names chip types the plan does not have");
-    if (p->pool.njobs == 0) return perr(x, ALLOT_EINVAL, "training.workload", "no jobs");
+    if (grew) return perr(x, ALLOT_EINVAL, wp, "the workload names chip types the plan lacks");
+    size_t n = w->pool.njobs;
+    if (n == 0) return perr(x, ALLOT_EINVAL, wp, "no jobs");
     /* like allot sim: a workload that says nothing of preemption is taken as
      * preemptible with a checkpoint every 30 minutes */
     int says = 0;
-    for (size_t i = 0; i < p->pool.njobs; i++)
-        if (p->pool.jobs[i].flags || p->pool.jobs[i].ckpt) says = 1;
-    double dev_s = 0, dur = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < p->pool.njobs; i++) {
-        allot_job *j = &p->pool.jobs[i];
+    for (size_t i = 0; i < n; i++)
+        if (w->pool.jobs[i].flags || w->pool.jobs[i].ckpt) says = 1;
+    for (size_t i = 0; i < n; i++) {
+        allot_job *j = &w->pool.jobs[i];
         if (!says) {
             j->flags |= ALLOT_JOBF_PREEMPTIBLE;
             j->ckpt = 1800;
         }
         j->ntasks_max = 0; /* no elastic growth in the planner */
+        j->tenant = (uint16_t)idx;
+        if (w->chips && j->shape.ndev > 0) j->shape.chips = w->chips;
         if (j->duration == ALLOT_TIME_NONE || j->duration <= 0) j->duration = 3600;
-        dev_s += (double)allot_job_milli(j) / ALLOT_MILLI * (double)j->duration;
-        dur += (double)j->duration;
-        n++;
     }
-    p->pool_mean_dev_s = dev_s / (double)n;
-    p->pool_order = malloc(n * sizeof *p->pool_order);
-    p->pool_milli = malloc(n * sizeof *p->pool_milli);
-    p->pool_cum = malloc(n * sizeof *p->pool_cum);
-    p->pool_cumdur = malloc(n * sizeof *p->pool_cumdur);
-    if (!p->pool_order || !p->pool_milli || !p->pool_cum || !p->pool_cumdur) return ALLOT_ENOMEM;
-    for (size_t i = 0; i < n; i++) p->pool_order[i] = (uint32_t)i;
-    g_pool = &p->pool;
-    qsort(p->pool_order, n, sizeof *p->pool_order, cmp_pool);
+    w->order = malloc(n * sizeof *w->order);
+    w->milli = malloc(n * sizeof *w->milli);
+    w->cum = malloc(n * sizeof *w->cum);
+    w->cumdur = malloc(n * sizeof *w->cumdur);
+    if (!w->order || !w->milli || !w->cum || !w->cumdur) return ALLOT_ENOMEM;
+    for (size_t i = 0; i < n; i++) w->order[i] = (uint32_t)i;
+    g_pool = &w->pool;
+    qsort(w->order, n, sizeof *w->order, cmp_pool);
     double cum = 0, cumdur = 0;
     for (size_t i = 0; i < n; i++) {
-        const allot_job *j = &p->pool.jobs[p->pool_order[i]];
-        p->pool_milli[i] = allot_job_milli(j);
+        const allot_job *j = &w->pool.jobs[w->order[i]];
+        w->milli[i] = allot_job_milli(j);
         cum += (double)allot_job_milli(j) / ALLOT_MILLI * (double)j->duration;
         cumdur += (double)j->duration;
-        p->pool_cum[i] = cum;
-        p->pool_cumdur[i] = cumdur;
+        w->cum[i] = cum;
+        w->cumdur[i] = cumdur;
     }
-    p->pool_mean_dur_s = dur / (double)n;
-    if (!(p->pool_mean_dev_s > 0))
-        return perr(x, ALLOT_EINVAL, "training.workload", "the jobs ask for no devices");
-    int nt = allot_typical_from_workload(&p->pool, 0.95, 1, &p->typical);
-    if (nt < 0) return perr(x, nt, "training.workload", "cannot build the typical shapes");
+    if (!(cum > 0)) return perr(x, ALLOT_EINVAL, wp, "the jobs ask for no devices");
+    if (w->devices > 0) p->has_training = 1;
+    return 0;
+}
+
+static int parse_training(pctx *x, json_t *root)
+{
+    allot_plan *p = x->p;
+    json_t *t = json_object_get(root, "training");
+    if (!t) return 0;
+    int rc;
+    if (json_is_array(t)) {
+        if (json_array_size(t) < 1 || json_array_size(t) > PLAN_MAX_TRAIN)
+            return perr(x, ALLOT_EINVAL, "training", "must hold 1..%d workloads", PLAN_MAX_TRAIN);
+        for (size_t i = 0; i < json_array_size(t); i++) {
+            char path[32];
+            snprintf(path, sizeof path, "training[%zu]", i);
+            allot_workload_init(&p->train[i].pool);
+            p->ntrain++;
+            if ((rc = parse_workload(x, json_array_get(t, i), path, (int)i, 1))) return rc;
+        }
+    } else {
+        allot_workload_init(&p->train[0].pool);
+        p->ntrain = 1;
+        if ((rc = parse_workload(x, t, "training", 0, 0))) return rc;
+    }
+    /* FGD's target shapes from the workloads together */
+    allot_workload all;
+    allot_workload_init(&all);
+    for (int w = 0; w < p->ntrain && !rc; w++)
+        for (size_t i = 0; i < p->train[w].pool.njobs && !rc; i++)
+            if (allot_workload_add(&all, &p->train[w].pool.jobs[i], NULL) < 0) rc = ALLOT_ENOMEM;
+    int nt = rc ? rc : allot_typical_from_workload(&all, 0.95, 1, &p->typical);
+    allot_workload_free(&all);
+    if (nt < 0) return perr(x, nt, "training", "cannot build the typical shapes");
     p->ntypical = nt;
-    p->has_training = p->train_devices > 0;
     return 0;
 }
 
@@ -1562,7 +1614,6 @@ int allot_plan_parse(const char *buf, size_t len, const char *file, const char *
         json_decref(root);
         return ALLOT_ENOMEM;
     }
-    allot_workload_init(&p->pool);
     pctx x = {buf, len, file, base_dir, d, p};
     int rc = parse_root(&x, root);
     json_decref(root);
@@ -1603,13 +1654,16 @@ void allot_plan_free(allot_plan *p)
     free(p->deliveries);
     free(p->offers);
     free(p->contracts);
-    allot_workload_free(&p->pool);
+    for (int w = 0; w < p->ntrain; w++) {
+        plan_training *t = &p->train[w];
+        allot_workload_free(&t->pool);
+        free(t->order);
+        free(t->milli);
+        free(t->cum);
+        free(t->cumdur);
+        free(t->growth.per_period);
+    }
     free(p->typical);
-    free(p->pool_order);
-    free(p->pool_milli);
-    free(p->pool_cum);
-    free(p->pool_cumdur);
-    free(p->train_growth.per_period);
     for (int i = 0; i < p->nservices; i++) free(p->services[i].growth.per_period);
     for (int i = 0; i < p->nscen; i++) free(p->scen[i].shocks);
     free(p->scen);

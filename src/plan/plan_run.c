@@ -62,7 +62,8 @@ static double lognormal1(allot_rng *r, double sd)
 
 /* ---- the latency model, memoised per worker ---------------------------------------- */
 
-#define LCACHE 4096
+#define LCACHE    4096
+#define POOL_LOAD 20000.0 /* busy slots of one serving pool at most */
 
 typedef struct lentry {
     double lambda;
@@ -85,13 +86,24 @@ static double lat_get(worker *w, int kind, const plan_service *s, int svc, int c
     lentry *e = &w->cache[h % LCACHE];
     if (e->kind == kind && e->lambda == lambda && e->r == r && e->svc == svc && e->chip == c)
         return e->val;
+    /* a service whose load exceeds POOL_LOAD busy slots is k identical
+     * independent pools of lambda / k (large deployments are split across
+     * clusters; Erlang C costs O(load) per call) */
+    double a = lambda * s->es[c];
+    int64_t k = a > POOL_LOAD ? (int64_t)ceil(a / POOL_LOAD) : 1;
     double v;
-    if (kind == 0)
-        v = allot_replicas_needed(lambda, s->slots, s->es[c], s->slo_s, s->slo_target, 10000000);
-    else
-        v = allot_slo_fraction(
-            lambda, (int)((int64_t)r * s->slots > 2000000000 ? 2000000000 : r * s->slots), s->es[c],
-            s->slo_s);
+    if (kind == 0) {
+        v = (double)k * allot_replicas_needed(lambda / (double)k, s->slots, s->es[c], s->slo_s,
+                                              s->slo_target, 10000000);
+    } else {
+        int64_t rlo = r / k, nhi = r - rlo * k; /* nhi pools get one replica more */
+        double flo =
+            allot_slo_fraction(lambda / (double)k, (int)(rlo * s->slots), s->es[c], s->slo_s);
+        double fhi = nhi ? allot_slo_fraction(lambda / (double)k, (int)((rlo + 1) * s->slots),
+                                              s->es[c], s->slo_s)
+                         : 0;
+        v = ((double)(k - nhi) * flo + (double)nhi * fhi) / (double)k;
+    }
     e->kind = (int8_t)kind;
     e->lambda = lambda;
     e->r = r;
@@ -130,7 +142,7 @@ typedef struct runctx {
     int *arrive; /* per delivery (committed, then every candidate) */
     double *delivered;
     uint8_t *shock_on;
-    double train_factor;
+    double train_factor[PLAN_MAX_TRAIN];
     double serve_factor[PLAN_MAX_SERVICES];
     worker *w;
     allot_diag *d;
@@ -340,20 +352,30 @@ static void serve_period(runctx *x, int k, int month, double *free_dev, serve_ou
     }
 }
 
-/* Pool jobs (a prefix of pool_order) whose devices fit a pool of dev devices. */
-static size_t eligible(const allot_plan *p, double dev)
+/* Jobs of workload w (a prefix of its order) whose devices fit dev devices
+ * (and its max_job_devices). */
+static size_t eligible(const plan_training *w, double dev)
 {
-    if (dev > p->max_job_devices) dev = p->max_job_devices;
+    if (dev > w->max_job_devices) dev = w->max_job_devices;
     int64_t cap = (int64_t)floor(dev + 1e-9) * ALLOT_MILLI;
-    size_t lo = 0, hi = p->pool.njobs;
+    size_t lo = 0, hi = w->pool.njobs;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (p->pool_milli[mid] <= cap)
+        if (w->milli[mid] <= cap)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+/* Devices of the chip types workload w runs on, given devices per chip. */
+static double devices_for(const allot_plan *p, const plan_training *w, const double *per_chip)
+{
+    double d = 0;
+    for (int k = 0; k < p->nchips; k++)
+        if (!w->chips || (w->chips >> k & 1)) d += per_chip[k];
+    return d;
 }
 
 /* Stochastic rounding of v (keeps the mean). */
@@ -396,7 +418,10 @@ static int run_one(runctx *x, allot_plan_cell *cells, uint64_t *sims, void (*tic
     }
     /* demand factors for the whole run */
     stream(&r, x->e->seed, x->run, 0xd0ull, 0);
-    x->train_factor = lognormal1(&r, p->train_growth.uncertainty);
+    for (int w = 0; w < p->ntrain; w++) {
+        stream(&r, x->e->seed, x->run, 0xd2ull, (uint64_t)w);
+        x->train_factor[w] = lognormal1(&r, p->train[w].growth.uncertainty);
+    }
     for (int si = 0; si < p->nservices; si++) {
         stream(&r, x->e->seed, x->run, 0xd1ull, (uint64_t)si);
         x->serve_factor[si] = lognormal1(&r, p->services[si].growth.uncertainty);
@@ -417,7 +442,7 @@ static int run_one(runctx *x, allot_plan_cell *cells, uint64_t *sims, void (*tic
         free(lines);
         return ALLOT_ENOMEM;
     }
-    double backlog = 0; /* device-seconds, full fleet */
+    double backlog[PLAN_MAX_TRAIN] = {0}; /* device-seconds per workload, full fleet */
     int rc = 0;
     for (int k = 0; k < p->nperiods && !rc; k++) {
         allot_plan_cell *cell = &cells[k];
@@ -464,34 +489,49 @@ static int run_one(runctx *x, allot_plan_cell *cells, uint64_t *sims, void (*tic
             }
         }
 
-        double tdemand = 0;
-        if (p->has_training) {
-            stream(&r, x->e->seed, x->run, 0x7e0ull, (uint64_t)k);
-            double noise = lognormal1(&r, p->train_growth.noise);
-            tdemand = p->train_devices * growth_at(&p->train_growth, k, mrep) * x->train_factor *
-                      noise * x->sc->demand_scale;
+        double tdemand[PLAN_MAX_TRAIN] = {0}, tsum = 0, bsum = 0;
+        for (int w = 0; w < p->ntrain; w++) {
+            const plan_training *tr = &p->train[w];
+            stream(&r, x->e->seed, x->run, 0x7e0ull, (uint64_t)(k * PLAN_MAX_TRAIN + w));
+            double noise = lognormal1(&r, tr->growth.noise);
+            tdemand[w] = tr->devices * growth_at(&tr->growth, k, mrep) * x->train_factor[w] *
+                         noise * x->sc->demand_scale;
+            tsum += tdemand[w];
+            bsum += backlog[w];
         }
-        cell->train_demand = tdemand;
+        cell->train_demand = tsum;
         double train_busy_chip[ALLOT_MAX_CHIP_TYPES] = {0}; /* device-hours in the period */
         double lost_dh = 0;
-        if (p->has_training && pool_dev > 0 && (tdemand > 0 || backlog > 0)) {
-            /* the jobs that fit the pool, and the rate that brings the demand */
-            size_t elig = eligible(p, pool_dev);
-            double mean_e = elig ? p->pool_cum[elig - 1] / (double)elig : 0;
-            double rate = elig ? tdemand / mean_e : 0; /* jobs/s, full fleet */
+        if (p->has_training && (tsum > 0 || bsum > 0) && pool_dev <= 0) {
+            /* no device can train: everything waits the whole period */
+            for (int w = 0; w < p->ntrain; w++) backlog[w] += tdemand[w] * hours * 3600;
+            cell->wait_p50_h = cell->wait_p95_h = hours;
+        } else if (p->has_training && (tsum > 0 || bsum > 0)) {
+            /* per workload: the jobs that fit the devices it may use, and
+             * the arrival rate that brings its demand */
+            double rate[PLAN_MAX_TRAIN] = {0}, rsum = 0;
+            size_t elig[PLAN_MAX_TRAIN] = {0};
+            for (int w = 0; w < p->ntrain; w++) {
+                const plan_training *tr = &p->train[w];
+                elig[w] = eligible(tr, devices_for(p, tr, pool_chip));
+                size_t el = elig[w] ? elig[w] : tr->pool.njobs;
+                rate[w] = tdemand[w] / (tr->cum[el - 1] / (double)el); /* jobs/s, full fleet */
+                rsum += rate[w];
+            }
             double win = p->window_h > 0 ? p->window_h * 3600 : 86400;
-            if (p->window_h <= 0 && rate * win < 300) win = 300 / (rate > 0 ? rate : 1e-9);
+            if (p->window_h <= 0 && rsum * win < 300) win = 300 / (rsum > 0 ? rsum : 1e-9);
             if (win > 7 * 86400.0 && p->window_h <= 0) win = 7 * 86400.0;
             if (win > hours * 3600) win = hours * 3600;
             /* the window starts from the steady state (plan_window.c): a
              * short warm-up lets the queue and the placement settle */
             double warm = p->warmup_h > 0 ? p->warmup_h * 3600 : 6 * 3600;
-            double expect = rate * (warm + win);
+            double expect = rsum * (warm + win);
             int slice = expect > p->max_jobs ? (int)ceil(expect / p->max_jobs) : 1;
             stream(&r, x->e->seed, x->run, 0x511ull, (uint64_t)k);
             int *sn = nodes;
             int *tmp = NULL;
-            double cap_s = pool_dev;
+            double cap_s = pool_dev, slice_chip[ALLOT_MAX_CHIP_TYPES];
+            memcpy(slice_chip, pool_chip, sizeof slice_chip);
             if (slice > 1) {
                 tmp = malloc((size_t)x->nxg * sizeof *tmp);
                 if (!tmp) {
@@ -499,60 +539,66 @@ static int run_one(runctx *x, allot_plan_cell *cells, uint64_t *sims, void (*tic
                     break;
                 }
                 cap_s = 0;
+                memset(slice_chip, 0, sizeof slice_chip);
                 for (int g = 0; g < x->nxg; g++) {
                     tmp[g] = sround(&r, (double)nodes[g] / slice);
-                    if (x->xg[g].g.chip >= 0) cap_s += (double)tmp[g] * x->xg[g].g.ndev;
+                    if (x->xg[g].g.chip < 0) continue;
+                    cap_s += (double)tmp[g] * x->xg[g].g.ndev;
+                    slice_chip[x->xg[g].g.chip] += (double)tmp[g] * x->xg[g].g.ndev;
                 }
                 sn = tmp;
                 /* a slice holds fewer devices: fewer jobs fit; keep the load */
-                elig = eligible(p, cap_s);
-                mean_e = elig ? p->pool_cum[elig - 1] / (double)elig : 0;
-                rate = elig ? tdemand / mean_e : 0;
+                for (int w = 0; w < p->ntrain; w++) {
+                    const plan_training *tr = &p->train[w];
+                    elig[w] = eligible(tr, devices_for(p, tr, slice_chip));
+                    size_t el = elig[w] ? elig[w] : tr->pool.njobs;
+                    rate[w] = tdemand[w] / (tr->cum[el - 1] / (double)el);
+                }
             }
-            double scale = cap_s > 0 ? pool_dev / cap_s : 0; /* full / slice */
-            plan_window_in in = {
-                p,
-                sn,
-                x->xg,
-                x->nxg,
-                elig,
-                scale > 0 ? rate / scale : 0,
-                scale > 0 ? backlog / scale : 0,
-                warm,
-                win,
-                mix(mix(mix(x->e->seed, (uint64_t)x->run), 0x3177ull), (uint64_t)k)};
+            double scale = cap_s > 0 ? pool_dev / cap_s : 1; /* full / slice */
+            plan_window_in in;
+            memset(&in, 0, sizeof in);
+            in.p = p;
+            in.nodes = sn;
+            in.groups = x->xg;
+            in.ngroups = x->nxg;
+            for (int w = 0; w < p->ntrain; w++) {
+                in.eligible[w] = elig[w];
+                in.rate_per_s[w] = rate[w] / scale;
+                in.backlog_dev_s[w] = backlog[w] / scale;
+            }
+            in.cant_run_s = hours * 3600;
+            in.warmup_s = warm;
+            in.window_s = win;
+            in.seed = mix(mix(mix(x->e->seed, (uint64_t)x->run), 0x3177ull), (uint64_t)k);
             plan_window_out wo;
-            if (!(cap_s > 0 && elig > 0)) { /* nothing of the mix fits what is left */
-                free(tmp);
-                backlog += tdemand * hours * 3600;
-                cell->wait_p50_h = cell->wait_p95_h = hours;
-                cell->slice = slice;
-            } else {
-                rc = plan__window_run(&in, &wo, x->d);
-                (*sims)++;
-                free(tmp);
-                if (rc) break;
-                /* window means (devices busy) x scale x hours = device-hours */
-                for (int c = 0; c < p->nchips; c++)
-                    train_busy_chip[c] = wo.busy_dev_s[c] * scale / win * hours;
-                lost_dh = wo.lost_dev_s * scale / win * hours;
-                cell->wait_p50_h = wo.wait_p50_s / 3600.0;
-                cell->wait_p95_h = wo.wait_p95_s / 3600.0;
-                cell->slice = slice;
-                cell->window_jobs = wo.jobs;
-                /* the queue at the period's end: the window's end, then its trend */
-                double q1 = (wo.pending1_dev_s + wo.backlog_left_dev_s) * scale;
-                double trend = (wo.pending1_dev_s - wo.pending0_dev_s) * scale / win;
-                double rest = hours * 3600 - warm - win;
-                backlog = q1 + (rest > 0 ? trend * rest : 0);
-                if (backlog < 0) backlog = 0;
+            rc = plan__window_run(&in, &wo, x->d);
+            (*sims)++;
+            free(tmp);
+            if (rc) break;
+            /* window means (devices busy) x scale x hours = device-hours */
+            for (int c = 0; c < p->nchips; c++)
+                train_busy_chip[c] = wo.busy_dev_s[c] * scale / win * hours;
+            lost_dh = wo.lost_dev_s * scale / win * hours;
+            cell->wait_p50_h = wo.wait_p50_s / 3600.0;
+            cell->wait_p95_h = wo.wait_p95_s / 3600.0;
+            cell->slice = slice;
+            cell->window_jobs = wo.jobs;
+            /* the queue at the period's end: the window's end, then its
+             * trend (shared out by each workload's part of the end queue) */
+            double trend = (wo.pending1_total - wo.pending0_dev_s) * scale / win;
+            double rest = hours * 3600 - warm - win;
+            for (int w = 0; w < p->ntrain; w++) {
+                double q1 = (wo.pending1_dev_s[w] + wo.backlog_left_dev_s[w]) * scale;
+                double share = wo.pending1_total > 0 ? wo.pending1_dev_s[w] / wo.pending1_total
+                                                     : 1.0 / p->ntrain;
+                backlog[w] = q1 + (rest > 0 ? trend * rest * share : 0);
+                if (backlog[w] < 0) backlog[w] = 0;
             }
-        } else if (p->has_training && (tdemand > 0 || backlog > 0)) {
-            /* no device can train: everything waits */
-            backlog += tdemand * hours * 3600;
-            cell->wait_p50_h = cell->wait_p95_h = hours;
         }
-        cell->backlog_dh = backlog / 3600.0;
+        bsum = 0;
+        for (int w = 0; w < p->ntrain; w++) bsum += backlog[w];
+        cell->backlog_dh = bsum / 3600.0;
 
         /* busy share per chip over the usable devices */
         double busy_frac[ALLOT_MAX_CHIP_TYPES] = {0};
@@ -741,7 +787,19 @@ static void *worker_main(void *arg)
         }
         allot_diag d;
         memset(&d, 0, sizeof d);
-        runctx x = {s->e, p, scen, run, s->xg, s->nxg, arrive, delivered, shock_on, 1, {0}, w, &d};
+        runctx x;
+        memset(&x, 0, sizeof x);
+        x.e = s->e;
+        x.p = p;
+        x.sc = scen;
+        x.run = run;
+        x.xg = s->xg;
+        x.nxg = s->nxg;
+        x.arrive = arrive;
+        x.delivered = delivered;
+        x.shock_on = shock_on;
+        x.w = w;
+        x.d = &d;
         uint64_t sims = 0;
         int rc = run_one(&x, &s->res[sc].cell[(size_t)run * (size_t)p->nperiods], &sims, tick, s);
         pthread_mutex_lock(&s->mu);

@@ -144,6 +144,30 @@ static double job_dev_s(const allot_job *j)
     return (double)allot_job_milli(j) / ALLOT_MILLI * (double)j->duration;
 }
 
+static int push_job(allot_job **v, size_t *cap, size_t *n, const allot_job *j)
+{
+    if (*n >= *cap) {
+        size_t nc = *cap * 2;
+        allot_job *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv) return ALLOT_ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = *j;
+    return 0;
+}
+
+/* Arrival order: time, then workload (tenant), then the job's name in its
+ * pool; two arrivals equal in all three are the same pool job, so their
+ * order does not matter: the result is the same whatever qsort does. */
+static int cmp_submit(const void *a, const void *b)
+{
+    const allot_job *x = a, *y = b;
+    if (x->submit != y->submit) return x->submit < y->submit ? -1 : 1;
+    if (x->tenant != y->tenant) return x->tenant < y->tenant ? -1 : 1;
+    return (x->name > y->name) - (x->name < y->name);
+}
+
 /* Work (device-seconds) a queued job still has. */
 static double pending_work(allot_sched *s, const allot_job *j, uint32_t id)
 {
@@ -173,106 +197,120 @@ int plan__window_run(const plan_window_in *in, plan_window_out *out, allot_diag 
     int64_t W0 = (int64_t)llround(in->warmup_s), W = (int64_t)llround(in->window_s);
     int64_t T1 = W0 + W; /* the window is [W0, T1) */
 
-    /* the jobs: the backlog at 0, then Poisson arrivals from 0 to T1 */
-    size_t cap = (size_t)p->max_jobs + 16, n = 0;
-    jobs = calloc(cap, sizeof *jobs);
+    /* the jobs: the steady state and the backlog at 0, then Poisson
+     * arrivals from 0 to T1, per workload; ids follow submission order */
+    size_t cap = 1024, n = 0;
+    jobs = malloc(cap * sizeof *jobs);
     if (!jobs) {
         rc = ALLOT_ENOMEM;
         goto out;
     }
-    if (in->eligible == 0) {
-        rc = allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "no job of the workload fits the fleet");
-        goto out;
-    }
+    int ntr = p->ntrain;
     /* the fleet in its steady state: the jobs an unconstrained fleet would
      * be running at time 0 - a Poisson number with mean rate x E[duration],
      * each drawn length-biased (a job twice as long is twice as likely to
      * be running) with a uniform age, submitted at 0 with the work it has
-     * left, oldest first, up to the fleet's devices (more is backlog, which
-     * the engine carries) */
-    double cap_milli = 0;
+     * left, oldest first, while the devices of its chip types last (more is
+     * backlog, which the engine carries) */
+    double left_k[ALLOT_MAX_CHIP_TYPES] = {0};
     for (int g = 0; g < in->ngroups; g++)
         if (in->groups[g].g.chip >= 0)
-            cap_milli += (double)in->nodes[g] * in->groups[g].g.ndev * ALLOT_MILLI;
-    if (in->rate_per_s > 0) {
-        double mean_n = in->rate_per_s * p->pool_cumdur[in->eligible - 1] / (double)in->eligible;
-        size_t npre = 0;
-        for (double acc = exp_draw(&rng, 1.0); acc < mean_n && npre < cap / 2;
-             acc += exp_draw(&rng, 1.0))
-            npre++;
-        double *age = malloc((npre ? npre : 1) * sizeof *age);
-        if (!age) {
-            rc = ALLOT_ENOMEM;
-            goto out;
-        }
-        double tot = p->pool_cumdur[in->eligible - 1], used = 0;
-        for (size_t i = 0; i < npre; i++) {
-            double u = allot_rng_double(&rng) * tot;
-            size_t lo = 0, hi = in->eligible - 1;
+            left_k[in->groups[g].g.chip] += (double)in->nodes[g] * in->groups[g].g.ndev;
+    double *age = NULL;
+    size_t nage = 0;
+    for (int w = 0; w < ntr; w++) {
+        const plan_training *tr = &p->train[w];
+        size_t el = in->eligible[w];
+        if (!(in->rate_per_s[w] > 0) || el == 0) continue;
+        double mean_n = in->rate_per_s[w] * tr->cumdur[el - 1] / (double)el;
+        for (double acc = exp_draw(&rng, 1.0); acc < mean_n && n < (size_t)p->max_jobs;
+             acc += exp_draw(&rng, 1.0)) {
+            double u = allot_rng_double(&rng) * tr->cumdur[el - 1];
+            size_t lo = 0, hi = el - 1;
             while (lo < hi) { /* the first k with cumdur[k] > u */
                 size_t mid = lo + (hi - lo) / 2;
-                if (p->pool_cumdur[mid] > u)
+                if (tr->cumdur[mid] > u)
                     hi = mid;
                 else
                     lo = mid + 1;
             }
-            allot_job j = p->pool.jobs[p->pool_order[lo]];
-            double a = allot_rng_double(&rng) * (double)j.duration;
-            int64_t left = j.duration - (int64_t)a;
-            j.duration = left < 1 ? 1 : left;
-            j.submit = 0;
-            jobs[n] = j;
-            age[n++] = a;
-        }
-        /* oldest first (insertion order breaks ties), up to the fleet's devices */
-        for (size_t i = 1; i < n; i++)
-            for (size_t k = i; k > 0 && age[k] > age[k - 1]; k--) {
-                double ta = age[k];
-                age[k] = age[k - 1];
-                age[k - 1] = ta;
-                allot_job tj = jobs[k];
-                jobs[k] = jobs[k - 1];
-                jobs[k - 1] = tj;
-            }
-        size_t keep = 0;
-        for (size_t i = 0; i < n; i++) {
-            double m = (double)allot_job_milli(&jobs[i]);
-            if (used + m > cap_milli) continue;
-            used += m;
-            jobs[keep++] = jobs[i];
-        }
-        n = keep;
-        free(age);
-    }
-    out->prefill = (uint32_t)n;
-    double backlog = in->backlog_dev_s;
-    size_t bl_cap = n + (size_t)p->max_jobs / 2;
-    while (backlog > 0 && n < bl_cap) {
-        allot_job j = p->pool.jobs[p->pool_order[allot_rng_below(&rng, in->eligible)]];
-        j.submit = 0;
-        backlog -= job_dev_s(&j);
-        jobs[n++] = j;
-    }
-    out->backlog_left_dev_s = backlog > 0 ? backlog : 0;
-    if (in->rate_per_s > 0) {
-        double t = exp_draw(&rng, 1.0 / in->rate_per_s);
-        while (t < (double)T1) {
-            if (n >= cap) { /* the engine sized the slice for max_jobs: rare overflow */
-                size_t nc = cap * 2;
-                allot_job *nj = realloc(jobs, nc * sizeof *nj);
-                if (!nj) {
+            allot_job jb = tr->pool.jobs[tr->order[lo]];
+            double a = allot_rng_double(&rng) * (double)jb.duration;
+            int64_t rest = jb.duration - (int64_t)a;
+            jb.duration = rest < 1 ? 1 : rest;
+            jb.submit = 0;
+            if ((rc = push_job(&jobs, &cap, &n, &jb))) goto out;
+            if (n > nage) {
+                double *na = realloc(age, cap * sizeof *na);
+                if (!na) {
                     rc = ALLOT_ENOMEM;
                     goto out;
                 }
-                jobs = nj;
-                cap = nc;
+                age = na;
+                nage = cap;
             }
-            allot_job j = p->pool.jobs[p->pool_order[allot_rng_below(&rng, in->eligible)]];
-            j.submit = (int64_t)t;
-            jobs[n++] = j;
-            t += exp_draw(&rng, 1.0 / in->rate_per_s);
+            age[n - 1] = a;
         }
     }
+    /* oldest first (a stable insertion sort), while devices last */
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && age[k] > age[k - 1]; k--) {
+            double ta = age[k];
+            age[k] = age[k - 1];
+            age[k - 1] = ta;
+            allot_job tj = jobs[k];
+            jobs[k] = jobs[k - 1];
+            jobs[k - 1] = tj;
+        }
+    free(age);
+    size_t keep = 0;
+    for (size_t i = 0; i < n; i++) {
+        double need = (double)allot_job_milli(&jobs[i]) / ALLOT_MILLI, room = 0;
+        allot_chip_mask m = jobs[i].shape.chips;
+        for (int k = 0; k < p->nchips; k++)
+            if (!m || (m >> k & 1)) room += left_k[k];
+        if (need > room) continue;
+        for (int k = 0; k < p->nchips && need > 0; k++) {
+            if (m && !(m >> k & 1)) continue;
+            double take = need < left_k[k] ? need : left_k[k];
+            left_k[k] -= take;
+            need -= take;
+        }
+        jobs[keep++] = jobs[i];
+    }
+    n = keep;
+    out->prefill = (uint32_t)n;
+    /* the backlog, queued at 0 */
+    for (int w = 0; w < ntr; w++) {
+        const plan_training *tr = &p->train[w];
+        double backlog = in->backlog_dev_s[w];
+        size_t el = in->eligible[w] ? in->eligible[w] : tr->pool.njobs;
+        size_t bl_cap = n + (size_t)p->max_jobs / 2;
+        while (backlog > 0 && n < bl_cap) {
+            allot_job jb = tr->pool.jobs[tr->order[allot_rng_below(&rng, el)]];
+            jb.submit = 0;
+            backlog -= job_dev_s(&jb);
+            if ((rc = push_job(&jobs, &cap, &n, &jb))) goto out;
+        }
+        out->backlog_left_dev_s[w] = backlog > 0 ? backlog : 0;
+    }
+    /* arrivals, each workload its own Poisson stream, merged by time */
+    size_t a0 = n;
+    for (int w = 0; w < ntr; w++) {
+        const plan_training *tr = &p->train[w];
+        double rate = in->rate_per_s[w];
+        if (!(rate > 0)) continue;
+        /* a workload nothing here can run still arrives (its jobs are
+         * rejected and count as waiting the whole period) */
+        size_t el = in->eligible[w] ? in->eligible[w] : tr->pool.njobs;
+        for (double t = exp_draw(&rng, 1.0 / rate); t < (double)T1;
+             t += exp_draw(&rng, 1.0 / rate)) {
+            allot_job jb = tr->pool.jobs[tr->order[allot_rng_below(&rng, el)]];
+            jb.submit = (int64_t)t;
+            if ((rc = push_job(&jobs, &cap, &n, &jb))) goto out;
+        }
+    }
+    qsort(jobs + a0, n - a0, sizeof *jobs, cmp_submit);
     out->jobs = (uint32_t)n;
 
     allot_sched_config sc = p->sched;
@@ -282,24 +320,23 @@ int plan__window_run(const plan_window_in *in, plan_window_out *out, allot_diag 
         sc.ntypical = (size_t)p->ntypical;
     }
     sc.nofit = ALLOT_NOFIT_QUEUE;
-    if (p->tenants_equal && p->pool.ntenants > 0) {
-        tenants = calloc(p->pool.ntenants, sizeof *tenants);
+    if (p->tenants_equal && p->ntrain > 0) {
+        tenants = calloc((size_t)p->ntrain, sizeof *tenants);
         if (!tenants) {
             rc = ALLOT_ENOMEM;
             goto out;
         }
         double cap_k[ALLOT_MAX_CHIP_TYPES], busy_k[ALLOT_MAX_CHIP_TYPES];
         chip_use(c, zones, nz, p->nchips, busy_k, cap_k);
-        for (size_t t = 0; t < p->pool.ntenants; t++) {
-            snprintf(tenants[t].name, sizeof tenants[t].name, "%s",
-                     allot_workload_tenant_name(&p->pool, (uint16_t)t));
+        for (int t = 0; t < p->ntrain; t++) {
+            snprintf(tenants[t].name, sizeof tenants[t].name, "%s", p->train[t].name);
             for (int k = 0; k < p->nchips; k++)
-                tenants[t].quota[k] = (int64_t)cap_k[k] / (int64_t)p->pool.ntenants;
+                tenants[t].quota[k] = (int64_t)cap_k[k] / (int64_t)p->ntrain;
             tenants[t].borrow_limit = -1;
             tenants[t].weight = 1.0;
         }
         sc.tenants = tenants;
-        sc.ntenants = p->pool.ntenants;
+        sc.ntenants = (size_t)p->ntrain;
     }
     rc = allot_sched_new(&s, c, &sc);
     if (rc) {
@@ -348,9 +385,13 @@ int plan__window_run(const plan_window_in *in, plan_window_out *out, allot_diag 
         if (!crossed && t >= W0) { /* the window opens */
             crossed = 1;
             allot_sched_get_stats(s, &st0);
-            for (size_t i = 0; i < n && jobs[i].submit < W0; i++)
-                if (allot_sched_job_state(s, (uint32_t)i) == ALLOT_JOB_PENDING)
+            for (size_t i = 0; i < n && jobs[i].submit < W0; i++) {
+                allot_job_state js = allot_sched_job_state(s, (uint32_t)i);
+                if (js == ALLOT_JOB_PENDING)
                     out->pending0_dev_s += pending_work(s, &jobs[i], (uint32_t)i);
+                else if (js == ALLOT_JOB_FAILED)
+                    out->pending0_dev_s += job_dev_s(&jobs[i]);
+            }
         }
         int64_t tc = t < T1 ? t : T1;
         if (tc > last_t) { /* integrate over [last_t, tc) within the window */
@@ -446,19 +487,32 @@ int plan__window_run(const plan_window_in *in, plan_window_out *out, allot_diag 
      * that queue takes to drain at the rate the fleet serves) */
     double busy_dev = 0;
     for (int k = 0; k < p->nchips; k++) busy_dev += busy_now[k] / ALLOT_MILLI;
-    double ahead = out->backlog_left_dev_s; /* queued work in submission order */
+    double ahead = 0; /* queued work in submission order */
+    for (int w = 0; w < p->ntrain; w++) ahead += out->backlog_left_dev_s[w];
     size_t nw = 0;
     for (size_t i = 0; i < n; i++) {
         allot_job_state js = allot_sched_job_state(s, (uint32_t)i);
-        int pend = js == ALLOT_JOB_PENDING;
+        int pend = js == ALLOT_JOB_PENDING, never = js == ALLOT_JOB_FAILED;
+        int w = jobs[i].tenant < PLAN_MAX_TRAIN ? jobs[i].tenant : 0;
         double work = pend ? pending_work(s, &jobs[i], (uint32_t)i) : 0;
-        if (pend) out->pending1_dev_s += work;
-        if (jobs[i].submit >= W0 && js != ALLOT_JOB_FAILED) {
-            int64_t until = done[i] != ALLOT_TIME_NONE ? done[i] : T1;
-            int64_t r_i = ran[i] + (start[i] != ALLOT_TIME_NONE ? T1 - start[i] : 0);
-            double w = (double)(until - jobs[i].submit - r_i);
-            if (pend) w += busy_dev > 0 ? ahead / busy_dev : (double)W;
-            waits[nw++] = w > 0 ? w : 0;
+        if (never) { /* no device here can run it: all its work waits */
+            out->pending1_dev_s[w] += job_dev_s(&jobs[i]);
+            out->pending1_total += job_dev_s(&jobs[i]);
+        }
+        if (pend) {
+            out->pending1_dev_s[w] += work;
+            out->pending1_total += work;
+        }
+        if (jobs[i].submit >= W0) {
+            if (never) {
+                waits[nw++] = in->cant_run_s;
+            } else {
+                int64_t until = done[i] != ALLOT_TIME_NONE ? done[i] : T1;
+                int64_t r_i = ran[i] + (start[i] != ALLOT_TIME_NONE ? T1 - start[i] : 0);
+                double wt = (double)(until - jobs[i].submit - r_i);
+                if (pend) wt += busy_dev > 0 ? ahead / busy_dev : (double)W;
+                waits[nw++] = wt > 0 ? wt : 0;
+            }
         }
         ahead += work;
     }
