@@ -152,6 +152,7 @@ fuzz: $(FUZZERS)
 
 bench: all $(BUILD)/bench $(BUILD)/api_bench $(BUILD)/server_scale
 	$(BUILD)/bench
+	sh bench/plan_bench.sh $(BUILD)
 	sh bench/api_bench.sh $(BUILD)
 	$(BUILD)/server_scale
 

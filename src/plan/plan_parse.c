@@ -1274,7 +1274,7 @@ static int parse_scheduler(pctx *x, json_t *root)
     allot_sched_config_init(&p->sched);
     p->sched.policy = ALLOT_POLICY_BESTFIT;
     p->sched_policy = ALLOT_SP_ALLOT;
-    p->max_jobs = 1500;
+    p->max_jobs = 1000;
     json_t *s = json_object_get(root, "scheduler");
     int rc = 0;
     const char *pol = NULL, *pl = NULL;
@@ -1291,7 +1291,7 @@ static int parse_scheduler(pctx *x, json_t *root)
         p->window_h = wd * 24;
         p->warmup_h = ud * 24;
         long long mj;
-        if ((rc = get_int(x, s, "scheduler", "max_jobs", 0, 50, 1000000, 1500, &mj))) return rc;
+        if ((rc = get_int(x, s, "scheduler", "max_jobs", 0, 50, 1000000, 1000, &mj))) return rc;
         p->max_jobs = (int)mj;
     }
     if (pol) {
