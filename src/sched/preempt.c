@@ -427,6 +427,29 @@ static int preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions
         k = nv;
         goto stop;
     }
+    { /* a bound first: the free milli of the chip types the gang may use
+       * plus everything the candidates hold must reach its request, else
+       * no set of victims can make room (the search below would release
+       * them all and fail); with many waiting gangs on a full fleet this
+       * spares a scan of every node per attempt */
+        allot_chip_mask m = j->desc.shape.chips;
+        int64_t have = 0;
+        if (!m) {
+            have = allot_cluster_free_milli(s->c);
+        } else {
+            for (uint32_t d = 0; d < allot_cluster_ndomains(s->c); d++) {
+                if (allot_cluster_domain(s->c, d)->level != ALLOT_LEVEL_ZONE) continue;
+                for (uint32_t c = 0; c < allot_cluster_nchips(s->c) && c < ALLOT_MAX_CHIP_TYPES;
+                     c++)
+                    if (m >> c & 1) have += allot_cluster_agg(s->c, d, c)->free_milli;
+            }
+        }
+        for (size_t q = 0; q < nv; q++) {
+            allot_chip_mask vm = s->jobs[v[q].id].desc.shape.chips;
+            if (!m || !vm || (vm & m)) have += v[q].size;
+        }
+        if (have < allot_job_milli(&j->desc)) goto out;
+    }
     allot__scratch_load(s);
     const allot_shape *sh = &j->desc.shape;
     int64_t need = (int64_t)j->desc.ntasks, total = scratch_total(s, sh);
