@@ -2,21 +2,32 @@
  * that keeps the targets in at least min_fraction of the runs of every
  * searched scenario.
  *
- * Worked example: candidates A (lease, static cost 2 M), B (buy, 5 M) and C
- * (buy, 6 M). Sets are visited in order of their static cost - capex
- * depreciation within the horizon plus lease charges, which is what mostly
- * separates them - by a best-first enumeration of subsets: {A} 2, {B} 5,
- * {C} 6, {A,B} 7, {A,C} 8, {B,C} 11, {A,B,C} 13. Each visited set is
- * simulated (the same runs, the same random numbers as every other set:
- * common random numbers, so differences between sets are the actions', not
- * the dice's). Suppose {A} misses the targets and {B} meets them at an
- * expected total cost of 41 M with the baseline at 37 M: {C} and every
- * later set costs at least 37 + 6 = 43 M > 41 M by the bound "baseline
- * total + static cost", so the search stops and recommends {B}. Two more
- * prunings: a superset of a set that met the targets is never cheaper, and
- * a subset of a set that missed them misses them too (more capacity never
- * hurts, assumed). First the set of all candidates is simulated: if even it
- * misses, nothing is recommended and the report says so.
+ * Every set is simulated with the same runs and the same random numbers as
+ * every other set (common random numbers), so differences between sets are
+ * the actions', not the dice's. A set "meets" when every searched scenario
+ * has at least min_fraction of its runs within the targets in every checked
+ * period; its cost is the weighted mean over scenarios of the mean run cost;
+ * its risk the weighted share of runs missing the targets.
+ *
+ * Worked example: candidates A (lease, static cost 2 M), B (buy, 5 M), C
+ * (buy, 6 M); the static cost is capex depreciation within the horizon plus
+ * lease charges. The baseline (no candidate) misses the targets in 60 % of
+ * runs, at 37 M.
+ *  1. Greedy: simulate {A}, {B}, {C}; none meets; {A} cuts the risk to 40 %
+ *     (10 points per M), {B} to 10 % (10 per M), {C} to 5 % (9.2 per M):
+ *     ties go to the lower risk, so B is taken. Then {B,A} and {B,C}: {B,C}
+ *     meets at 48 M, {B,A} at 44 M: the cheapest that meets, {A,B}, is
+ *     kept. Dropping actions: {B} alone does not meet, {A} alone does not;
+ *     the greedy answer is {A,B} at 44 M.
+ *  2. Cheaper sets the greedy path missed: subsets in order of static cost
+ *     ({A} 2, {B} 5, {C} 6, {A,B} 7, ...) while baseline + static cost <
+ *     44 M (37 + 7 = 44 stops at {A,B}); sets already simulated, supersets
+ *     of a set that met the targets (never cheaper) and subsets of one that
+ *     missed them (more capacity is assumed never to hurt) are skipped.
+ * The recommendation is then simulated with all runs. If the greedy path
+ * stalls (nothing lowers the risk) the set of all candidates is tried; if
+ * even it misses, nothing is recommended and the report says so. At most
+ * max_evaluations sets are simulated.
  */
 #include <math.h>
 #include <stdio.h>
@@ -133,6 +144,48 @@ static int evaluate(const allot_plan *p, plan_eval *e, uint64_t mask, outcome *o
     return rc;
 }
 
+/* Every set simulated, so that none is simulated twice. */
+#define MEMO_MAX 512
+
+typedef struct memo {
+    const allot_plan *p;
+    plan_eval *e;
+    uint64_t *sims;
+    allot_diag *d;
+    uint64_t mask[MEMO_MAX];
+    outcome out[MEMO_MAX];
+    int n, max;
+} memo;
+
+static int memo_eval(memo *m, uint64_t mask, outcome *o)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->mask[i] == mask) {
+            *o = m->out[i];
+            return 0;
+        }
+    int rc = evaluate(m->p, m->e, mask, o, m->sims, m->d);
+    if (rc) return rc;
+    if (m->n < MEMO_MAX) {
+        m->mask[m->n] = mask;
+        m->out[m->n++] = *o;
+    }
+    return 0;
+}
+
+/* A set need not be simulated: it holds a set that met the targets (it
+ * costs more), or is held by one that missed them (more capacity is
+ * assumed never to hurt). */
+static int memo_pruned(const memo *m, uint64_t mask)
+{
+    for (int i = 0; i < m->n; i++) {
+        if (m->mask[i] == mask) return 1;
+        if (m->out[i].feasible && (mask & m->mask[i]) == m->mask[i]) return 1;
+        if (!m->out[i].feasible && (mask & m->mask[i]) == mask) return 1;
+    }
+    return 0;
+}
+
 int plan__search(const allot_plan *p, const allot_plan_opts *o, int threads,
                  allot_plan_search_result *out, uint64_t *sims, allot_diag *d)
 {
@@ -167,77 +220,105 @@ int plan__search(const allot_plan *p, const allot_plan_opts *o, int threads,
 
     plan_eval e = {p,           o->seed,         0,        runs, threads, p->search_scen,
                    o->progress, o->progress_arg, "search", 0,    1,       0};
-    int max_evals = p->search_max_evals > 0 ? p->search_max_evals : 64;
-    outcome base, all;
-    int rc = evaluate(p, &e, 0, &base, sims, d);
+    memo m = {0};
+    m.p = p;
+    m.e = &e;
+    m.sims = sims;
+    m.d = d;
+    m.max = p->search_max_evals > 0 ? p->search_max_evals : 64;
+    outcome base;
+    int rc = memo_eval(&m, 0, &base);
     if (rc) return rc;
-    out->evaluations = 1;
     out->baseline_cost = base.cost;
     out->baseline_risk = base.risk;
     uint64_t best = 0;
     double best_cost = INFINITY;
-    int found = 0;
-    if (base.feasible) {
-        found = 1;
-        best_cost = base.cost;
-    } else {
-        uint64_t full = n >= 64 ? ~0ull : (1ull << n) - 1;
-        /* all candidates, or, when caps forbid that, skip the quick check */
-        int check_all = caps_ok(p, full);
-        if (check_all) {
-            rc = evaluate(p, &e, full, &all, sims, d);
-            if (rc) return rc;
-            out->evaluations++;
+    int found = base.feasible;
+    if (found) best_cost = base.cost;
+    uint64_t full = n >= 64 ? ~0ull : (1ull << n) - 1;
+    /* 1. greedy: add the candidate that lowers the risk most per unit of
+     * static cost, until the targets hold; then drop what is not needed */
+    uint64_t cur = 0;
+    outcome co = base;
+    while (!found && !rc && m.n < m.max) {
+        int pick = -1, feas = -1;
+        double score = -INFINITY, feas_cost = INFINITY, pick_risk = co.risk;
+        for (int i = 0; i < n && !rc && m.n < m.max; i++) {
+            uint64_t t = cur | 1ull << i;
+            if (t == cur || !caps_ok(p, t)) continue;
+            outcome oc;
+            if ((rc = memo_eval(&m, t, &oc))) break;
+            if (oc.feasible && oc.cost < feas_cost) feas = i, feas_cost = oc.cost;
+            double gain = co.risk - oc.risk;
+            double sc = stat[i] > 0 ? gain / stat[i] : (gain > 0 ? INFINITY : gain);
+            if (gain > 1e-12 && (sc > score || (sc == score && oc.risk < pick_risk)))
+                pick = i, score = sc, pick_risk = oc.risk;
         }
-        if (!check_all || all.feasible) {
-            if (check_all && all.feasible) {
-                best = full;
-                best_cost = all.cost;
-                found = 1;
-            }
-            uint64_t feas[256], infeas[256];
-            int nf = 0, ni = 0;
-            if (found) feas[nf++] = full;
-            hheap h = {0};
-            rc = hpush(&h, (hnode){stat[ord[0]], 1, 0});
-            while (!rc && h.n > 0 && out->evaluations < max_evals) {
-                hnode cur = hpop(&h);
-                if (cur.last + 1 < n) {
-                    int j = cur.last, k = j + 1;
-                    rc = hpush(&h, (hnode){cur.cost + stat[ord[k]], cur.mask | 1ull << k, k});
-                    if (!rc)
-                        rc = hpush(&h, (hnode){cur.cost - stat[ord[j]] + stat[ord[k]],
-                                               (cur.mask & ~(1ull << j)) | 1ull << k, k});
-                    if (rc) break;
-                }
-                if (found && base.cost + cur.cost >= best_cost) break; /* the bound */
-                uint64_t mask = 0;
-                for (int i = 0; i < n; i++)
-                    if (cur.mask >> i & 1) mask |= 1ull << ord[i];
-                if (!caps_ok(p, mask)) continue;
-                int skip = 0;
-                for (int i = 0; i < nf && !skip; i++) skip = (mask & feas[i]) == feas[i];
-                for (int i = 0; i < ni && !skip; i++) skip = (mask & infeas[i]) == mask;
-                if (skip) continue;
-                outcome oc;
-                rc = evaluate(p, &e, mask, &oc, sims, d);
-                if (rc) break;
-                out->evaluations++;
-                if (oc.feasible) {
-                    if (nf < 256) feas[nf++] = mask;
-                    if (oc.cost < best_cost) {
-                        best_cost = oc.cost;
-                        best = mask;
-                        found = 1;
-                    }
-                } else if (ni < 256) {
-                    infeas[ni++] = mask;
-                }
-            }
-            free(h.v);
-            if (rc) return rc;
+        if (rc) break;
+        if (feas >= 0) {
+            cur |= 1ull << feas;
+            memo_eval(&m, cur, &co);
+            found = 1;
+        } else if (pick >= 0) {
+            cur |= 1ull << pick;
+            memo_eval(&m, cur, &co);
+        } else {
+            break; /* nothing lowers the risk further */
         }
     }
+    if (!rc && !found && m.n < m.max && cur != full && caps_ok(p, full)) {
+        /* greedy stalled: the whole set, as a last resort */
+        if ((rc = memo_eval(&m, full, &co))) return rc;
+        if (co.feasible) cur = full, found = 1;
+    }
+    if (!rc && found && cur) {
+        /* drop the dearest actions the targets do not need */
+        for (int pass = 0; pass < n && !rc; pass++) {
+            int drop = -1;
+            for (int i = 0; i < n && !rc; i++) {
+                if (!(cur >> i & 1) || m.n >= m.max) continue;
+                outcome oc;
+                if ((rc = memo_eval(&m, cur & ~(1ull << i), &oc))) break;
+                if (oc.feasible && (drop < 0 || stat[i] > stat[drop])) drop = i;
+            }
+            if (drop < 0) break;
+            cur &= ~(1ull << drop);
+        }
+        memo_eval(&m, cur, &co);
+        best = cur;
+        best_cost = co.cost;
+    }
+    if (rc) return rc;
+    /* 2. cheaper sets the greedy path missed: best-first by static cost,
+     * bounded by the best found (baseline total + static cost must stay
+     * below it); supersets of a set that met the targets and subsets of one
+     * that missed them are skipped */
+    if (found && n > 0) {
+        hheap h = {0};
+        rc = hpush(&h, (hnode){stat[ord[0]], 1, 0});
+        while (!rc && h.n > 0 && m.n < m.max) {
+            hnode c = hpop(&h);
+            if (c.last + 1 < n) {
+                int a = c.last, b = c.last + 1;
+                rc = hpush(&h, (hnode){c.cost + stat[ord[b]], c.mask | 1ull << b, b});
+                if (!rc)
+                    rc = hpush(&h, (hnode){c.cost - stat[ord[a]] + stat[ord[b]],
+                                           (c.mask & ~(1ull << a)) | 1ull << b, b});
+                if (rc) break;
+            }
+            if (base.cost + c.cost >= best_cost) break; /* the bound */
+            uint64_t mask = 0;
+            for (int i = 0; i < n; i++)
+                if (c.mask >> i & 1) mask |= 1ull << ord[i];
+            if (!caps_ok(p, mask) || memo_pruned(&m, mask)) continue;
+            outcome oc;
+            if ((rc = memo_eval(&m, mask, &oc))) break;
+            if (oc.feasible && oc.cost < best_cost) best_cost = oc.cost, best = mask;
+        }
+        free(h.v);
+        if (rc) return rc;
+    }
+    out->evaluations = m.n;
     out->found = found;
     out->chosen = found ? best : 0;
     /* the recommendation (or, with none, the plan as given) with the full runs */
