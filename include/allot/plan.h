@@ -215,6 +215,8 @@ typedef struct allot_plan_search_result {
     allot_plan_choice choices[ALLOT_PLAN_MAX_CANDIDATES]; /* every candidate */
     double expected_cost; /* weighted mean over scenarios of the mean run cost */
     double risk;          /* weighted share of runs missing the targets */
+    int confirmed;        /* with all runs every searched scenario still meets
+                             min_fraction (0: too few search runs to tell) */
     double baseline_cost; /* the same for the plan without candidates */
     double baseline_risk;
     int evaluations;                      /* candidate sets simulated */

@@ -155,6 +155,7 @@ json_t *plan__result_json(const allot_plan_result *r)
         json_object_set_new(tg, "from", json_string(s->from));
         json_object_set_new(so, "targets", tg);
         json_object_set_new(so, "found", json_boolean(s->found));
+        json_object_set_new(so, "confirmed", json_boolean(s->confirmed));
         json_t *ch = json_array(), *cands = json_array();
         for (size_t i = 0; i < s->nchoices; i++) {
             json_t *c = json_object();
@@ -417,6 +418,12 @@ int allot_plan_print(const allot_plan_result *r, FILE *f)
         if (s->found)
             fprintf(f, "  expected cost %s %s, risk %.1f %% (runs missing the targets, %d runs)\n",
                     ec, r->currency, s->risk * 100, r->runs);
+        if (s->found && !s->confirmed)
+            fprintf(f,
+                    "  note: with all %d runs some scenario meets the targets in fewer than "
+                    "%g %% of runs; the %d search runs were too few to tell (raise "
+                    "search.runs)\n",
+                    r->runs, s->min_fraction * 100, s->runs);
     }
     return ferror(f) ? ALLOT_EIO : 0;
 }

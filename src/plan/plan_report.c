@@ -198,10 +198,15 @@ static int summary(allot_report *rep, const allot_plan_result *r)
                     first = 0;
                 }
             if (n < sizeof p)
+                n += (size_t)snprintf(p + n, sizeof p - n,
+                                      ". Expected cost %s against %s without the candidates; "
+                                      "risk (runs missing the targets) %.1f %% against %.1f %%.",
+                                      ec, bc, s->risk * 100, s->baseline_risk * 100);
+            if (!s->confirmed && n < sizeof p)
                 snprintf(p + n, sizeof p - n,
-                         ". Expected cost %s against %s without the candidates; risk (runs "
-                         "missing the targets) %.1f %% against %.1f %%.",
-                         ec, bc, s->risk * 100, s->baseline_risk * 100);
+                         " With all %d runs some scenario meets the targets in fewer than %g %% "
+                         "of runs: the %d search runs were too few to tell.",
+                         r->runs, s->min_fraction * 100, s->runs);
         }
         (void)n;
         rc = allot_report_para(rep, p);

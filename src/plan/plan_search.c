@@ -331,6 +331,7 @@ int plan__search(const allot_plan *p, const allot_plan_opts *o, int threads,
     rc = plan__evaluate(&fe, out->scen, sims, d);
     if (rc) return rc;
     double w = 0, cost = 0, miss = 0;
+    int confirmed = 1;
     for (int i = 0; i < p->nscen; i++) {
         if (!(fe.scen_mask >> i & 1)) continue;
         double c = 0;
@@ -338,7 +339,9 @@ int plan__search(const allot_plan *p, const allot_plan_opts *o, int threads,
         w += p->scen[i].weight;
         cost += p->scen[i].weight * c / fe.runs;
         miss += p->scen[i].weight * (1.0 - out->scen[i].met_fraction);
+        if (out->scen[i].met_fraction + 1e-12 < p->min_fraction) confirmed = 0;
     }
+    out->confirmed = found && confirmed;
     out->expected_cost = w > 0 ? cost / w : 0;
     out->risk = w > 0 ? miss / w : 0;
     return 0;
