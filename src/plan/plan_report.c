@@ -53,7 +53,7 @@ static size_t nscen_shown(const allot_plan_result *r)
 /* A fan chart of fn, one band per scenario (two per scenario with fn2). */
 static int fan_chart(allot_report *rep, const allot_plan_result *r, const char *title,
                      const char *ylabel, cell_fn fn, const char *n1, cell_fn fn2, const char *n2,
-                     int ymin0)
+                     double ymin)
 {
     size_t np = r->nperiods, ns = 0;
     double *buf = calloc(np * 6 * r->nscen, sizeof *buf);
@@ -78,10 +78,25 @@ static int fan_chart(allot_report *rep, const allot_plan_result *r, const char *
     }
     const char *cats[ALLOT_PLAN_MAX_PERIODS];
     for (size_t k = 0; k < np; k++) cats[k] = r->period[k];
-    allot_band_chart ch = {title, "period", ylabel, cats, np, se, ns, ymin0 ? 0 : NAN, NAN};
+    allot_band_chart ch = {title, "period", ylabel, cats, np, se, ns, ymin, NAN};
     if (!rc) rc = allot_report_band_chart(rep, &ch);
     free(buf);
     return rc;
+}
+
+/* A floor for the SLO chart: below the lowest value by a fifth of its gap to
+ * 100 % (at least half a point), so that 99.0 and 99.9 % look different. */
+static double slo_floor(const allot_plan_result *r)
+{
+    double lo = 100;
+    for (size_t i = 0; i < r->nscen; i++)
+        if (r->scen[i].cell)
+            for (size_t k = 0; k < r->nperiods * (size_t)r->runs; k++)
+                if (!isnan(r->scen[i].cell[k].slo) && r->scen[i].cell[k].slo * 100 < lo)
+                    lo = r->scen[i].cell[k].slo * 100;
+    double gap = (100 - lo) * 0.2;
+    double f = lo - (gap > 0.5 ? gap : 0.5);
+    return f > 0 ? floor(f) : 0;
 }
 
 static int cost_chart(allot_report *rep, const allot_plan_result *r,
@@ -217,60 +232,71 @@ static int summary(allot_report *rep, const allot_plan_result *r)
 static int period_table(allot_report *rep, const allot_plan_result *r,
                         const allot_plan_scenario_result *s, const char *caption)
 {
-    static const char *const mets[] = {
-        "supply_devices",   "train_demand",       "serve_demand",
-        "stranded_devices", "utilisation",        "idle_device_hours",
-        "wait_p50_h",       "wait_p95_h",         "slo",
-        "cost_total",       "cost_per_useful_dh", "peak_mw",
-        "energy_mwh",       "backlog_dh"};
-    char cur[48], cpu[64];
-    snprintf(cur, sizeof cur, "cost (%s)", r->currency);
-    snprintf(cpu, sizeof cpu, "%s / useful device-h", r->currency);
-    const char *hdr[15] = {"period",
-                           "supply (devices)",
-                           "training demand (devices)",
-                           "serving need (devices)",
-                           "stranded (devices)",
-                           "utilisation",
-                           "idle device-h",
-                           "wait p50 (h)",
-                           "wait p95 (h)",
-                           "SLO attainment",
-                           cur,
-                           cpu,
-                           "peak MW",
-                           "energy MWh",
-                           "backlog (device-h)"};
+    /* the columns a person reads; every metric is in periods.csv */
+    enum { NC = 10 };
+    static const struct {
+        const char *metric, *head;
+        char fmt; /* 'd' devices and other counts, 'p' a share, 'h' hours, 'm' money, 'w' MW */
+    } col[NC - 1] = {
+        {"supply_devices", "supply", 'd'},
+        {"train_demand", "training", 'd'},
+        {"serve_demand", "inference", 'd'},
+        {"stranded_devices", "stranded", 'd'},
+        {"utilisation", "util.", 'p'},
+        {"wait_p95_h", "p95 wait h", 'h'},
+        {"slo", "SLO", 'p'},
+        {"cost_total", "cost", 'm'},
+        {"cost_per_useful_dh", "cost/useful dh", 'c'},
+    };
+    const char *hdr[NC];
+    hdr[0] = "period";
+    for (int c = 0; c < NC - 1; c++) hdr[c + 1] = col[c].head;
     size_t np = r->nperiods;
-    char *txt = calloc(np * 15, 32);
-    const char **cells = calloc(np * 15, sizeof *cells);
+    char *txt = calloc(np * NC, 32);
+    const char **cells = calloc(np * NC, sizeof *cells);
     if (!txt || !cells) {
         free(txt);
         free(cells);
         return ALLOT_ENOMEM;
     }
+    char(*lab)[24] = calloc(np, sizeof *lab);
+    if (!lab) {
+        free(txt);
+        free(cells);
+        return ALLOT_ENOMEM;
+    }
     for (size_t k = 0; k < np; k++) {
-        cells[k * 15] = r->period[k];
-        for (int j = 0; j < 14; j++) {
-            char *t = txt + (k * 15 + (size_t)j + 1) * 32;
-            int m = allot_plan_metric_index(mets[j]);
-            double v = allot_plan_cell_stat(r, s, k, m).mean;
+        /* "2026-01" with a non-breaking hyphen (U+2011): a narrow column
+         * must not break a period in two */
+        const char *dash = strchr(r->period[k], '-');
+        if (dash)
+            snprintf(lab[k], sizeof lab[k], "%.*s\xE2\x80\x91%s", (int)(dash - r->period[k]),
+                     r->period[k], dash + 1);
+        else
+            snprintf(lab[k], sizeof lab[k], "%s", r->period[k]);
+        cells[k * NC] = lab[k];
+        for (int c = 0; c < NC - 1; c++) {
+            char *t = txt + (k * NC + (size_t)c + 1) * 32;
+            double v = allot_plan_cell_stat(r, s, k, allot_plan_metric_index(col[c].metric)).mean;
             if (isnan(v))
                 snprintf(t, 32, "-");
-            else if (j == 4 || j == 8)
+            else if (col[c].fmt == 'p')
                 snprintf(t, 32, "%.2f%%", v * 100);
-            else if (j == 6 || j == 7)
+            else if (col[c].fmt == 'h')
                 snprintf(t, 32, "%.2f", v);
-            else if (j == 10)
-                snprintf(t, 32, "%.4g", v);
-            else if (j == 11)
+            else if (col[c].fmt == 'm')
+                snprintf(t, 32, "%.0f", v);
+            else if (col[c].fmt == 'c')
+                snprintf(t, 32, "%.2f", v);
+            else if (col[c].fmt == 'w')
                 snprintf(t, 32, "%.1f", v);
             else
                 snprintf(t, 32, "%.0f", v);
-            cells[k * 15 + (size_t)j + 1] = t;
+            cells[k * NC + (size_t)c + 1] = t;
         }
     }
-    int rc = allot_report_table(rep, caption, 15, hdr, cells, (int)np);
+    int rc = allot_report_table(rep, caption, NC, hdr, cells, (int)np);
+    free(lab);
     free(txt);
     free(cells);
     return rc;
@@ -346,17 +372,17 @@ int allot_plan_write_report(const allot_plan_result *r, const char *path, allot_
                                     "daily peak to meet its SLO.");
     if (!rc)
         rc = fan_chart(rep, r, "Supply and demand (devices, p10-p90 across runs)", "devices",
-                       f_supply, "supply", f_demand, "demand", 1);
+                       f_supply, "supply", f_demand, "demand", 0);
     if (!rc) rc = allot_report_heading(rep, "Utilisation");
     if (!rc)
         rc = fan_chart(rep, r, "Utilisation of usable devices (%, p10-p50-p90 across runs)",
-                       "utilisation (%)", f_util, "utilisation", NULL, NULL, 1);
+                       "utilisation (%)", f_util, "utilisation", NULL, NULL, 0);
     if (!rc && have_train)
         rc = fan_chart(rep, r, "Training queueing delay, p95 of the jobs of each period (h)",
-                       "p95 wait (h)", f_wait95, "p95 wait", NULL, NULL, 1);
+                       "p95 wait (h)", f_wait95, "p95 wait", NULL, NULL, 0);
     if (!rc && have_serve)
         rc = fan_chart(rep, r, "Inference SLO attainment (% of requests within SLO)",
-                       "within SLO (%)", f_slo, "SLO attainment", NULL, NULL, 0);
+                       "within SLO (%)", f_slo, "SLO attainment", NULL, NULL, slo_floor(r));
     if (!rc) rc = allot_report_heading(rep, "Cost");
     if (!rc)
         rc =
@@ -371,11 +397,21 @@ int allot_plan_write_report(const allot_plan_result *r, const char *path, allot_
     if (!rc) rc = allot_report_heading(rep, "Power and energy");
     if (!rc)
         rc = fan_chart(rep, r, "Facility power (MW): peak at full load and mean drawn", "MW",
-                       f_peak, "peak (all powered devices busy)", f_mean_mw, "mean", 1);
+                       f_peak, "peak (all powered devices busy)", f_mean_mw, "mean", 0);
     if (!rc)
         rc = fan_chart(rep, r, "Facility energy per period (MWh)", "MWh", f_energy, "energy", NULL,
-                       NULL, 1);
+                       NULL, 0);
     if (!rc) rc = allot_report_heading(rep, "Per period");
+    if (!rc) {
+        char p[512];
+        snprintf(p, sizeof p,
+                 "Means over the runs. Supply (usable devices), training (demand), inference "
+                 "(devices needed at the daily peak) and stranded are devices, means over the "
+                 "period; cost/useful dh is the cost per useful device-hour; money is in %s. "
+                 "periods.csv has every metric with its p10, p50 and p90, runs.csv every run.",
+                 r->currency);
+        rc = allot_report_para(rep, p);
+    }
     for (size_t i = 0; i < r->nscen && !rc; i++) {
         if (!r->scen[i].cell) continue;
         char cap[128];
