@@ -22,7 +22,7 @@ CFLAGS_ALL = $(CSTD) $(WARN) -g -Iinclude -I$(BUILD)/gen -pthread $(EXTRA_CFLAGS
 LIBS      = -ljansson -lzstd -lxxhash -lsqlite3 -lmicrohttpd -lcurl -linih -lm -lpthread
 TEST_LIBS = -lcmocka
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/sched/*.c src/sim/*.c src/report/*.c src/server/*.c src/client/*.c src/agent/*.c src/serve/*.c))
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/sched/*.c src/sim/*.c src/report/*.c src/server/*.c src/client/*.c src/agent/*.c src/serve/*.c src/plan/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -185,6 +185,7 @@ fuzz: $(FUZZERS)
 
 bench: all $(BUILD)/bench $(BUILD)/api_bench $(BUILD)/server_scale
 	$(BUILD)/bench
+	sh bench/plan_bench.sh $(BUILD)
 	sh bench/api_bench.sh $(BUILD)
 	$(BUILD)/server_scale
 	sh bench/dashboard_bench.sh $(BUILD)

@@ -65,6 +65,51 @@ int allot_report_chart_scaled(allot_report *r, const allot_chart *ch, allot_scal
 /* Writes the document to path (atomically: temp file + rename). */
 int allot_report_write(const allot_report *r, const char *path);
 
+/* ---- category charts: bands (fan charts) and stacked bars --------------------
+ * The x axis is a list of categories (e.g. periods "2026-01", "2026-02", ...)
+ * drawn evenly; labels are thinned to fit. Rendered at 960x400 px like the
+ * line charts, with a legend, y ticks and <title> tooltips on every point
+ * and bar segment (src/report/chart_cat.c). */
+
+typedef struct allot_band_series {
+    const char *name;  /* legend label */
+    const double *lo;  /* ncats values, or NULL (no band) */
+    const double *mid; /* ncats values: the line (e.g. the median) */
+    const double *hi;  /* ncats values, or NULL */
+} allot_band_series;
+
+typedef struct allot_band_chart {
+    const char *title;
+    const char *xlabel;
+    const char *ylabel;
+    const char *const *cats; /* ncats category labels */
+    size_t ncats;
+    const allot_band_series *series; /* NaN values are gaps */
+    size_t nseries;
+    double ymin, ymax; /* NaN = from data (ymin 0 when all data >= 0) */
+} allot_band_chart;
+
+/* A fan chart: per series a shaded band from lo to hi and a line through mid.
+ * EINVAL for NULL or mismatched input, ELIMIT beyond 1000 categories or 16
+ * series. */
+int allot_report_band_chart(allot_report *r, const allot_band_chart *ch);
+
+typedef struct allot_bar_chart {
+    const char *title;
+    const char *xlabel;
+    const char *ylabel;
+    const char *const *cats; /* ncats category labels */
+    size_t ncats;
+    const char *const *stacks; /* nstacks component names, bottom first */
+    size_t nstacks;
+    const double *values; /* nstacks x ncats, row-major by component; values
+                             < 0 or NaN draw nothing */
+} allot_bar_chart;
+
+/* Stacked bars, one per category. Same errors as the band chart (at most 12
+ * components). */
+int allot_report_bar_chart(allot_report *r, const allot_bar_chart *ch);
+
 /* ---- preparing series ------------------------------------------------------ */
 
 /* Downsamples a step function for a chart by time-weighted averaging over

@@ -15,6 +15,7 @@
 int allot_cmd_sim(int argc, char **argv);
 int allot_cmd_cluster(int argc, char **argv);
 int allot_cmd_compare(int argc, char **argv);
+int allot_cmd_plan(int argc, char **argv); /* cmd_plan.c: capacity planning */
 int allot_cmd_server(int argc, char **argv);
 int allot_cmd_agent(int argc, char **argv);
 /* The client commands (cmd_client.c): they talk to `allot server`. */

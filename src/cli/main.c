@@ -21,6 +21,10 @@ static const char usage[] =
     "  compare   run the scheduling policies (fifo, fifo-backfill, priority-preempt,\n"
     "            las, drf, allot) on one workload and compare JCT, waiting,\n"
     "            utilisation and lost work in one table (and an HTML report)\n"
+    "  plan      capacity planning: Monte Carlo over deliveries, leases, shocks\n"
+    "            and demand growth through the simulator; cost, power,\n"
+    "            utilisation, delays, SLOs, and the cheapest options that keep\n"
+    "            the targets (allot plan PLAN.json)\n"
     "  cluster   inspect a cluster spec or convert a trace's node list to a spec\n"
     "  server    the control plane: REST API, scheduler, durable state, metrics\n"
     "            (--dev: a local playground with an in-process agent)\n"
@@ -161,6 +165,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "sim") == 0) return allot_cmd_sim(argc - 1, argv + 1);
     if (strcmp(cmd, "cluster") == 0) return allot_cmd_cluster(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0) return allot_cmd_compare(argc - 1, argv + 1);
+    if (strcmp(cmd, "plan") == 0) return allot_cmd_plan(argc - 1, argv + 1);
     if (strcmp(cmd, "server") == 0) return allot_cmd_server(argc - 1, argv + 1);
     if (strcmp(cmd, "agent") == 0) return allot_cmd_agent(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof client_cmds / sizeof client_cmds[0]; i++)
@@ -175,6 +180,7 @@ int main(int argc, char **argv)
             if (strcmp(argv[2], "sim") == 0) return allot_cmd_sim(2, args);
             if (strcmp(argv[2], "cluster") == 0) return allot_cmd_cluster(2, args);
             if (strcmp(argv[2], "compare") == 0) return allot_cmd_compare(2, args);
+            if (strcmp(argv[2], "plan") == 0) return allot_cmd_plan(2, args);
             if (strcmp(argv[2], "server") == 0) return allot_cmd_server(2, args);
             if (strcmp(argv[2], "agent") == 0) return allot_cmd_agent(2, args);
             for (size_t i = 0; i < sizeof client_cmds / sizeof client_cmds[0]; i++)

@@ -362,6 +362,23 @@ int allot_report_chart_scaled(allot_report *r, const allot_chart *ch, allot_scal
     return err;
 }
 
+int allot__report_figure(allot_report *r,
+                         int (*render)(allot__buf *b, const void *arg, const char *id),
+                         const void *arg)
+{
+    if (!r || !render) return ALLOT_EINVAL;
+    size_t len0 = r->body.len;
+    char id[32];
+    snprintf(id, sizeof id, "allot-c%zu", r->ncharts + 1);
+    allot__buf_puts(&r->body, "<figure class=\"chart\">\n");
+    int err = render(&r->body, arg, id);
+    allot__buf_puts(&r->body, "</figure>\n");
+    if (err && !r->body.err) r->body.err = err;
+    err = finish(r, len0);
+    if (!err) r->ncharts++;
+    return err;
+}
+
 /* ---- writing ------------------------------------------------------------------- */
 
 static int put_all(FILE *f, const char *s, size_t n)

@@ -99,4 +99,12 @@ int allot__svg_render(allot__buf *b, const allot_chart *ch, int width, int heigh
 int allot__svg_render_scaled(allot__buf *b, const allot_chart *ch, int width, int height,
                              const char *id_prefix, allot_scale xscale);
 
+/* Appends one <figure class="chart"> whose content render() writes into b
+ * (id is unique in the document, for clip paths); rolled back when render
+ * returns an error or the buffer fails. Used by the chart kinds of
+ * chart_cat.c. */
+int allot__report_figure(allot_report *r,
+                         int (*render)(allot__buf *b, const void *arg, const char *id),
+                         const void *arg);
+
 #endif

@@ -61,13 +61,31 @@ int64_t allot__lost_work(const allot__job_rec *j, int64_t now)
     return ran % (int64_t)j->desc.ckpt;
 }
 
-/* Whether the job fits the scratch state (see allot__scratch_task_cap). */
-static int fits_on_scratch(const allot_sched *s, const allot__job_rec *j)
+/* Tasks of shape sh the whole scratch state holds (see
+ * allot__scratch_task_cap); the job fits when this is >= its tasks. */
+static int64_t scratch_total(const allot_sched *s, const allot_shape *sh)
 {
     int64_t total = 0;
-    for (uint32_t i = 0; i < allot_cluster_nnodes(s->c) && total < j->desc.ntasks; i++)
-        total += allot__scratch_task_cap(s, i, &j->desc.shape);
-    return total >= (int64_t)j->desc.ntasks;
+    for (uint32_t i = 0; i < allot_cluster_nnodes(s->c); i++)
+        total += allot__scratch_task_cap(s, i, sh);
+    return total;
+}
+
+/* The same over the distinct nodes victim x has tasks on: releasing or
+ * taking x changes the total by the change of this alone, so the victim
+ * loops below cost O(tasks) per victim instead of O(nodes). */
+static int64_t victim_nodes_cap(const allot_sched *s, const allot__job_rec *x,
+                                const allot_shape *sh)
+{
+    const allot__task_alloc *a = allot__allocs(x);
+    int64_t sum = 0;
+    for (uint32_t t = 0; t < x->desc.ntasks; t++) {
+        if (a[t].node == UINT32_MAX) continue;
+        int seen = 0;
+        for (uint32_t u = 0; u < t && !seen; u++) seen = a[u].node == a[t].node;
+        if (!seen) sum += allot__scratch_task_cap(s, a[t].node, sh);
+    }
+    return sum;
 }
 
 /* Scratch state of one node: load it from the cluster, and release or take
@@ -289,7 +307,10 @@ static int tenant_flip(allot_sched *s, uint16_t t)
 void allot__victims_added(allot_sched *s, uint32_t id)
 {
     if (!s->vb.valid) return;
-    if (tenant_flip(s, s->jobs[id].desc.tenant) || s->vb.ncand + 1 > s->vb.cap) {
+    /* an unbuilt cache is built later from every running job: the array
+     * must hold them all (nrunning already counts id) */
+    if (tenant_flip(s, s->jobs[id].desc.tenant) || s->vb.ncand + 1 > s->vb.cap ||
+        s->nrunning > s->vb.cap) {
         s->vb.valid = 0;
         return;
     }
@@ -406,20 +427,52 @@ static int preempt_for(allot_sched *s, uint32_t id, int64_t now, allot_decisions
         k = nv;
         goto stop;
     }
+    { /* a bound first: the free milli of the chip types the gang may use
+       * plus everything the candidates hold must reach its request, else
+       * no set of victims can make room (the search below would release
+       * them all and fail); with many waiting gangs on a full fleet this
+       * spares a scan of every node per attempt */
+        allot_chip_mask m = j->desc.shape.chips;
+        int64_t have = 0;
+        if (!m) {
+            have = allot_cluster_free_milli(s->c);
+        } else {
+            for (uint32_t d = 0; d < allot_cluster_ndomains(s->c); d++) {
+                if (allot_cluster_domain(s->c, d)->level != ALLOT_LEVEL_ZONE) continue;
+                for (uint32_t c = 0; c < allot_cluster_nchips(s->c) && c < ALLOT_MAX_CHIP_TYPES;
+                     c++)
+                    if (m >> c & 1) have += allot_cluster_agg(s->c, d, c)->free_milli;
+            }
+        }
+        for (size_t q = 0; q < nv; q++) {
+            allot_chip_mask vm = s->jobs[v[q].id].desc.shape.chips;
+            if (!m || !vm || (vm & m)) have += v[q].size;
+        }
+        if (have < allot_job_milli(&j->desc)) goto out;
+    }
     allot__scratch_load(s);
+    const allot_shape *sh = &j->desc.shape;
+    int64_t need = (int64_t)j->desc.ntasks, total = scratch_total(s, sh);
     for (; k < nv && !fit; k++) {
-        allot__scratch_release(s, &s->jobs[v[k].id]);
+        const allot__job_rec *x = &s->jobs[v[k].id];
+        total -= victim_nodes_cap(s, x, sh);
+        allot__scratch_release(s, x);
+        total += victim_nodes_cap(s, x, sh);
         v[k].used = 1;
-        fit = fits_on_scratch(s, j);
+        fit = total >= need;
     }
     if (!fit) goto out;
     /* as few victims as possible: give back any that is not needed */
     for (size_t q = k; q-- > 0;) {
-        allot__scratch_take(s, &s->jobs[v[q].id]);
-        if (fits_on_scratch(s, j)) {
+        const allot__job_rec *x = &s->jobs[v[q].id];
+        int64_t before = victim_nodes_cap(s, x, sh);
+        allot__scratch_take(s, x);
+        int64_t after = victim_nodes_cap(s, x, sh);
+        if (total - before + after >= need) {
             v[q].used = 0;
+            total += after - before;
         } else {
-            allot__scratch_release(s, &s->jobs[v[q].id]);
+            allot__scratch_release(s, x);
         }
     }
 stop:
