@@ -231,12 +231,47 @@ static void las_preempts_long_served(void **state)
     }
 }
 
+/* Regression: the victim cache of one instant was sized for the running set
+ * when first asked for (a job waiting without victims), then more jobs
+ * started at the same instant, then a job with victims built the candidate
+ * list from every running job past the array's end (a heap overflow the
+ * sanitizer build catches; found by allot plan under LAS). */
+static void victim_cache_outgrown(void **state)
+{
+    (void)state;
+    allot_cluster *c = nodes(8);
+    allot_sched *s = sched_pe(c);
+    allot_decisions d = {0};
+    allot_job first = job(1, 0, 0, 1, 100000);
+    handle(s, ALLOT_EV_SUBMIT, 1, &first, 0, &d);
+    assert_true(has(&d, ALLOT_DEC_START, 1));
+    /* the whole fleet, same priority: waits, with no victim (cache sized) */
+    allot_job wide = job(8, 0, 0, 0, 100);
+    wide.ntasks = 8;
+    handle(s, ALLOT_EV_SUBMIT, 2, &wide, 0, &d);
+    assert_false(has(&d, ALLOT_DEC_START, 2));
+    /* 40 small ones of higher priority start at the same instant */
+    allot_job small = job(1, 1, 0, 1, 100000);
+    for (uint32_t id = 3; id < 43; id++) {
+        handle(s, ALLOT_EV_SUBMIT, id, &small, 0, &d);
+        assert_true(has(&d, ALLOT_DEC_START, id));
+    }
+    /* a high-priority gang needs victims among all 41 running */
+    allot_job urgent = job(8, 9, 0, 0, 100);
+    urgent.ntasks = 4;
+    handle(s, ALLOT_EV_SUBMIT, 43, &urgent, 0, &d);
+    assert_true(has(&d, ALLOT_DEC_START, 43));
+    allot_decisions_free(&d);
+    allot_sched_free(s);
+    allot_cluster_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(least_lost_work),          cmocka_unit_test(checkpoint_saves_work),
         cmocka_unit_test(fewest_victims),           cmocka_unit_test(no_loops),
-        cmocka_unit_test(las_preempts_long_served),
+        cmocka_unit_test(las_preempts_long_served), cmocka_unit_test(victim_cache_outgrown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
