@@ -165,6 +165,29 @@ static int knative(as_state *a, const as_obs *o)
     return clamp_r(a, desired);
 }
 
+/* Records a forecast error in the ring err[] and in its sorted copy (the
+ * oldest one leaves both once there are 64). */
+static void err_push(as_state *a, double e)
+{
+    size_t n = a->nerr < 64 ? a->nerr : 64;
+    double *v = a->err_sorted;
+    if (a->nerr >= 64) { /* remove the value being overwritten */
+        double old = a->err[a->nerr % 64];
+        size_t i = 0;
+        while (i < n && v[i] != old) i++;
+        if (i < n) memmove(v + i, v + i + 1, (n - 1 - i) * sizeof *v);
+        n--;
+    }
+    size_t k = n;
+    while (k > 0 && v[k - 1] > e) {
+        v[k] = v[k - 1];
+        k--;
+    }
+    v[k] = e;
+    a->err[a->nerr % 64] = e;
+    a->nerr++;
+}
+
 /* Updates the per-minute forecast state with this step's rate. */
 static void forecast_observe(as_state *a, const as_obs *o)
 {
@@ -174,8 +197,7 @@ static void forecast_observe(as_state *a, const as_obs *o)
     double rate = span > 0 ? a->minute_sum / span : 0;
     /* error of the forecast made for about now */
     if (a->last_forecast_t > 0 && fabs(a->last_forecast_t - o->t) < 120 && a->last_forecast > 0.5) {
-        a->err[a->nerr % 64] = rate / a->last_forecast - 1;
-        a->nerr++;
+        err_push(a, rate / a->last_forecast - 1);
     }
     if (!a->holt_ready) {
         a->level = rate;
@@ -211,24 +233,48 @@ static double forecast(as_state *a, double now, double h)
     return f;
 }
 
-static double recent_es(const as_state *a)
+/* The mean of the positive es of the last AS_ES_WIN steps, kept as a
+ * running sum by es_window_push. */
+static double recent_es(const as_state *a) { return a->es_cnt > 0 ? a->es_sum / a->es_cnt : 0; }
+
+/* After a step's es joined the history: the running sum gains it and loses
+ * the step that left the window; every AS_ES_WIN steps it is summed afresh
+ * (newest first), so rounding does not drift. */
+static void es_window_push(as_state *a)
 {
-    double s = 0, n = 0;
-    size_t k = a->nhist < 600 ? a->nhist : 600;
-    for (size_t i = 0; i < k; i++) {
-        double e = a->es[(a->nhist - 1 - i) % AS_RING];
-        if (e > 0) {
-            s += e;
-            n++;
-        }
+    double e = a->es[(a->nhist - 1) % AS_RING];
+    if (e > 0) a->es_sum += e, a->es_cnt++;
+    if (a->nhist > AS_ES_WIN) {
+        double old = a->es[(a->nhist - 1 - AS_ES_WIN) % AS_RING];
+        if (old > 0) a->es_sum -= old, a->es_cnt--;
     }
-    return n > 0 ? s / n : 0;
+    if (a->nhist % AS_ES_WIN == 0) {
+        double s = 0;
+        size_t n = 0;
+        for (size_t i = 0; i < AS_ES_WIN; i++) {
+            double x = a->es[(a->nhist - 1 - i) % AS_RING];
+            if (x > 0) s += x, n++;
+        }
+        a->es_sum = s;
+        a->es_cnt = n;
+    }
 }
 
-static int cmp_d(const void *x, const void *y)
+/* The replicas the latency model gives (the cached table when there is one:
+ * the same answers). */
+static int as_replicas(const as_state *a, double lambda, double es)
 {
-    double p = *(const double *)x, q = *(const double *)y;
-    return (p > q) - (p < q);
+    const allot_service *s = a->svc;
+    if (a->ltq.t) return allot__ltq_replicas(&a->ltq, lambda, es);
+    return allot_replicas_needed(lambda, s->slots, es, s->slo_s, s->slo_target, s->max_replicas);
+}
+
+/* p90 of the last (up to 64) forecast errors: the value a sort of them
+ * puts at 0.9 (n - 1), read from the copy err_push keeps sorted */
+static double err_p90(const as_state *a)
+{
+    size_t n = a->nerr < 64 ? a->nerr : 64;
+    return a->err_sorted[(size_t)(0.9 * (double)(n - 1))];
 }
 
 static int predictive(as_state *a, const as_obs *o, int ours)
@@ -242,27 +288,19 @@ static int predictive(as_state *a, const as_obs *o, int ours)
     double lambda = f;
     if (ours) {
         double margin = 0.05;
-        if (a->nerr >= 8) {
-            size_t n = a->nerr < 64 ? a->nerr : 64;
-            double e[64];
-            memcpy(e, a->err, n * sizeof *e);
-            qsort(e, n, sizeof *e, cmp_d);
-            margin = e[(size_t)(0.9 * (double)(n - 1))];
-        }
+        if (a->nerr >= 8) margin = err_p90(a);
         if (margin < 0.05) margin = 0.05;
         if (margin > 1) margin = 1;
         lambda = fmax(f, peak_of_means(a, a->rps, 60, 10)) * (1 + margin);
     }
     a->last_forecast = f;
     a->last_forecast_t = o->t + h;
-    int want =
-        allot_replicas_needed(lambda, s->slots, es, s->slo_s, s->slo_target, s->max_replicas);
+    int want = as_replicas(a, lambda, es);
     double qwait = o->ready > 0 ? o->backlog_s / ((double)o->ready * s->slots) : 0;
     if (ours && (qwait > 0.2 * (s->slo_s - es) || o->slo_frac < s->slo_target)) {
         /* reactive: clear the queue within the SLO on top of the arrivals */
         double extra = o->backlog_s / fmax(s->slo_s - es, es);
-        int now_need = allot_replicas_needed(o->rps + extra / fmax(es, 1e-9), s->slots, es,
-                                             s->slo_s, s->slo_target, s->max_replicas);
+        int now_need = as_replicas(a, o->rps + extra / fmax(es, 1e-9), es);
         if (now_need > want) want = now_need;
         /* and, as Knative's panic mode, the concurrency of the last seconds */
         int burst = (int)ceil(hist_mean(a, a->conc, KPA_PANIC) / (s->slots * KPA_TARGET));
@@ -290,6 +328,7 @@ int as_decide(as_state *a, const as_obs *o)
     a->conc[w] = o->concurrency;
     a->es[w] = o->es;
     a->nhist++;
+    es_window_push(a);
     forecast_observe(a, o);
     switch (a->policy) {
     case ALLOT_AS_HPA: return hpa(a, o);
@@ -317,6 +356,13 @@ int allot_scaler_new(allot_scaler **out, int policy, const allot_service *s, siz
 }
 
 int allot_scaler_decide(allot_scaler *a, const allot_scaler_obs *o) { return as_decide(a, o); }
+
+int allot_scaler_set_latency_table(allot_scaler *a, allot_latency_table *t)
+{
+    if (!a || (t && allot_latency_table_slots(t) != a->svc->slots)) return ALLOT_EINVAL;
+    allot__ltq_init(&a->ltq, t, a->svc->slo_s, a->svc->slo_target, a->svc->max_replicas);
+    return 0;
+}
 
 void allot_scaler_free(allot_scaler *a)
 {
