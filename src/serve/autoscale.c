@@ -87,7 +87,8 @@ static double hist_mean(const as_state *a, const double *v, double span)
  * `span` seconds: a recent peak without single-step Poisson noise. */
 static double peak_of_means(const as_state *a, const double *v, double span, double block)
 {
-    size_t kb = (size_t)fmax(1, round(block / a->dt));
+    double kbd = round(block / a->dt);
+    size_t kb = kbd > 1 ? (size_t)kbd : 1; /* fmax(1, kbd), without the call */
     size_t k = (size_t)ceil(span / a->dt);
     if (k > a->nhist) k = a->nhist;
     if (k > AS_RING) k = AS_RING;
@@ -96,7 +97,7 @@ static double peak_of_means(const as_state *a, const double *v, double span, dou
         double sum = 0;
         size_t m = 0;
         for (size_t i = s0; i < s0 + kb && i < k; i++, m++) sum += v[(a->nhist - 1 - i) % AS_RING];
-        if (m) best = fmax(best, sum / (double)m);
+        if (m && sum / (double)m > best) best = sum / (double)m; /* fmax, without the call */
     }
     return best;
 }
@@ -188,6 +189,14 @@ static void err_push(as_state *a, double e)
     a->nerr++;
 }
 
+/* fmod(floor(t / 60), 1440) as an index, by an integer modulo: the same
+ * value for 0 <= t < 5e17, without fmod's cost */
+static size_t minute_of_day(double t)
+{
+    double m = floor(t / 60);
+    return m >= 0 && m < 9e15 ? (size_t)m % 1440 : (size_t)fmod(m, 1440);
+}
+
 /* Updates the per-minute forecast state with this step's rate. */
 static void forecast_observe(as_state *a, const as_obs *o)
 {
@@ -208,7 +217,7 @@ static void forecast_observe(as_state *a, const as_obs *o)
         a->level = 0.5 * rate + 0.5 * (a->level + a->trend);
         a->trend = 0.3 * (a->level - prev) + 0.7 * a->trend;
     }
-    size_t m = (size_t)fmod(floor(o->t / 60), 1440);
+    size_t m = minute_of_day(o->t);
     a->day[m] = rate;
     a->day_t[m] = o->t;
     a->minute_sum = 0;
@@ -222,8 +231,8 @@ static double forecast(as_state *a, double now, double h)
     if (f < 0) f = 0;
     /* seasonality: the same minute yesterday, scaled by how today compares
      * with yesterday at this time */
-    size_t m_then = (size_t)fmod(floor((now + h) / 60), 1440);
-    size_t m_now = (size_t)fmod(floor(now / 60), 1440);
+    size_t m_then = minute_of_day(now + h);
+    size_t m_now = minute_of_day(now);
     double ago = 86400 - h;
     if (a->day_t[m_then] > 0 && now - a->day_t[m_then] >= ago - 120 &&
         now - a->day_t[m_then] <= 86400 + 120 && a->day_t[m_now] > 0 && a->day[m_now] > 0) {
