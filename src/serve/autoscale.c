@@ -93,6 +93,13 @@ static double peak_of_means(const as_state *a, const double *v, double span, dou
     if (k > a->nhist) k = a->nhist;
     if (k > AS_RING) k = AS_RING;
     double best = 0;
+    if (kb == 1) { /* blocks of one step: the largest value (the same sums) */
+        for (size_t i = 0; i < k; i++) {
+            double x = v[(a->nhist - 1 - i) % AS_RING];
+            if (x > best) best = x;
+        }
+        return best;
+    }
     for (size_t s0 = 0; s0 < k; s0 += kb) {
         double sum = 0;
         size_t m = 0;
