@@ -25,6 +25,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,39 +65,39 @@ typedef struct build_ctx {
     const allot_service *s;
     allot_serve_demand *dem;
     size_t n;
-    int stride, first, rc;
+    atomic_size_t next;
+    atomic_int rc;
 } build_ctx;
 
 static void *build_worker(void *p)
 {
     build_ctx *c = p;
-    for (size_t i = (size_t)c->first; i < c->n; i += (size_t)c->stride) {
+    for (;;) {
+        size_t i = atomic_fetch_add(&c->next, 1);
+        if (i >= c->n) break;
         allot_diag d = {0};
         int rc =
             allot_serve_demand_windows(c->spec[i].g, c->s, 0, DT, &c->spec[i].o, &c->dem[i], &d);
         if (rc) {
             fprintf(stderr, "  service %zu: %s\n", i, d.msg);
-            c->rc = rc;
+            atomic_store(&c->rc, rc);
         }
     }
     return NULL;
 }
 
-/* builds the demands on THREADS threads (service i on thread i % THREADS) */
+/* builds the demands on THREADS threads (each takes the next service) */
 static int build_all(const svc_spec *spec, const allot_service *s, allot_serve_demand *dem,
                      size_t n)
 {
-    build_ctx c[THREADS];
+    build_ctx c = {spec, s, dem, n, 0, 0};
     pthread_t tid[THREADS];
-    for (int t = 0; t < THREADS; t++) {
-        c[t] = (build_ctx){spec, s, dem, n, THREADS, t, 0};
-        if (t > 0 && pthread_create(&tid[t], NULL, build_worker, &c[t]) != 0) return -1;
-    }
-    build_worker(&c[0]);
-    for (int t = 1; t < THREADS; t++) pthread_join(tid[t], NULL);
-    for (int t = 0; t < THREADS; t++)
-        if (c[t].rc) return c[t].rc;
-    return 0;
+    int started = 0;
+    for (int t = 1; t < THREADS; t++)
+        if (pthread_create(&tid[started], NULL, build_worker, &c) == 0) started++;
+    build_worker(&c);
+    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    return atomic_load(&c.rc);
 }
 
 static int run_all(allot_serve_job *jobs, const allot_service *s, allot_serve_demand *dem, size_t n,

@@ -54,7 +54,8 @@ typedef struct lt_entry {
 
 struct allot_latency_table {
     int slots, max_r;
-    int r_int; /* INT_MAX / slots: the most replicas whose servers fit an int */
+    int r_int;        /* INT_MAX / slots: the most replicas whose servers fit an int */
+    double inv_slots; /* 1 / slots */
     pthread_mutex_t mu[LT_LOCKS];
     _Atomic(lt_entry *) *ent; /* [max_r + 1], NULL until built */
 };
@@ -69,6 +70,7 @@ int allot_latency_table_new(allot_latency_table **out, int slots, int max_replic
     t->slots = slots;
     t->max_r = max_replicas;
     t->r_int = INT_MAX / slots;
+    t->inv_slots = 1.0 / slots;
     t->ent = calloc((size_t)max_replicas + 1, sizeof *t->ent);
     int nmu = 0;
     while (t->ent && nmu < LT_LOCKS && pthread_mutex_init(&t->mu[nmu], NULL) == 0) nmu++;
@@ -408,7 +410,7 @@ static int replicas(allot_latency_table *t, double lambda, double es, double slo
     int r1_over = es > 0.0 && lambda > 0.0 && es <= slo_s && !isnan(slo_s) && a >= (double)slots;
     if (!r1_over && meets(t, lambda, 1, es, slo_s, target, z_pass)) return 1;
     if (max == 1 || es > slo_s || !(lambda > 0.0) || !(es > 0.0)) return none;
-    double lo_d = floor(a / slots);
+    double lo_d = floor(a * t->inv_slots); /* a hint: the loop below and the gallop correct it */
     int lo = lo_d >= (double)max ? max : (int)lo_d;
     while (lo > 1 && !(a >= (double)((long)lo * slots))) lo--;
     if (lo < 1) lo = 1;

@@ -663,13 +663,15 @@ typedef struct sg_scratch {
 static void window_counts(uint64_t N, double cv2, double ws, double span, double dt,
                           uint32_t *count, size_t nsteps, wdraw *d, sg_scratch *sc)
 {
-    double we = ws + SG_WINDOW_S;
+    double we = ws + SG_WINDOW_S, minlen = INFINITY;
     size_t J = 0;
     for (size_t k = (size_t)floor(ws / dt);; k++) {
-        double p0 = fmax((double)k * dt, ws), p1 = fmin((double)(k + 1) * dt, we);
-        if ((double)k * dt >= we || J == sc->cap) break;
+        double k0 = (double)k * dt, k1 = (double)(k + 1) * dt;
+        if (k0 >= we || J == sc->cap) break;
+        double p0 = k0 > ws ? k0 : ws, p1 = k1 < we ? k1 : we;
         if (!(p1 > p0)) continue;
         sc->len[J] = p1 - p0;
+        if (p1 - p0 < minlen) minlen = p1 - p0;
         sc->step[J] = p0 >= span ? SIZE_MAX : k < nsteps ? k : nsteps - 1;
         J++;
     }
@@ -688,10 +690,22 @@ static void window_counts(uint64_t N, double cv2, double ws, double span, double
     if (!isfinite(K)) {
         for (size_t j = 0; j < J; j++) sc->w[j] = sc->len[j];
     } else {
-        double minsh = INFINITY;
-        for (size_t j = 0; j < J; j++) minsh = fmin(minsh, K * sc->len[j] / SG_WINDOW_S);
-        if (minsh >= 1) {
-            for (size_t j = 0; j < J; j++) sc->w[j] = wgamma(d, K * sc->len[j] / SG_WINDOW_S);
+        if (K * minlen / SG_WINDOW_S >= 1) {
+            double last = -1, c1 = 0, c2 = 0;
+            for (size_t j = 0; j < J; j++) {
+                double a = K * sc->len[j] / SG_WINDOW_S;
+                if (a < SG_WH_SHAPE) {
+                    sc->w[j] = wgamma(d, a);
+                    continue;
+                }
+                if (a != last) { /* the pieces are mostly of one length */
+                    last = a;
+                    c1 = 1 - 1 / (9 * a);
+                    c2 = 1 / (3 * sqrt(a));
+                }
+                double v = c1 + wnorm(d) * c2; /* wgamma's Wilson-Hilferty step */
+                sc->w[j] = v > 0 ? a * v * v * v : 0.0;
+            }
         } else { /* small shapes: in logs, scaled by the largest */
             double m = -INFINITY;
             for (size_t j = 0; j < J; j++) {
