@@ -29,6 +29,7 @@
  *              waits a cold start and goes down 10 % at a time.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,11 +198,12 @@ static void err_push(as_state *a, double e)
 }
 
 /* fmod(floor(t / 60), 1440) as an index, by an integer modulo: the same
- * value for 0 <= t < 5e17, without fmod's cost */
+ * value for 0 <= t < 2.5e11 (t / 60 truncates to its floor there), without
+ * fmod's and floor's cost */
 static size_t minute_of_day(double t)
 {
-    double m = floor(t / 60);
-    return m >= 0 && m < 9e15 ? (size_t)m % 1440 : (size_t)fmod(m, 1440);
+    if (t >= 0 && t < 2.5e11) return (uint32_t)(t / 60) % 1440u;
+    return (size_t)fmod(floor(t / 60), 1440);
 }
 
 /* Updates the per-minute forecast state with this step's rate. */
