@@ -410,7 +410,9 @@ static int replicas(allot_latency_table *t, double lambda, double es, double slo
     int r1_over = es > 0.0 && lambda > 0.0 && es <= slo_s && !isnan(slo_s) && a >= (double)slots;
     if (!r1_over && meets(t, lambda, 1, es, slo_s, target, z_pass)) return 1;
     if (max == 1 || es > slo_s || !(lambda > 0.0) || !(es > 0.0)) return none;
-    double lo_d = floor(a * t->inv_slots); /* a hint: the loop below and the gallop correct it */
+    /* a hint (a > 0: truncation is floor): the loop below and the gallop
+     * correct it */
+    double lo_d = a * t->inv_slots;
     int lo = lo_d >= (double)max ? max : (int)lo_d;
     while (lo > 1 && !(a >= (double)((long)lo * slots))) lo--;
     if (lo < 1) lo = 1;
