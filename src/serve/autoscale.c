@@ -180,19 +180,33 @@ static void err_push(as_state *a, double e)
 {
     size_t n = a->nerr < 64 ? a->nerr : 64;
     double *v = a->err_sorted;
-    if (a->nerr >= 64) { /* remove the value being overwritten */
+    if (a->nerr >= 64) { /* remove the value being overwritten (binary search) */
         double old = a->err[a->nerr % 64];
-        size_t i = 0;
-        while (i < n && v[i] != old) i++;
-        if (i < n) memmove(v + i, v + i + 1, (n - 1 - i) * sizeof *v);
-        n--;
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (v[mid] < old)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < n && v[lo] == old) {
+            memmove(v + lo, v + lo + 1, (n - 1 - lo) * sizeof *v);
+            n--;
+        } else { /* cannot happen: the copy holds the ring's values */
+            n--;
+        }
     }
-    size_t k = n;
-    while (k > 0 && v[k - 1] > e) {
-        v[k] = v[k - 1];
-        k--;
+    size_t lo = 0, hi = n; /* insert after the values <= e */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid] <= e)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    v[k] = e;
+    memmove(v + lo + 1, v + lo, (n - lo) * sizeof *v);
+    v[lo] = e;
     a->err[a->nerr % 64] = e;
     a->nerr++;
 }

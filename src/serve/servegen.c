@@ -56,6 +56,7 @@
 #define SG_BINV_MEAN     20.0 /* binomial by inversion below this mean */
 #define SG_WH_SHAPE      16.0 /* Gamma draws by Wilson-Hilferty from this shape */
 #define SG_DM_MEAN       10.0 /* multinomial split below this many arrivals a step */
+#define SG_WH_K          4096 /* work draws: constants kept for counts below this */
 #define SG_K_MIN         1e-3 /* smallest Dirichlet concentration */
 #define SG_M0            0.5  /* a step shows half its CV^2 at m = M0 + M1 CV^2 arrivals */
 #define SG_M1            0.1
@@ -731,9 +732,9 @@ static void window_counts(uint64_t N, double cv2, double ws, double span, double
             }
         }
     } else {
-        double u0 = sg_u01(&d->g), cum = 0, prev = floor(u0);
+        double u0 = sg_u01(&d->g), cum = 0, prev = floor(u0), inv_tot = 1 / tot;
         for (size_t j = 0; j < J; j++) {
-            cum = j + 1 == J ? (double)N : (double)N * (1 - sc->suf[j + 1] / tot);
+            cum = j + 1 == J ? (double)N : (double)N * (1 - sc->suf[j + 1] * inv_tot);
             double f = floor(cum + u0);
             uint64_t x = f > prev ? (uint64_t)(f - prev) : 0;
             prev = f > prev ? f : prev;
@@ -797,8 +798,11 @@ int allot_serve_demand_windows(const allot_servegen *g, const allot_service *s, 
     double *work = calloc(n, sizeof *work);
     sg_scratch sc = {malloc(jcap * sizeof(double)), malloc(jcap * sizeof(double)),
                      malloc(jcap * sizeof(double)), malloc(jcap * sizeof(size_t)), jcap};
+    struct {
+        double a, c1, c2;
+    } *wh = malloc(SG_WH_K * sizeof *wh);
     int rc = 0;
-    if (!wn || !wv || !count || !work || !sc.len || !sc.w || !sc.suf || !sc.step) {
+    if (!wn || !wv || !count || !work || !sc.len || !sc.w || !sc.suf || !sc.step || !wh) {
         rc = allot_diag_set(d, ALLOT_ENOMEM, NULL, 0, 0, "out of memory");
         goto out;
     }
@@ -837,6 +841,15 @@ int allot_serve_demand_windows(const allot_servegen *g, const allot_service *s, 
     double var = g->in_var / (ch->prefill_tps * ch->prefill_tps) +
                  g->out_var / (ch->decode_tps * ch->decode_tps);
     double es_max = 0;
+    /* the work's Gamma shape k mu^2 / var and its Wilson-Hilferty constants,
+     * by arrival count (wgamma's step, without a division and a root a step) */
+    for (uint32_t k = SG_EXACT_K + 1; k < SG_WH_K; k++) {
+        double a = (double)k * mu * mu / var;
+        wh[k].a = a;
+        wh[k].c1 = 1 - 1 / (9 * a);
+        wh[k].c2 = 1 / (3 * sqrt(a));
+        if (a < SG_WH_SHAPE) wh[k].a = -1; /* not used: Marsaglia-Tsang */
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t k = count[i];
         double wk = 0;
@@ -847,12 +860,14 @@ int allot_serve_demand_windows(const allot_servegen *g, const allot_service *s, 
                 int32_t ot = sg_lognormal_tok(&dw.g, &dw.pn, g->out_med);
                 wk += (double)in / ch->prefill_tps + (double)ot / ch->decode_tps;
             }
+        } else if (k < SG_WH_K && wh[k].a > 0) { /* Wilson-Hilferty, the constants of k */
+            double v = wh[k].c1 + wnorm(&dw) * wh[k].c2;
+            wk = v > 0 ? wh[k].a * v * v * v * (var / mu) : 0.0;
         } else {
-            double shape = (double)k * mu * mu / var;
-            wk = wgamma(&dw, shape) * (var / mu);
+            wk = wgamma(&dw, (double)k * mu * mu / var) * (var / mu);
         }
         work[i] = wk;
-        if (wk / k > es_max) es_max = wk / k;
+        if (wk > es_max * k) es_max = wk / k;
     }
     out->dt = dt;
     out->n = n;
@@ -870,6 +885,7 @@ out:
     free(sc.w);
     free(sc.suf);
     free(sc.step);
+    free(wh);
     return rc;
 }
 

@@ -41,6 +41,14 @@ static double share_below(double w0, double w1, double lim)
                                         : 0;
 }
 
+/* llround for 0 <= x < 2^32 (half away from zero), without the call */
+static uint32_t round_nonneg(double x)
+{
+    if (!(x >= 0 && x < 4294967295.0)) return (uint32_t)llround(x);
+    uint32_t f = (uint32_t)x; /* the floor */
+    return x - (double)f >= 0.5 ? f + 1 : f;
+}
+
 /* Trailing means over k steps of the demand (what the latency model and the
  * oracle read). */
 static int smooth_demand(const allot_serve_demand *in, size_t k, allot_serve_demand *out)
@@ -64,7 +72,7 @@ static int smooth_demand(const allot_serve_demand *in, size_t k, allot_serve_dem
             w -= in->work[i - k];
         }
         size_t m = i + 1 < k ? i + 1 : k;
-        out->count[i] = (uint32_t)llround(c / (double)m);
+        out->count[i] = round_nonneg(c / (double)m);
         out->work[i] = w / (double)m;
     }
     return 0;
