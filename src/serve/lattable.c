@@ -357,15 +357,18 @@ double allot_latency_slo_fraction(allot_latency_table *t, double lambda, int rep
 }
 
 /* Whether the SLO fraction at r replicas reaches the target (the exact
- * model's answer). z_pass: the z from which 1 - exp(-z) >= target + guard,
+ * model's answer); inv_es = 1 / es. z_pass: the z from which
+ * 1 - exp(-z) >= target + guard,
  * so that the fraction passes whatever C is (C <= 1). */
-static int meets(allot_latency_table *t, double lambda, int r, double es, double slo_s,
-                 double target, double z_pass)
+static int meets(allot_latency_table *t, double lambda, int r, double es, double inv_es,
+                 double slo_s, double target, double z_pass)
 {
     int c = c_of(t, r);
     double f;
     if (allot__slo_trivial(lambda, c, es, slo_s, &f)) return f >= target;
-    double rate = (double)c / es - lambda;
+    /* c / es - lambda, within an ulp: the screen and the interpolant have a
+     * margin of 1e-9, and near it the exact model decides */
+    double rate = (double)c * inv_es - lambda;
     double z = rate * (slo_s - es);
     if (z >= z_pass) return 1;
     const lt_entry *e = entry_get(t, r);
@@ -404,11 +407,11 @@ static int replicas(allot_latency_table *t, double lambda, double es, double slo
     int slots = t->slots;
     if (target <= 0.0) return 1;
     if (max > t->r_int) max = t->r_int;
-    double a = lambda * es;
+    double a = lambda * es, inv_es = 1 / es;
     /* r = 1 first, as the exact search; when one replica is overloaded
      * (a >= slots, with nothing trivial about the case) it fails */
     int r1_over = es > 0.0 && lambda > 0.0 && es <= slo_s && !isnan(slo_s) && a >= (double)slots;
-    if (!r1_over && meets(t, lambda, 1, es, slo_s, target, z_pass)) return 1;
+    if (!r1_over && meets(t, lambda, 1, es, inv_es, slo_s, target, z_pass)) return 1;
     if (max == 1 || es > slo_s || !(lambda > 0.0) || !(es > 0.0)) return none;
     /* a hint (a > 0: truncation is floor): the loop below and the gallop
      * correct it */
@@ -420,7 +423,7 @@ static int replicas(allot_latency_table *t, double lambda, double es, double slo
     int hi = -1;
     for (long step = 1;; step *= 2) {
         int probe = (long)lo + step >= max ? max : (int)(lo + step);
-        if (meets(t, lambda, probe, es, slo_s, target, z_pass)) {
+        if (meets(t, lambda, probe, es, inv_es, slo_s, target, z_pass)) {
             hi = probe;
             break;
         }
@@ -429,7 +432,7 @@ static int replicas(allot_latency_table *t, double lambda, double es, double slo
     }
     while (hi - lo > 1) {
         int mid = lo + (hi - lo) / 2;
-        if (meets(t, lambda, mid, es, slo_s, target, z_pass))
+        if (meets(t, lambda, mid, es, inv_es, slo_s, target, z_pass))
             hi = mid;
         else
             lo = mid;
