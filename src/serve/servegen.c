@@ -732,10 +732,10 @@ static void window_counts(uint64_t N, double cv2, double ws, double span, double
             }
         }
     } else {
-        double u0 = sg_u01(&d->g), cum = 0, prev = floor(u0), inv_tot = 1 / tot;
+        double u0 = sg_u01(&d->g), cum = 0, prev = 0, inv_tot = 1 / tot; /* floor(u0) = 0 */
         for (size_t j = 0; j < J; j++) {
             cum = j + 1 == J ? (double)N : (double)N * (1 - sc->suf[j + 1] * inv_tot);
-            double f = floor(cum + u0);
+            double f = (double)(uint64_t)(cum + u0); /* floor: cum + u0 >= 0 */
             uint64_t x = f > prev ? (uint64_t)(f - prev) : 0;
             prev = f > prev ? f : prev;
             if (sc->step[j] != SIZE_MAX && x > 0) {

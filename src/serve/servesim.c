@@ -380,7 +380,7 @@ int allot_serve_run_demand(const allot_service *s, const allot_serve_demand *dem
         }
         allot_serve_sim_step(m, t0, &tk);
         int ready, starting, draining;
-        allot_serve_sim_counts(m, &ready, &starting, &draining);
+        ready = m->ready, starting = (int)m->starting.n, draining = (int)m->draining.n;
         within += tk.within;
         dropped += tk.dropped;
         req_total += tk.count;
@@ -393,7 +393,7 @@ int allot_serve_run_demand(const allot_service *s, const allot_serve_demand *dem
             allot_serve_sim_stop(m, have - tk.want, t1);
         }
         int served = ready; /* serving during the step */
-        allot_serve_sim_counts(m, &ready, &starting, &draining);
+        ready = m->ready, starting = (int)m->starting.n, draining = (int)m->draining.n;
         double held = (double)ready + (double)starting + (double)draining;
         replica_steps += held;
         if (held > peak) peak = held;
