@@ -434,10 +434,11 @@ static double wgamma(wdraw *d, double a)
 /* ---- the model ----------------------------------------------------------------- */
 
 typedef struct sg_crow {
-    uint32_t win; /* window_start_s / 600 */
-    int pat;      /* SG_PAT_GAMMA or SG_PAT_WEIBULL */
-    double rate;  /* released req/s */
-    double shape; /* of the inter-arrival law */
+    uint32_t win;    /* window_start_s / 600 */
+    int pat;         /* SG_PAT_GAMMA or SG_PAT_WEIBULL */
+    double rate;     /* released req/s */
+    double shape;    /* of the inter-arrival law */
+    double ln_shape; /* its log (the Weibull table's axis) */
 } sg_crow;
 
 /* The Weibull table: ln E[sample CV^2] over ln(shape) x ln(n) (see
@@ -505,11 +506,11 @@ static void wb_init(allot_servegen *g)
     }
 }
 
-static double sample_cv2(const allot_servegen *g, int pat, double shape, double n)
+static double sample_cv2(const allot_servegen *g, const sg_crow *x, double n)
 {
     if (n <= 1) return 0;
-    if (pat == SG_PAT_GAMMA) return (n - 1) / (n * shape + 1);
-    double u = (log(shape) - log(WB_K0)) / (log(WB_K1) - log(WB_K0)) * (WB_NK - 1);
+    if (x->pat == SG_PAT_GAMMA) return (n - 1) / (n * x->shape + 1);
+    double u = (x->ln_shape - log(WB_K0)) / (log(WB_K1) - log(WB_K0)) * (WB_NK - 1);
     double v = log(n) / log(WB_NMAX) * (WB_NN - 1);
     if (u < 0) u = 0;
     if (u > WB_NK - 1) u = WB_NK - 1;
@@ -581,8 +582,8 @@ int allot_servegen_load(const char *path, allot_servegen **out, allot_diag *d)
         }
         for (size_t k = 0; k < w.n; k++) {
             const sg_row *x = &w.v[k];
-            g->rows[g->nrows++] =
-                (sg_crow){(uint32_t)(x->start / SG_WINDOW_S), x->pat, x->rate, x->shape};
+            g->rows[g->nrows++] = (sg_crow){(uint32_t)(x->start / SG_WINDOW_S), x->pat, x->rate,
+                                            x->shape, log(x->shape)};
         }
         g->off[i + 1] = g->nrows;
     }
@@ -818,7 +819,7 @@ int allot_serve_demand_windows(const allot_servegen *g, const allot_service *s, 
         if (ni == 0) continue;
         /* the count variance of a step, per arrival: the sample CV^2,
          * approached from 1 over the first arrivals of a step */
-        double m = (double)ni * dt / SG_WINDOW_S, cs = sample_cv2(g, x->pat, x->shape, (double)ni);
+        double m = (double)ni * dt / SG_WINDOW_S, cs = sample_cv2(g, x, (double)ni);
         double r = 1 + (cs - 1) * m / (m + SG_M0 + SG_M1 * cs);
         wn[x->win] += ni;
         wv[x->win] += (double)ni * r;
