@@ -411,6 +411,15 @@ static double wnorm(wdraw *d)
     }
 }
 
+/* Tokens as sg_lognormal_tok draws them (rounded, clamped log-normal), with
+ * the ziggurat's normal. */
+static double wtok(wdraw *d, double median)
+{
+    double v = round(median * exp(SG_TOK_SIGMA * wnorm(d)));
+    if (!(v >= SG_TOK_MIN)) v = SG_TOK_MIN;
+    return v > SG_TOK_MAX ? SG_TOK_MAX : v;
+}
+
 /* A Gamma(a, 1) variate for a >= 1: Marsaglia & Tsang (no final log); for
  * a >= SG_WH_SHAPE the Wilson-Hilferty transform of a normal, the value
  * Marsaglia & Tsang would propose, without its accept step. */
@@ -857,9 +866,8 @@ int allot_serve_demand_windows(const allot_servegen *g, const allot_service *s, 
         if (k == 0) continue;
         if (k <= SG_EXACT_K) {
             for (uint32_t j = 0; j < k; j++) {
-                int32_t in = sg_lognormal_tok(&dw.g, &dw.pn, g->in_med);
-                int32_t ot = sg_lognormal_tok(&dw.g, &dw.pn, g->out_med);
-                wk += (double)in / ch->prefill_tps + (double)ot / ch->decode_tps;
+                double in = wtok(&dw, g->in_med), ot = wtok(&dw, g->out_med);
+                wk += in / ch->prefill_tps + ot / ch->decode_tps;
             }
         } else if (k < SG_WH_K && wh[k].a > 0) { /* Wilson-Hilferty, the constants of k */
             double v = wh[k].c1 + wnorm(&dw) * wh[k].c2;
