@@ -115,6 +115,9 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/liballot.a tests/testutil.h
 $(BUILD)/bench: bench/bench.c $(BUILD)/liballot.a
 	$(CC) $(CFLAGS_ALL) -O2 -o $@ bench/bench.c $(BUILD)/liballot.a $(LIBS)
 
+$(BUILD)/serve_bench: bench/serve_bench.c $(BUILD)/liballot.a
+	$(CC) $(CFLAGS_ALL) -O2 -o $@ bench/serve_bench.c $(BUILD)/liballot.a $(LIBS)
+
 # load generator for POST /v1/jobs (raw sockets, no library of ours)
 $(BUILD)/server_scale: bench/server_scale.c $(BUILD)/liballot.a
 	$(CC) $(CFLAGS_ALL) -O2 -o $@ bench/server_scale.c $(BUILD)/liballot.a $(LIBS)
@@ -183,8 +186,9 @@ fuzz: $(FUZZERS)
 	  echo "fuzzing $$n for $${FUZZ_SECONDS:-60}s"; \
 	  $$f -max_total_time=$${FUZZ_SECONDS:-60} -max_len=65536 $(FUZZB)/corpus/$$n tests/fuzz/seeds/$$n || exit 1; done
 
-bench: all $(BUILD)/bench $(BUILD)/api_bench $(BUILD)/server_scale
+bench: all $(BUILD)/bench $(BUILD)/serve_bench $(BUILD)/api_bench $(BUILD)/server_scale
 	$(BUILD)/bench
+	$(BUILD)/serve_bench
 	sh bench/plan_bench.sh $(BUILD)
 	sh bench/api_bench.sh $(BUILD)
 	$(BUILD)/server_scale

@@ -125,6 +125,30 @@ double allot_slo_fraction(double lambda, int c, double es, double slo_s);
 int allot_replicas_needed(double lambda, int slots, double es, double slo_s, double target,
                           int max);
 
+/* The latency model, cached (docs/internals/serving.md, "Cached latency
+ * model"). For one slots-per-replica value, the table holds ln C(r x slots, a)
+ * as piecewise Chebyshev interpolants in ln a, one per replica count r up to
+ * max_replicas, built on first use. It does not depend on the SLO, the target
+ * or the service time, so one table serves every service with that many
+ * slots. Answers:
+ *  - allot_latency_replicas_needed: the same integer as allot_replicas_needed
+ *    (decisions within 1e-9 of the target are made by the exact model);
+ *  - allot_latency_slo_fraction: allot_slo_fraction(lambda, r x slots, ...)
+ *    within 1e-11 (exactly 1.0 where the exact model gives 1.0 by a margin).
+ * Counts above max_replicas fall back to the exact model. Thread-safe: several
+ * threads may share one table (entries are built under a lock, then read
+ * without one). No global state. */
+typedef struct allot_latency_table allot_latency_table;
+
+/* ENOMEM, EINVAL (slots < 1, max_replicas < 1). */
+int allot_latency_table_new(allot_latency_table **out, int slots, int max_replicas);
+void allot_latency_table_free(allot_latency_table *t); /* accepts NULL */
+int allot_latency_table_slots(const allot_latency_table *t);
+double allot_latency_slo_fraction(allot_latency_table *t, double lambda, int replicas, double es,
+                                  double slo_s);
+int allot_latency_replicas_needed(allot_latency_table *t, double lambda, double es, double slo_s,
+                                  double target, int max);
+
 /* ---- autoscalers ------------------------------------------------------------ */
 
 typedef enum allot_autoscaler {
@@ -164,6 +188,9 @@ int allot_scaler_new(allot_scaler **out, int policy, const allot_service *s, siz
                      double dt);
 int allot_scaler_decide(allot_scaler *a, const allot_scaler_obs *o);
 void allot_scaler_free(allot_scaler *a); /* accepts NULL */
+/* Optional: replicas from a cached latency table (same answers as the exact
+ * model; slots must be the service's; it must outlive a). EINVAL. */
+int allot_scaler_set_latency_table(allot_scaler *a, allot_latency_table *t);
 
 /* ---- per-interval demand ------------------------------------------------------ */
 
@@ -174,7 +201,8 @@ typedef struct allot_serve_demand {
     size_t n;        /* intervals */
     uint32_t *count; /* requests arriving in interval i */
     double *work;    /* sum of their service times on the chip, s */
-    double es_max;   /* the largest single service time, s */
+    double es_max;   /* the largest single service time, s (window-rate
+                        path: the largest per-step mean) */
 } allot_serve_demand;
 
 /* Builds the demand of trace t for the service's chip `chip` (index into
@@ -182,6 +210,56 @@ typedef struct allot_serve_demand {
 int allot_serve_demand_build(const allot_service *s, size_t chip, const allot_reqtrace *t,
                              double dt, allot_serve_demand *out);
 void allot_serve_demand_free(allot_serve_demand *d);
+
+/* ---- the window-rate demand (ServeGen) ---------------------------------------- */
+
+/* A ServeGen model (a directory of chunk-*-trace.csv files, one per client,
+ * or one such file) read once: each client's busy 600-s windows with their
+ * rate and the squared CV of their fitted inter-arrival law. Read-only
+ * after loading: threads may build demands from one model at once. */
+typedef struct allot_servegen allot_servegen;
+
+/* EIO/ENOENT, EPARSE (file:line:col, as allot_reqtrace_load), ENOMEM. */
+int allot_servegen_load(const char *path, allot_servegen **out, allot_diag *d);
+void allot_servegen_free(allot_servegen *g); /* accepts NULL */
+size_t allot_servegen_clients(const allot_servegen *g);
+double allot_servegen_span(const allot_servegen *g);      /* end of the last window, s */
+const char *allot_servegen_name(const allot_servegen *g); /* "servegen-<dir>" */
+/* Mean released rate (req/s, before rate_scale) of clients [first,
+ * first + count) over the model's span; count 0 = to the last client. */
+double allot_servegen_mean_rate(const allot_servegen *g, size_t first, size_t count);
+
+typedef struct allot_servegen_opts {
+    uint64_t seed;       /* the count and work draws (default 1) */
+    double rate_scale;   /* multiply the released rates (default 1) */
+    double max_span_s;   /* keep the first max_span_s seconds (0 = all) */
+    size_t client_first; /* the service's clients: [first, first + count) in */
+    size_t client_count; /* file-name order; count 0 = to the last client */
+} allot_servegen_opts;
+
+void allot_servegen_opts_init(allot_servegen_opts *o);
+
+/* The per-step demand of a ServeGen service without drawing single requests
+ * (docs/internals/serving.md, "The window-rate demand"): each window holds
+ * the same round(rate x rate_scale x 600) requests per client as
+ * allot_reqtrace_load would draw; they are split over the window's steps by
+ * a Dirichlet-multinomial with the variance of the clients' renewal
+ * processes (their fitted laws' CV), and each step's work is drawn exactly
+ * for up to 8 arrivals, else from a Gamma law with the exact mean and
+ * variance of the sum of their service times (the model family's token
+ * log-normals on the chip). Seeded and deterministic. EINVAL (service,
+ * chip, options), EPARSE ("no requests"), ENOMEM. */
+int allot_serve_demand_windows(const allot_servegen *g, const allot_service *s, size_t chip,
+                               double dt, const allot_servegen_opts *o, allot_serve_demand *out,
+                               allot_diag *d);
+/* The median request's service time on the chip (the model family's token
+ * log-normals, 2,047 draws from a fixed stream): what allot_service_check
+ * compares the SLO with on a request trace. 0 if the chip serves no LLM. */
+double allot_servegen_median_service(const allot_servegen *g, const allot_service *s, size_t chip);
+/* The same from a path (reads the model, builds, frees it). */
+int allot_serve_demand_servegen(const char *path, const allot_service *s, size_t chip, double dt,
+                                const allot_servegen_opts *o, allot_serve_demand *out,
+                                allot_diag *d);
 
 /* ---- the serving simulator ------------------------------------------------------ */
 
@@ -192,6 +270,11 @@ typedef struct allot_serve_config {
     double timeout_s; /* a request that would wait longer is dropped (0: 10 x SLO) */
     double bucket_s;  /* reporting resolution of the series (0: about 300 points) */
     int record_series;
+    /* optional: a cached latency model for the service's slots, shared
+     * between runs (allot_serve_run_many makes one per slots value). NULL:
+     * the run makes its own. */
+    allot_latency_table *latency;
+    int exact_latency; /* 1: the exact latency model everywhere (slow; checks) */
 } allot_serve_config;
 
 void allot_serve_config_init(allot_serve_config *c);
@@ -218,10 +301,32 @@ typedef struct allot_serve_result {
     size_t nseries;
 } allot_serve_result;
 
-/* Runs one service over a trace with one autoscaler. */
+/* Runs one service over a trace with one autoscaler: the service check
+ * against the trace, allot_serve_demand_build, allot_serve_run_demand. */
 int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot_serve_config *cfg,
                     allot_serve_result *out, allot_diag *d);
+/* Runs one service over a per-step demand (dem->dt is the step; cfg->dt is
+ * ignored). EINVAL (service, chip, policy), ENOMEM. */
+int allot_serve_run_demand(const allot_service *s, const allot_serve_demand *dem,
+                           const allot_serve_config *cfg, allot_serve_result *out, allot_diag *d);
 void allot_serve_result_free(allot_serve_result *r);
+
+/* Many independent runs on `threads` threads (pthreads; 0 or 1: this
+ * thread). Each job's result is the same whatever the thread count: runs
+ * share only cached latency tables (one per slots value, made here unless
+ * the job's cfg has one), whose contents do not depend on who built them.
+ * Returns 0, or the first failing job's code (every job's rc and diag are
+ * filled). */
+typedef struct allot_serve_job {
+    const allot_service *service; /* in */
+    const allot_serve_demand *demand;
+    allot_serve_config cfg;
+    allot_serve_result result; /* out (free with allot_serve_result_free) */
+    int rc;
+    allot_diag diag;
+} allot_serve_job;
+
+int allot_serve_run_many(allot_serve_job *jobs, size_t n, int threads);
 
 /* The simulator one step at a time, for drivers that own the devices (the
  * mixed fleet simulator lends the devices serving does not need): the
@@ -248,6 +353,10 @@ typedef struct allot_serve_tick {
 int allot_serve_sim_new(allot_serve_sim **out, const allot_service *s, size_t chip, int policy,
                         double dt, double timeout_s, int ready);
 void allot_serve_sim_free(allot_serve_sim *m);
+/* Optional: the step's SLO fraction and the autoscaler's latency model from
+ * a cached table (its slots must be the service's; it must outlive m).
+ * Without one, the exact model. EINVAL. */
+int allot_serve_sim_set_latency_table(allot_serve_sim *m, allot_latency_table *t);
 /* Runs the step [t0, t0 + dt): replicas due by t0 begin serving (or end
  * their drain), the arrivals are served, the autoscaler decides. */
 int allot_serve_sim_step(allot_serve_sim *m, double t0, allot_serve_tick *io);
@@ -272,5 +381,8 @@ void allot_serve_sim_set_waiting(allot_serve_sim *m, int k);
  * replica counts (caller frees) and the device-hours. */
 int allot_serve_oracle(const allot_service *s, size_t chip, const allot_serve_demand *dem,
                        int **replicas, double *device_hours);
+/* The same with a cached latency table (the same replicas; NULL: exact). */
+int allot_serve_oracle_table(const allot_service *s, size_t chip, const allot_serve_demand *dem,
+                             allot_latency_table *lt, int **replicas, double *device_hours);
 
 #endif

@@ -40,6 +40,8 @@ static const char serve_usage[] =
     "  --rate-scale X      ServeGen: multiply the released rates (default 1)\n"
     "  --span S            use the first S seconds of the trace\n"
     "  --seed N            ServeGen arrival draws (default 42)\n"
+    "  --per-request       ServeGen traces over a day: draw every request (the\n"
+    "                      exact path) instead of the window-rate demand\n"
     "  --json              print the summary as JSON (sim: one object; compare: an\n"
     "                      array)\n"
     "  --out DIR           write DIR/report.html (demand vs replicas, SLO over time)\n"
@@ -47,11 +49,19 @@ static const char serve_usage[] =
     "  --quiet             accepted as in allot sim (there is no progress bar)\n"
     "  -h, --help          this help\n"
     "\n"
+    "ServeGen traces longer than a day (after --span) use the window-rate demand:\n"
+    "each 600-s window's requests are split over the steps from its fitted\n"
+    "arrival process and their work drawn per step, without drawing single\n"
+    "requests (14 days of m-large in well under a second; docs/internals/\n"
+    "serving.md, \"The window-rate demand\"). `allot compare` runs the\n"
+    "autoscalers on 2 threads.\n"
+    "\n"
     "The service model (replica capacity, latency model, cold start, drain) and\n"
     "the autoscalers' documented defaults are in docs/internals/serving.md.\n"
     "JSON fields: autoscaler, requests, slo_attainment, within_slo, dropped,\n"
     "device_hours, oracle_device_hours, oracle_ratio, cost, scale_ups,\n"
-    "scale_downs, mean_replicas, peak_replicas.\n";
+    "scale_downs, mean_replicas, peak_replicas, demand (per-request or\n"
+    "window-rate).\n";
 
 int cli_wants_serve(int argc, char **argv)
 {
@@ -92,9 +102,21 @@ int cli_is_request_trace(const char *path)
            strncmp(line, "gmt_create,", 11) == 0;
 }
 
+/* A ServeGen model directory (chunk-*-trace.csv inside) or one chunk file. */
+static int is_servegen(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return 0;
+    if (S_ISDIR(sb.st_mode)) return cli_is_request_trace(path);
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    return strncmp(b, "chunk-", 6) == 0 && n > 16 && strcmp(b + n - 10, "-trace.csv") == 0;
+}
+
 typedef struct serve_opts {
     const char *workload, *out, *chip;
-    int policy, json, all;
+    int policy, json, all, per_request;
     double slo, slo_target, dt, rate_scale, span;
     long long max_replicas;
     unsigned long long seed;
@@ -119,7 +141,14 @@ static json_t *result_json(int policy, const allot_serve_result *r)
     return j;
 }
 
-static int write_report(const serve_opts *o, const allot_service *s, const allot_reqtrace *t,
+/* What the report says about the workload. */
+typedef struct serve_wl {
+    const char *name;
+    double requests, span_s;
+    int window_rate; /* the demand came from ServeGen windows */
+} serve_wl;
+
+static int write_report(const serve_opts *o, const allot_service *s, const serve_wl *t,
                         const int *pol, const allot_serve_result *res, int n)
 {
     if (cli_mkdirs(o->out)) {
@@ -131,10 +160,11 @@ static int write_report(const serve_opts *o, const allot_service *s, const allot
     allot_report *rep = allot_report_new(title);
     if (!rep) return CLI_EXIT_FAIL;
     snprintf(buf, sizeof buf,
-             "%zu requests over %.1f h; service %s: %d device(s) per replica, %d slots, SLO %g s "
-             "for %.1f %% of requests, replicas %d..%d, chip %s (cold start %g s).",
-             t->n, t->span_s / 3600, s->name, s->devices, s->slots, s->slo_s, s->slo_target * 100,
-             s->min_replicas, s->max_replicas, s->chips[0].name, s->chips[0].cold_start_s);
+             "%.0f requests over %.1f h%s; service %s: %d device(s) per replica, %d slots, SLO %g "
+             "s for %.1f %% of requests, replicas %d..%d, chip %s (cold start %g s).",
+             t->requests, t->span_s / 3600, t->window_rate ? " (window-rate demand)" : "", s->name,
+             s->devices, s->slots, s->slo_s, s->slo_target * 100, s->min_replicas, s->max_replicas,
+             s->chips[0].name, s->chips[0].cold_start_s);
     allot_report_para(rep, buf);
     const char *hdr[] = {"autoscaler", "SLO attainment %", "device-hours", "x oracle",
                          "cost",       "scale events",     "dropped"};
@@ -240,6 +270,7 @@ int allot_cmd_serve(int argc, char **argv, int compare)
         {"span", required_argument, 0, 'S'},
         {"seed", required_argument, 0, 'e'},
         {"json", no_argument, 0, 'j'},
+        {"per-request", no_argument, 0, 'R'},
         {"out", required_argument, 0, 'o'},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
@@ -301,7 +332,8 @@ int allot_cmd_serve(int argc, char **argv, int compare)
             }
             break;
         case 'j': o.json = 1; break;
-        case 'q': break; /* no progress bar to hide: a run takes well under a second */
+        case 'R': o.per_request = 1; break;
+        case 'q': break; /* no progress bar to hide */
         case 'o': o.out = optarg; break;
         case 'h': fputs(serve_usage, stdout); return 0;
         case ':':
@@ -319,17 +351,34 @@ int allot_cmd_serve(int argc, char **argv, int compare)
         fprintf(stderr, "allot %s: --service-policy needs --workload REQUEST_TRACE\n", cmd);
         return CLI_EXIT_USAGE;
     }
-    allot_reqtrace_opts ro;
-    allot_reqtrace_opts_init(&ro);
-    ro.seed = o.seed;
-    if (o.rate_scale > 0) ro.rate_scale = o.rate_scale;
-    if (o.span > 0) ro.max_span_s = o.span;
+    allot_diag d = {0};
     allot_reqtrace t;
     memset(&t, 0, sizeof t);
-    allot_diag d = {0};
-    if (allot_reqtrace_load(o.workload, &ro, &t, &d)) return cli_fail(ALLOT_EPARSE, &d);
+    allot_servegen *sg = NULL;
+    allot_serve_demand dem;
+    memset(&dem, 0, sizeof dem);
+    serve_wl wl = {0};
+    /* ServeGen over a day: the window-rate demand, unless --per-request */
+    if (!o.per_request && is_servegen(o.workload)) {
+        if (allot_servegen_load(o.workload, &sg, &d)) return cli_fail(ALLOT_EPARSE, &d);
+        double span = allot_servegen_span(sg);
+        if (o.span > 0 && o.span < span) span = o.span;
+        if (span <= 86400) {
+            allot_servegen_free(sg);
+            sg = NULL;
+        }
+    }
     allot_service s;
-    allot_service_default(&s, t.kind);
+    allot_service_default(&s, sg ? ALLOT_REQ_LLM : 0);
+    if (!sg) {
+        allot_reqtrace_opts ro;
+        allot_reqtrace_opts_init(&ro);
+        ro.seed = o.seed;
+        if (o.rate_scale > 0) ro.rate_scale = o.rate_scale;
+        if (o.span > 0) ro.max_span_s = o.span;
+        if (allot_reqtrace_load(o.workload, &ro, &t, &d)) return cli_fail(ALLOT_EPARSE, &d);
+        allot_service_default(&s, t.kind);
+    }
     if (o.slo > 0) s.slo_s = o.slo;
     if (o.slo_target > 0) s.slo_target = o.slo_target;
     if (o.max_replicas > 0) s.max_replicas = (int)o.max_replicas;
@@ -341,8 +390,39 @@ int allot_cmd_serve(int argc, char **argv, int compare)
             for (size_t k = 0; k < s.nchips; k++) fprintf(stderr, " %s", s.chips[k].name);
             fprintf(stderr, ", not %s\n", o.chip);
             allot_reqtrace_free(&t);
+            allot_servegen_free(sg);
             return CLI_EXIT_USAGE;
         }
+    }
+    int rc = 0;
+    if (sg) {
+        /* the checks allot_serve_run makes against a request trace */
+        double med = allot_servegen_median_service(sg, &s, 0);
+        if ((rc = allot_service_check(&s, NULL, &d)) == 0 && s.slo_s < med)
+            rc = allot_diag_set(&d, ALLOT_EINVAL, NULL, 0, 0,
+                                "SLO %g s is below the model's minimum latency %g s for the median "
+                                "request",
+                                s.slo_s, med);
+        allot_servegen_opts so;
+        allot_servegen_opts_init(&so);
+        so.seed = o.seed;
+        if (o.rate_scale > 0) so.rate_scale = o.rate_scale;
+        if (o.span > 0) so.max_span_s = o.span;
+        if (rc == 0)
+            rc = allot_serve_demand_windows(sg, &s, chip, o.dt > 0 ? o.dt : 10, &so, &dem, &d);
+        if (rc) {
+            allot_servegen_free(sg);
+            return cli_fail(rc, &d);
+        }
+        wl.name = allot_servegen_name(sg);
+        wl.span_s = (double)dem.n * dem.dt;
+        if (o.span > 0 && o.span < wl.span_s) wl.span_s = o.span;
+        for (size_t i = 0; i < dem.n; i++) wl.requests += dem.count[i];
+        wl.window_rate = 1;
+    } else {
+        wl.name = t.name;
+        wl.requests = (double)t.n;
+        wl.span_s = t.span_s;
     }
     int pol[ALLOT_AS__COUNT], n = 0;
     if (compare)
@@ -351,24 +431,43 @@ int allot_cmd_serve(int argc, char **argv, int compare)
         pol[n++] = o.policy;
     allot_serve_result res[ALLOT_AS__COUNT];
     memset(res, 0, sizeof res);
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-        allot_serve_config cfg;
-        allot_serve_config_init(&cfg);
-        cfg.policy = pol[i];
-        cfg.dt = o.dt;
-        cfg.chip = chip;
-        rc = allot_serve_run(&s, &t, &cfg, &res[i], &d);
+    if (sg) {
+        allot_serve_job jobs[ALLOT_AS__COUNT];
+        memset(jobs, 0, sizeof jobs);
+        for (int i = 0; i < n; i++) {
+            jobs[i].service = &s;
+            jobs[i].demand = &dem;
+            allot_serve_config_init(&jobs[i].cfg);
+            jobs[i].cfg.policy = pol[i];
+            jobs[i].cfg.chip = chip;
+        }
+        rc = allot_serve_run_many(jobs, (size_t)n, 2);
+        for (int i = 0; i < n; i++) {
+            res[i] = jobs[i].result;
+            if (rc && jobs[i].rc && !d.msg[0]) d = jobs[i].diag;
+        }
+    } else {
+        for (int i = 0; i < n && rc == 0; i++) {
+            allot_serve_config cfg;
+            allot_serve_config_init(&cfg);
+            cfg.policy = pol[i];
+            cfg.dt = o.dt;
+            cfg.chip = chip;
+            rc = allot_serve_run(&s, &t, &cfg, &res[i], &d);
+        }
     }
     if (rc) {
         for (int i = 0; i < n; i++) allot_serve_result_free(&res[i]);
         allot_reqtrace_free(&t);
+        allot_serve_demand_free(&dem);
+        allot_servegen_free(sg);
         return cli_fail(rc, &d);
     }
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
         json_t *j = result_json(pol[i], &res[i]);
-        json_object_set_new(j, "workload", json_string(t.name));
+        json_object_set_new(j, "workload", json_string(wl.name));
+        json_object_set_new(j, "demand", json_string(sg ? "window-rate" : "per-request"));
         json_object_set_new(j, "service", json_string(s.name));
         json_object_set_new(j, "chip", json_string(s.chips[chip].name));
         json_object_set_new(j, "slo_s", json_real(s.slo_s));
@@ -380,9 +479,9 @@ int allot_cmd_serve(int argc, char **argv, int compare)
         if (txt) puts(txt);
         free(txt);
     } else {
-        printf("allot %s: %s on %s (%zu requests, %.1f h), SLO %g s for %.1f %%, chip %s\n\n", cmd,
-               s.name, t.name, t.n, t.span_s / 3600, s.slo_s, s.slo_target * 100,
-               s.chips[chip].name);
+        printf("allot %s: %s on %s (%.0f requests, %.1f h%s), SLO %g s for %.1f %%, chip %s\n\n",
+               cmd, s.name, wl.name, wl.requests, wl.span_s / 3600,
+               sg ? ", window-rate demand" : "", s.slo_s, s.slo_target * 100, s.chips[chip].name);
         printf("  %-11s %12s %13s %9s %10s %8s %8s\n", "autoscaler", "within SLO", "device-hours",
                "x oracle", "cost", "events", "dropped");
         for (int i = 0; i < n; i++)
@@ -394,7 +493,7 @@ int allot_cmd_serve(int argc, char **argv, int compare)
         printf("  %-11s %12s %13.1f %9.3f\n", "oracle", "", res[0].oracle_device_hours, 1.0);
     }
     if (o.out) {
-        rc = write_report(&o, &s, &t, pol, res, n);
+        rc = write_report(&o, &s, &wl, pol, res, n);
         if (rc == 0) {
             char p2[4200];
             snprintf(p2, sizeof p2, "%s/summary.json", o.out);
@@ -404,5 +503,7 @@ int allot_cmd_serve(int argc, char **argv, int compare)
     json_decref(arr);
     for (int i = 0; i < n; i++) allot_serve_result_free(&res[i]);
     allot_reqtrace_free(&t);
+    allot_serve_demand_free(&dem);
+    allot_servegen_free(sg);
     return rc;
 }

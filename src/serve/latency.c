@@ -10,6 +10,7 @@
  * counts it probes instead of starting it again at k = 0.
  */
 #include "allot/serve.h"
+#include "serve_int.h"
 
 #include <limits.h>
 #include <math.h>
@@ -65,32 +66,12 @@ static double fraction_from_c(double cw, long c, double lambda, double es, doubl
     return f > 1.0 ? 1.0 : f;
 }
 
-/* The cases that do not need Erlang C: returns 1 and sets *f if one applies. */
-static int fraction_trivial(double lambda, long c, double es, double slo_s, double *f)
-{
-    if (isnan(lambda) || isnan(es) || isnan(slo_s) || c < 1) {
-        *f = 0.0;
-        return 1;
-    }
-    if (es > slo_s) { /* every request's own service already misses */
-        *f = 0.0;
-        return 1;
-    }
-    if (es <= 0.0 || lambda <= 0.0) { /* no work, or no queue: nobody waits */
-        *f = 1.0;
-        return 1;
-    }
-    if (lambda * es >= (double)c) { /* overloaded: the queue grows without bound */
-        *f = 0.0;
-        return 1;
-    }
-    return 0;
-}
+double allot__erlang_c_from_b(double b, long c, double a) { return erlang_c_from_b(b, c, a); }
 
 double allot_slo_fraction(double lambda, int c, double es, double slo_s)
 {
     double f;
-    if (fraction_trivial(lambda, c, es, slo_s, &f)) return f;
+    if (allot__slo_trivial(lambda, c, es, slo_s, &f)) return f;
     double a = lambda * es;
     return fraction_from_c(allot_erlang_c(c, a), c, lambda, es, slo_s);
 }
@@ -101,7 +82,7 @@ static double fraction_at(erlang_b *st, int r, int slots, double lambda, double 
 {
     long c = (long)r * slots;
     double f;
-    if (fraction_trivial(lambda, c, es, slo_s, &f)) return f;
+    if (allot__slo_trivial(lambda, c, es, slo_s, &f)) return f;
     double a = lambda * es;
     erlang_b_advance(st, c, a);
     return fraction_from_c(erlang_c_from_b(st->b, c, a), c, lambda, es, slo_s);

@@ -14,6 +14,7 @@
  * state; time before it is not charged).
  */
 #include "allot/serve.h"
+#include "serve_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,12 +22,19 @@
 int allot_serve_oracle(const allot_service *s, size_t chip, const allot_serve_demand *dem,
                        int **replicas, double *device_hours)
 {
+    return allot_serve_oracle_table(s, chip, dem, NULL, replicas, device_hours);
+}
+
+int allot_serve_oracle_table(const allot_service *s, size_t chip, const allot_serve_demand *dem,
+                             allot_latency_table *lt, int **replicas, double *device_hours)
+{
     if (replicas) *replicas = NULL;
     if (device_hours) *device_hours = 0;
     if (!s || !dem || !replicas || !device_hours || chip >= s->nchips ||
         chip >= ALLOT_SERVE_MAX_CHIPS || !(dem->dt > 0) || dem->n == 0 || !dem->count ||
         !dem->work || s->slots < 1 || s->devices < 1 || s->max_replicas < 1 ||
-        s->min_replicas < 0 || s->min_replicas > s->max_replicas)
+        s->min_replicas < 0 || s->min_replicas > s->max_replicas ||
+        (lt && allot_latency_table_slots(lt) != s->slots))
         return ALLOT_EINVAL;
     size_t n = dem->n;
     double dt = dem->dt;
@@ -43,13 +51,16 @@ int allot_serve_oracle(const allot_service *s, size_t chip, const allot_serve_de
         free(dq);
         return ALLOT_ENOMEM;
     }
+    allot__ltq q;
+    allot__ltq_init(&q, lt, s->slo_s, s->slo_target, s->max_replicas);
     for (size_t i = 0; i < n; i++) {
         int r = s->min_replicas;
         if (dem->count[i] > 0) {
             double lambda = dem->count[i] / dt;
             double es = dem->work[i] / dem->count[i];
-            r = allot_replicas_needed(lambda, s->slots, es, s->slo_s, s->slo_target,
-                                      s->max_replicas);
+            r = lt ? allot__ltq_replicas(&q, lambda, es)
+                   : allot_replicas_needed(lambda, s->slots, es, s->slo_s, s->slo_target,
+                                           s->max_replicas);
         }
         if (r < s->min_replicas) r = s->min_replicas;
         if (r > s->max_replicas) r = s->max_replicas;

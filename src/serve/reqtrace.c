@@ -61,7 +61,6 @@
  * timestamps, unknown pattern names, non-positive shape or scale), EPARSE
  * "no requests" for an empty result, ELIMIT, ENOMEM, EINVAL (bad options).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -73,19 +72,11 @@
 #include "allot/csv.h"
 #include "allot/rng.h"
 #include "allot/serve.h"
+#include "servegen_int.h"
 
-#define REQ_DEFAULT_MAX   ((size_t)50 * 1000 * 1000)
-#define REQ_MAX_FILE      ((size_t)1 << 30) /* bytes per trace file */
-#define SG_WINDOW_S       600.0
-#define SG_MAX_START_S    1e10 /* ~317 years; rejects garbage */
-#define SG_MAX_RATE       1e9  /* req/s */
-#define SG_MAX_PARAM      1e300
-#define SG_MAX_FILES      100000
-#define TOK_MIN           1
-#define TOK_MAX           32768
-#define TOK_SIGMA         1.0
-#define MAX_EXEC_S        1e9
-#define TOKEN_STREAM_SALT 0x746f6b656e73ull /* "tokens" */
+#define REQ_DEFAULT_MAX ((size_t)50 * 1000 * 1000)
+#define REQ_MAX_FILE    ((size_t)1 << 30) /* bytes per trace file */
+#define MAX_EXEC_S      1e9
 
 void allot_reqtrace_opts_init(allot_reqtrace_opts *o)
 {
@@ -109,13 +100,6 @@ static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
-}
-
-static int is_chunk_name(const char *name)
-{
-    static const char pre[] = "chunk-", suf[] = "-trace.csv";
-    size_t n = strlen(name), np = sizeof pre - 1, ns = sizeof suf - 1;
-    return n > np + ns && strncmp(name, pre, np) == 0 && strcmp(name + n - ns, suf) == 0;
 }
 
 /* ERANGE from the converters becomes EPARSE: a value out of range is a
@@ -312,8 +296,6 @@ static int load_genai(allot_csv *r, const char *path, const allot_reqtrace_opts 
 
 /* ---- ServeGen ------------------------------------------------------------------ */
 
-enum { PAT_NONE = 0, PAT_GAMMA, PAT_WEIBULL };
-
 typedef struct sg_win {
     double start, shape, scale;
     size_t n;   /* requests in the window */
@@ -343,82 +325,31 @@ static int sg_add(sg_wins *w, const sg_win *x)
     return 0;
 }
 
-/* Reads one chunk file's windows (those starting before max_span_s). */
-static int sg_read_file(const char *path, const allot_reqtrace_opts *o, sg_wins *w, allot_diag *d)
+/* Reads one chunk file's windows (those starting before max_span_s) into
+ * the windows to draw, rows holding the file's busy windows. */
+static int sg_read_file(const char *path, const allot_reqtrace_opts *o, sg_wins *w, sg_rows *rows,
+                        allot_diag *d)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    int rc = allot_read_file(path, REQ_MAX_FILE, &buf, &len, d);
+    rows->n = 0;
+    rows->last_end = 0;
+    rows->any_window = 0;
+    int rc = sg_read_rows(path, o->max_span_s, rows, d);
     if (rc < 0) return rc;
-    allot_csv *r = malloc(sizeof *r);
-    if (!r) {
-        free(buf);
-        return allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
-    }
-    allot_csv_init(r, buf, len, path);
-    while ((rc = allot_csv_next(r, d)) == 1) {
-        double start, rate, cv, p1, p2;
-        if ((rc = allot_csv_expect_fields(r, 6, d)) < 0) break;
-        if ((rc = num(r, 0, "window_start_s", 0, SG_MAX_START_S, &start, d)) < 0) break;
-        if (fmod(start, SG_WINDOW_S) != 0) {
-            rc = allot_diag_set(d, ALLOT_EPARSE, path, r->line, r->col[0],
-                                "column 'window_start_s': %.17g is not a multiple of 600", start);
-            break;
-        }
-        if ((rc = num(r, 1, "rate", 0, SG_MAX_RATE, &rate, d)) < 0) break;
-        if ((rc = num(r, 2, "cv", 0, SG_MAX_PARAM, &cv, d)) < 0) break;
-        const char *pn = r->field[3];
-        int pat = !*pn                         ? PAT_NONE
-                  : strcmp(pn, "Gamma") == 0   ? PAT_GAMMA
-                  : strcmp(pn, "Weibull") == 0 ? PAT_WEIBULL
-                                               : -1;
-        if (pat < 0) {
-            rc = allot_diag_set(d, ALLOT_EPARSE, path, r->line, r->col[3],
-                                "column 'pattern': unknown pattern '%.40s' (expected Gamma, "
-                                "Weibull or empty)",
-                                pn);
-            break;
-        }
-        double lo = pat == PAT_NONE ? -SG_MAX_PARAM : 0;
-        if ((rc = num(r, 4, "shape", lo, SG_MAX_PARAM, &p1, d)) < 0) break;
-        if ((rc = num(r, 5, "scale", lo, SG_MAX_PARAM, &p2, d)) < 0) break;
-        if (pat != PAT_NONE && !(p1 > 0 && p2 > 0)) {
-            int f = p1 > 0 ? 5 : 4;
-            rc = allot_diag_set(d, ALLOT_EPARSE, path, r->line, r->col[f],
-                                "column '%s': the %s of a %s law must be > 0, got %.17g",
-                                f == 4 ? "shape" : "scale", f == 4 ? "shape" : "scale", pn,
-                                f == 4 ? p1 : p2);
-            break;
-        }
-        if (pat == PAT_NONE && rate > 0) {
-            rc = allot_diag_set(d, ALLOT_EPARSE, path, r->line, r->col[3],
-                                "column 'pattern': rate %.17g > 0 but no inter-arrival pattern",
-                                rate);
-            break;
-        }
-        if (o->max_span_s > 0 && start >= o->max_span_s) continue;
-        w->any_window = 1;
-        if (start + SG_WINDOW_S > w->last_end) w->last_end = start + SG_WINDOW_S;
-        double want = rate * o->rate_scale * SG_WINDOW_S;
+    if (rows->any_window) w->any_window = 1;
+    if (rows->last_end > w->last_end) w->last_end = rows->last_end;
+    for (size_t k = 0; k < rows->n; k++) {
+        const sg_row *x = &rows->v[k];
+        double want = x->rate * o->rate_scale * SG_WINDOW_S;
         w->total_exact += want;
         if (want > 1e18) want = 1e18; /* counted as over any limit below */
         uint64_t n = (uint64_t)llround(want);
         if (n == 0) continue;
-        sg_win x = {start, p1, p2, (size_t)n, w->n, pat};
-        if (n > SIZE_MAX / 2 || sg_add(w, &x) < 0) {
-            rc = allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
-            break;
-        }
+        sg_win q = {x->start, x->shape, x->scale, (size_t)n, w->n, x->pat};
+        if (n > SIZE_MAX / 2 || sg_add(w, &q) < 0)
+            return allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
         w->total = w->total + n < w->total ? UINT64_MAX : w->total + n;
     }
-    free(r);
-    free(buf);
-    return rc < 0 ? rc : 0;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return 0;
 }
 
 static int cmp_win(const void *a, const void *b)
@@ -428,62 +359,13 @@ static int cmp_win(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Uniform in (0, 1). */
-static double u01(allot_rng *g) { return ((double)(allot_rng_next(g) >> 11) + 0.5) * 0x1.0p-53; }
-
-/* Standard normal (Marsaglia's polar method; the second of the pair is
- * kept for the next call). */
-typedef struct sg_normal {
-    int has;
-    double spare;
-} sg_normal;
-
-static double normal(allot_rng *g, sg_normal *s)
-{
-    if (s->has) {
-        s->has = 0;
-        return s->spare;
-    }
-    double u, v, q;
-    do {
-        u = 2 * u01(g) - 1;
-        v = 2 * u01(g) - 1;
-        q = u * u + v * v;
-    } while (q >= 1 || q == 0);
-    double f = sqrt(-2.0 * log(q) / q);
-    s->spare = v * f;
-    s->has = 1;
-    return u * f;
-}
-
-/* log of a Gamma(a, 1) variate: Marsaglia & Tsang (2000); a < 1 via
- * Gamma(a) = Gamma(a + 1) * U^(1/a). */
-static double log_gamma_draw(allot_rng *g, sg_normal *s, double a)
-{
-    double boost = 0;
-    if (a < 1) {
-        boost = log(u01(g)) / a;
-        a += 1;
-    }
-    double dd = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * dd);
-    for (;;) {
-        double x = normal(g, s), v = 1 + c * x;
-        if (v <= 0) continue;
-        v = v * v * v;
-        double u = u01(g), x2 = x * x;
-        if (u < 1 - 0.0331 * x2 * x2 || /* the squeeze saves the logs */
-            log(u) < 0.5 * x2 + dd - dd * v + dd * log(v))
-            return log(dd * v) + boost;
-    }
-}
-
 /* Writes the window's n arrivals into q[0..n). */
 static void sg_window(const sg_win *w, allot_rng *g, sg_normal *s, allot_request *q)
 {
     double m = -INFINITY;
     for (size_t k = 0; k < w->n; k++) {
-        double lg = w->pat == PAT_GAMMA ? log_gamma_draw(g, s, w->shape) + log(w->scale)
-                                        : log(w->scale) + log(-log(u01(g))) / w->shape;
+        double lg = w->pat == SG_PAT_GAMMA ? sg_log_gamma(g, s, w->shape) + log(w->scale)
+                                           : log(w->scale) + log(-log(sg_u01(g))) / w->shape;
         q[k].t = lg;
         if (lg > m) m = lg;
     }
@@ -492,7 +374,7 @@ static void sg_window(const sg_win *w, allot_rng *g, sg_normal *s, allot_request
         q[k].t = exp(q[k].t - m); /* the largest gap is 1: the sum is >= 1 */
         sum += q[k].t;
     }
-    double f = SG_WINDOW_S / sum, phase = u01(g) * SG_WINDOW_S, c = 0;
+    double f = SG_WINDOW_S / sum, phase = sg_u01(g) * SG_WINDOW_S, c = 0;
     for (size_t k = 0; k < w->n; k++) {
         c += q[k].t * f;
         double x = fmod(phase + c, SG_WINDOW_S);
@@ -503,109 +385,23 @@ static void sg_window(const sg_win *w, allot_rng *g, sg_normal *s, allot_request
     }
 }
 
-static int32_t lognormal_tok(allot_rng *g, sg_normal *s, double median)
-{
-    double v = round(median * exp(TOK_SIGMA * normal(g, s)));
-    if (!(v >= TOK_MIN)) v = TOK_MIN;
-    if (v > TOK_MAX) v = TOK_MAX;
-    return (int32_t)v;
-}
-
-/* The model family from the path's components. */
-static void sg_family(const char *dir, double *in_med, double *out_med)
-{
-    char buf[4096];
-    const char *p = realpath(dir, buf) ? buf : dir;
-    *in_med = 1000, *out_med = 250; /* language */
-    for (const char *c = p; *c;) {
-        const char *e = strchr(c, '/');
-        size_t n = e ? (size_t)(e - c) : strlen(c);
-        if (n == 6 && strncmp(c, "reason", 6) == 0)
-            *in_med = 600, *out_med = 2000;
-        else if (n == 10 && strncmp(c, "multimodal", 10) == 0)
-            *in_med = 1500, *out_med = 150;
-        else if (n == 8 && strncmp(c, "language", 8) == 0)
-            *in_med = 1000, *out_med = 250;
-        c += n;
-        while (*c == '/') c++;
-    }
-}
-
-static void sg_name(const char *dir, char *name, size_t len)
-{
-    char buf[4096];
-    const char *p = realpath(dir, buf) ? buf : dir;
-    size_t n = strlen(p);
-    while (n > 1 && p[n - 1] == '/') n--;
-    size_t b = n;
-    while (b > 0 && p[b - 1] != '/') b--;
-    snprintf(name, len, "servegen-%.*s", (int)(n - b > 54 ? 54 : n - b), p + b);
-}
-
 static int load_servegen(const char *path, int is_dir, const allot_reqtrace_opts *o,
                          allot_reqtrace *out, allot_diag *d)
 {
     int rc = 0;
     char **files = NULL;
-    size_t nfiles = 0, capf = 0;
+    size_t nfiles = 0;
     sg_wins w;
+    sg_rows rows;
     allot_request *tmp = NULL;
     char dir[4096];
     memset(&w, 0, sizeof w);
+    memset(&rows, 0, sizeof rows);
 
-    if (is_dir) {
-        snprintf(dir, sizeof dir, "%s", path);
-        DIR *dp = opendir(path);
-        if (!dp)
-            return allot_diag_set(d, ALLOT_EIO, path, 0, 0, "cannot open directory: %s",
-                                  strerror(errno));
-        struct dirent *e;
-        while ((e = readdir(dp)) != NULL) {
-            if (!is_chunk_name(e->d_name)) continue;
-            if (nfiles == capf) {
-                size_t nc = capf ? capf * 2 : 64;
-                char **nv = nfiles < SG_MAX_FILES ? realloc(files, nc * sizeof *nv) : NULL;
-                if (!nv) {
-                    closedir(dp);
-                    rc = allot_diag_set(d, nfiles < SG_MAX_FILES ? ALLOT_ENOMEM : ALLOT_ELIMIT,
-                                        path, 0, 0, "too many chunk files (or out of memory)");
-                    goto out;
-                }
-                files = nv;
-                capf = nc;
-            }
-            size_t n = strlen(path) + strlen(e->d_name) + 2;
-            if (!(files[nfiles] = malloc(n))) {
-                closedir(dp);
-                rc = allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
-                goto out;
-            }
-            snprintf(files[nfiles++], n, "%s/%s", path, e->d_name);
-        }
-        closedir(dp);
-        if (nfiles == 0) {
-            rc = allot_diag_set(d, ALLOT_EPARSE, path, 0, 0,
-                                "unknown request trace format (a directory must be a ServeGen "
-                                "model directory holding chunk-*-trace.csv files)");
-            goto out;
-        }
-        qsort(files, nfiles, sizeof *files, cmp_name);
-    } else {
-        const char *b = base_name(path);
-        if (b == path)
-            snprintf(dir, sizeof dir, ".");
-        else
-            snprintf(dir, sizeof dir, "%.*s", (int)(b - path), path);
-        files = malloc(sizeof *files);
-        if (!files || !(files[0] = strdup(path))) {
-            rc = allot_diag_set(d, ALLOT_ENOMEM, path, 0, 0, "out of memory");
-            goto out;
-        }
-        nfiles = 1;
-    }
+    if ((rc = sg_list(path, is_dir, &files, &nfiles, dir, sizeof dir, d)) < 0) return rc;
 
     for (size_t i = 0; i < nfiles; i++)
-        if ((rc = sg_read_file(files[i], o, &w, d)) < 0) goto out;
+        if ((rc = sg_read_file(files[i], o, &w, &rows, d)) < 0) goto out;
 
     /* the refusal comes before any request is allocated */
     if (w.total > o->max_requests) {
@@ -665,8 +461,8 @@ static int load_servegen(const char *path, int is_dir, const allot_reqtrace_opts
     sg_normal ts = {0, 0};
     allot_rng_seed(&tg, o->seed ^ TOKEN_STREAM_SALT);
     for (size_t k = 0; k < n; k++) {
-        out->v[k].in_tok = lognormal_tok(&tg, &ts, in_med);
-        out->v[k].out_tok = lognormal_tok(&tg, &ts, out_med);
+        out->v[k].in_tok = sg_lognormal_tok(&tg, &ts, in_med);
+        out->v[k].out_tok = sg_lognormal_tok(&tg, &ts, out_med);
     }
     out->kind = ALLOT_REQ_LLM;
     out->span_s = w.last_end;
@@ -674,9 +470,9 @@ static int load_servegen(const char *path, int is_dir, const allot_reqtrace_opts
     sg_name(dir, out->name, sizeof out->name);
     rc = 0;
 out:
-    for (size_t i = 0; i < nfiles; i++) free(files[i]);
-    free(files);
+    sg_free_list(files, nfiles);
     free(w.v);
+    free(rows.v);
     free(tmp);
     return rc;
 }
@@ -692,7 +488,7 @@ static int load(const char *path, const allot_reqtrace_opts *o, allot_reqtrace *
                               "cannot open: %s", strerror(e));
     }
     if (S_ISDIR(st.st_mode)) return load_servegen(path, 1, o, out, d);
-    if (is_chunk_name(base_name(path))) return load_servegen(path, 0, o, out, d);
+    if (sg_is_chunk_name(base_name(path))) return load_servegen(path, 0, o, out, d);
 
     char *buf = NULL;
     size_t len = 0;

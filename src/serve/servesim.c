@@ -41,6 +41,14 @@ static double share_below(double w0, double w1, double lim)
                                         : 0;
 }
 
+/* llround for 0 <= x < 2^32 (half away from zero), without the call */
+static uint32_t round_nonneg(double x)
+{
+    if (!(x >= 0 && x < 4294967295.0)) return (uint32_t)llround(x);
+    uint32_t f = (uint32_t)x; /* the floor */
+    return x - (double)f >= 0.5 ? f + 1 : f;
+}
+
 /* Trailing means over k steps of the demand (what the latency model and the
  * oracle read). */
 static int smooth_demand(const allot_serve_demand *in, size_t k, allot_serve_demand *out)
@@ -64,7 +72,7 @@ static int smooth_demand(const allot_serve_demand *in, size_t k, allot_serve_dem
             w -= in->work[i - k];
         }
         size_t m = i + 1 < k ? i + 1 : k;
-        out->count[i] = (uint32_t)llround(c / (double)m);
+        out->count[i] = round_nonneg(c / (double)m);
         out->work[i] = w / (double)m;
     }
     return 0;
@@ -134,10 +142,18 @@ struct allot_serve_sim {
     double dt, timeout;
     tq starting, draining;
     int ready;
-    double backlog;   /* queued work, slot-seconds */
-    double es_recent; /* mean service time of the last step with arrivals */
-    int waiting;      /* replicas the driver waits to place (set_waiting) */
+    double backlog;          /* queued work, slot-seconds */
+    double es_recent;        /* mean service time of the last step with arrivals */
+    allot_latency_table *lt; /* cached latency model, or NULL (exact) */
+    int waiting;             /* replicas the driver waits to place (set_waiting) */
 };
+
+int allot_serve_sim_set_latency_table(allot_serve_sim *m, allot_latency_table *t)
+{
+    if (!m || (t && allot_latency_table_slots(t) != m->svc->slots)) return ALLOT_EINVAL;
+    m->lt = t;
+    return allot_scaler_set_latency_table(&m->as, t);
+}
 
 int allot_serve_sim_new(allot_serve_sim **out, const allot_service *s, size_t chip, int policy,
                         double dt, double timeout_s, int ready)
@@ -248,7 +264,8 @@ int allot_serve_sim_step(allot_serve_sim *m, double t0, allot_serve_tick *io)
             double lam = io->lam > 0 ? io->lam : n / dt;
             double esm = io->es > 0 ? io->es : es;
             if (lam * esm < 0.98 * ready * s->slots) /* the model at the recent mean rate */
-                frac = allot_slo_fraction(lam, ready * s->slots, esm, s->slo_s - wavg);
+                frac = m->lt ? allot_latency_slo_fraction(m->lt, lam, ready, esm, s->slo_s - wavg)
+                             : allot_slo_fraction(lam, ready * s->slots, esm, s->slo_s - wavg);
             else /* a burst beyond the slots: the fluid queue decides, a request
                   * makes it while its wait leaves room for its service */
                 frac = share_below(w0, w1, s->slo_s - esm);
@@ -287,57 +304,86 @@ int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot
     if (cfg->policy < 0 || cfg->policy >= ALLOT_AS__COUNT)
         return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "unknown autoscaler %d", cfg->policy);
     double dt = cfg->dt > 0 ? cfg->dt : (t->span_s > 86400 ? 10 : 1);
-    const allot_serve_chip *ch = &s->chips[cfg->chip];
     allot_serve_demand dem;
     rc = allot_serve_demand_build(s, cfg->chip, t, dt, &dem);
     if (rc) return allot_diag_set(d, rc, NULL, 0, 0, "cannot cut the trace into steps");
+    rc = allot_serve_run_demand(s, &dem, cfg, out, d);
+    allot_serve_demand_free(&dem);
+    return rc;
+}
+
+int allot_serve_run_demand(const allot_service *s, const allot_serve_demand *dem,
+                           const allot_serve_config *cfg, allot_serve_result *out, allot_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    int rc = allot_service_check(s, NULL, d);
+    if (rc) return rc;
+    if (cfg->chip >= s->nchips)
+        return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
+                              "chip %zu: the service has %zu chip types", cfg->chip, s->nchips);
+    if (cfg->policy < 0 || cfg->policy >= ALLOT_AS__COUNT)
+        return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "unknown autoscaler %d", cfg->policy);
+    if (!dem || dem->n == 0 || !dem->count || !dem->work || !(dem->dt > 0))
+        return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0, "empty demand");
+    if (cfg->latency && allot_latency_table_slots(cfg->latency) != s->slots)
+        return allot_diag_set(d, ALLOT_EINVAL, NULL, 0, 0,
+                              "the latency table is for %d slots, the service has %d",
+                              allot_latency_table_slots(cfg->latency), s->slots);
+    allot_latency_table *lt = NULL, *own = NULL;
+    if (!cfg->exact_latency) {
+        lt = cfg->latency;
+        if (!lt && allot_latency_table_new(&own, s->slots, s->max_replicas) == 0) lt = own;
+    }
+    double dt = dem->dt;
+    const allot_serve_chip *ch = &s->chips[cfg->chip];
     /* the steady-state model needs windows long against the service time */
     double wsum = 0, csum = 0;
-    for (size_t i = 0; i < dem.n; i++) {
-        wsum += dem.work[i];
-        csum += dem.count[i];
+    for (size_t i = 0; i < dem->n; i++) {
+        wsum += dem->work[i];
+        csum += dem->count[i];
     }
     double window = fmax(SLO_WINDOW, csum > 0 ? 4 * wsum / csum : 0);
     size_t kwin = (size_t)fmax(1, round(window / dt));
     allot_serve_demand sm;
-    rc = smooth_demand(&dem, kwin, &sm);
+    rc = smooth_demand(dem, kwin, &sm);
     if (rc) {
-        allot_serve_demand_free(&dem);
+        allot_latency_table_free(own);
         return allot_diag_set(d, rc, NULL, 0, 0, "out of memory");
     }
     int *oracle = NULL;
     double oracle_dh = 0;
-    rc = allot_serve_oracle(s, cfg->chip, &sm, &oracle, &oracle_dh);
+    rc = allot_serve_oracle_table(s, cfg->chip, &sm, lt, &oracle, &oracle_dh);
     if (rc) {
-        allot_serve_demand_free(&dem);
         allot_serve_demand_free(&sm);
+        allot_latency_table_free(own);
         return allot_diag_set(d, rc, NULL, 0, 0, "the oracle failed");
     }
     /* every policy starts warm: the replicas the oracle holds at t = 0 */
     allot_serve_sim *m = NULL;
     rc = allot_serve_sim_new(&m, s, cfg->chip, cfg->policy, dt, cfg->timeout_s,
                              oracle[0] > s->min_replicas ? oracle[0] : s->min_replicas);
+    if (rc == 0 && lt) rc = allot_serve_sim_set_latency_table(m, lt);
     size_t nb = 0, per = 1;
     if (rc == 0 && cfg->record_series) {
-        double bucket = cfg->bucket_s > 0 ? cfg->bucket_s : dt * ceil((double)dem.n / 300.0);
+        double bucket = cfg->bucket_s > 0 ? cfg->bucket_s : dt * ceil((double)dem->n / 300.0);
         per = (size_t)fmax(1, round(bucket / dt));
-        nb = (dem.n + per - 1) / per;
+        nb = (dem->n + per - 1) / per;
         out->series = calloc(nb ? nb : 1, sizeof *out->series);
         if (!out->series) rc = ALLOT_ENOMEM;
         out->nseries = nb;
     }
     double replica_steps = 0; /* replicas held x steps */
     double within = 0, dropped = 0, req_total = 0, peak = 0;
-    for (size_t i = 0; i < dem.n && rc == 0; i++) {
+    for (size_t i = 0; i < dem->n && rc == 0; i++) {
         double t0 = (double)i * dt, t1 = t0 + dt;
-        allot_serve_tick tk = {.count = dem.count[i], .work = dem.work[i]};
+        allot_serve_tick tk = {.count = dem->count[i], .work = dem->work[i]};
         if (sm.count[i] > 0) {
             tk.lam = sm.count[i] / dt;
             tk.es = sm.work[i] / sm.count[i];
         }
         allot_serve_sim_step(m, t0, &tk);
         int ready, starting, draining;
-        allot_serve_sim_counts(m, &ready, &starting, &draining);
+        ready = m->ready, starting = (int)m->starting.n, draining = (int)m->draining.n;
         within += tk.within;
         dropped += tk.dropped;
         req_total += tk.count;
@@ -350,13 +396,13 @@ int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot
             allot_serve_sim_stop(m, have - tk.want, t1);
         }
         int served = ready; /* serving during the step */
-        allot_serve_sim_counts(m, &ready, &starting, &draining);
+        ready = m->ready, starting = (int)m->starting.n, draining = (int)m->draining.n;
         double held = (double)ready + (double)starting + (double)draining;
         replica_steps += held;
         if (held > peak) peak = held;
         if (cfg->record_series && nb) {
             allot_serve_point *p = &out->series[i / per];
-            size_t in_b = dem.n - (i / per) * per; /* steps in this bucket */
+            size_t in_b = dem->n - (i / per) * per; /* steps in this bucket */
             double wgt = 1.0 / (double)(in_b < per ? in_b : per);
             p->t = (double)(i / per) * per * dt;
             p->demand_rps += tk.count / dt * wgt;
@@ -375,12 +421,12 @@ int allot_serve_run(const allot_service *s, const allot_reqtrace *t, const allot
     out->oracle_device_hours = oracle_dh;
     out->oracle_ratio = oracle_dh > 0 ? out->device_hours / oracle_dh : 0;
     out->cost = replica_steps * dt / 3600.0 * ch->cost_per_hour;
-    out->mean_replicas = dem.n ? replica_steps / (double)dem.n : 0;
+    out->mean_replicas = dem->n ? replica_steps / (double)dem->n : 0;
     out->peak_replicas = peak;
     allot_serve_sim_free(m);
     free(oracle);
-    allot_serve_demand_free(&dem);
     allot_serve_demand_free(&sm);
+    allot_latency_table_free(own);
     if (rc) {
         allot_serve_result_free(out);
         return allot_diag_set(d, rc, NULL, 0, 0, "out of memory");

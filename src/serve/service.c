@@ -60,10 +60,37 @@ static double service_time(const allot_serve_chip *c, int kind, const allot_requ
     return (double)r->in_tok / c->prefill_tps + (double)r->out_tok / c->decode_tps;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (0-based; v is reordered): quickselect
+ * with a median-of-three pivot, O(n) on average. The value is the one a
+ * sort would put at k. */
+static double kth_smallest(double *v, size_t n, size_t k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        double a = v[lo], b = v[mid], c = v[hi];
+        double p = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < p) i++;
+            while (v[j] > p) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
 }
 
 /* Sample size above which the median is taken over an even stride of the
@@ -77,8 +104,15 @@ static int median_service(const allot_serve_chip *c, const allot_reqtrace *t, do
     double *v = malloc(m * sizeof *v);
     if (!v) return ALLOT_ENOMEM;
     for (size_t i = 0; i < m; i++) v[i] = service_time(c, t->kind, &t->v[i * stride]);
-    qsort(v, m, sizeof *v, cmp_double);
-    *out = (m % 2) ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+    double hi = kth_smallest(v, m, m / 2);
+    if (m % 2) {
+        *out = hi;
+    } else { /* the largest of the lower half, which quickselect left below m / 2 */
+        double lo = v[0];
+        for (size_t i = 1; i < m / 2; i++)
+            if (v[i] > lo) lo = v[i];
+        *out = 0.5 * (lo + hi);
+    }
     free(v);
     return 0;
 }

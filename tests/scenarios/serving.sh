@@ -2,7 +2,8 @@
 # serving.sh - inference services end to end through `allot sim` and
 # `allot compare` on request traces: the JSON summary's documented keys, the
 # four autoscalers side by side with the HTML report, the real Azure traces
-# when ../shared is there, and clear errors for bad traces and options.
+# when ../shared is there, and clear errors for bad traces and options;
+# ServeGen over a day through the window-rate demand (against --per-request).
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 need_python
@@ -83,5 +84,67 @@ PY
     done
 else
     say "skipped the Azure traces ($T not found)"
+fi
+say "ServeGen over a day: the window-rate demand by default, --per-request for the exact path"
+mkdir -p "$TMP/sg/language/m-two"
+"$PYTHON" - "$TMP/sg/language/m-two" <<'PY'
+import math, sys
+total = 0
+for c in range(3):
+    with open("%s/chunk-%d-trace.csv" % (sys.argv[1], c), "w") as f:
+        for w in range(288):  # two days
+            r = 0.5 * (1 + c) * (1 + 0.5 * math.sin(2 * math.pi * w / 144))
+            if (w + c) % 11 == 0:
+                f.write("%d,0,0,,0,0\n" % (w * 600))
+                continue
+            f.write("%d,%.6f,1.5,%s,%.3f,1.0\n" % (w * 600, r, "Gamma" if c % 2 else "Weibull",
+                                                   0.4 + 0.3 * c))
+            total += int(math.floor(r * 600 + 0.5))
+print(total, file=open(sys.argv[1] + "/../../total", "w"))
+PY
+run "$ALLOT" sim --workload "$TMP/sg/language/m-two" --service-policy allot --slo 60 --json
+expect_rc 0
+cp "$TMP/out" "$TMP/window.json"
+run "$ALLOT_FAST" sim --workload "$TMP/sg/language/m-two" --service-policy allot --slo 60 --json \
+    --per-request
+expect_rc 0
+"$PYTHON" - "$TMP/window.json" "$TMP/out" "$TMP/sg/total" <<'PY' || fail "window-rate vs per-request"
+import json, sys
+w, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+total = int(open(sys.argv[3]).read())
+assert w["demand"] == "window-rate" and r["demand"] == "per-request", (w["demand"], r["demand"])
+assert w["requests"] == total and r["requests"] == total, (w["requests"], r["requests"], total)
+assert abs(w["slo_attainment"] - r["slo_attainment"]) < 0.02
+assert abs(w["device_hours"] / r["device_hours"] - 1) < 0.15, (w["device_hours"], r["device_hours"])
+print("   ok  %d requests; within SLO %.4f / %.4f; device-h %.1f / %.1f (window / per-request)" %
+      (total, w["slo_attainment"], r["slo_attainment"], w["device_hours"], r["device_hours"]))
+PY
+run "$ALLOT" compare --workload "$TMP/sg/language/m-two" --slo 60 --out "$TMP/sgcmp"
+expect_rc 0
+expect_out "window-rate demand"
+for p in hpa knative predictive allot oracle; do expect_out "$p"; done
+[ -s "$TMP/sgcmp/report.html" ] || fail "no report.html"
+run "$ALLOT_FAST" sim --workload "$TMP/sg/language/m-two" --service-policy hpa --span 86400 --json
+expect_rc 0
+grep -q '"per-request"' "$TMP/out" || fail "one day should draw every request"
+run "$ALLOT" sim --workload "$TMP/sg/language/m-two" --service-policy hpa --slo 2
+expect_rc 1
+expect_err "below the model's minimum latency"
+
+T=$TRACES/alibaba-servegen-2025/language/m-large
+if [ -d "$T" ]; then
+    say "ServeGen m-large, 14 days, every request at full rate (237 M): the window-rate demand"
+    run "$ALLOT_FAST" compare --workload "$T" --slo 60 --max-replicas 2048 --json
+    expect_rc 0
+    "$PYTHON" - "$TMP/out" <<'PY' || fail "m-large"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+for r in rows:
+    assert r["requests"] == 236892826 and r["demand"] == "window-rate", r
+    print("   ok  m-large %-10s within SLO %.4f  x oracle %.3f" %
+          (r["autoscaler"], r["slo_attainment"], r["oracle_ratio"]))
+PY
+else
+    say "skipped ServeGen m-large ($T not found)"
 fi
 say ok
