@@ -60,4 +60,9 @@ int allot_diag_set(allot_diag *d, int err, const char *file, int line, int col, 
 /* Formats "file:line:col: msg" (omitting unknown parts) into buf. */
 void allot_diag_format(const allot_diag *d, char *buf, size_t len);
 
+/* Whether key is one of the NULL-terminated names in allowed (1); if not (0),
+ * *suggest is the closest name within an edit distance of 2, for a "did you
+ * mean", or NULL. */
+int allot_name_known(const char *key, const char *const *allowed, const char **suggest);
+
 #endif

@@ -77,3 +77,44 @@ void allot_diag_format(const allot_diag *d, char *buf, size_t len)
     }
     if (n < len) snprintf(buf + n, len - n, "%s", d->msg);
 }
+
+/* Edit distance of short strings (longer ones are never suggested). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 32 || lb > 32) return 99;
+    size_t row[33];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+int allot_name_known(const char *key, const char *const *allowed, const char **suggest)
+{
+    const char *best = NULL;
+    size_t bestd = 3; /* suggest only close matches */
+    for (size_t i = 0; allowed[i]; i++) {
+        if (strcmp(key, allowed[i]) == 0) {
+            if (suggest) *suggest = NULL;
+            return 1;
+        }
+        size_t dist = edit_distance(key, allowed[i]);
+        if (dist < bestd) {
+            bestd = dist;
+            best = allowed[i];
+        }
+    }
+    if (suggest) *suggest = best;
+    return 0;
+}

@@ -302,28 +302,6 @@ static int sem_err(spec_ctx *x, int err, const char *path, int at_key, const cha
     return allot_diag_set(x->d, err, fname(x->file), line, col, "%s", what);
 }
 
-/* Edit distance, for "did you mean" on unknown keys (short strings only). */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 32 || lb > 32) return 99;
-    size_t row[33];
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best) best = row[j] + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* Checks that every key of obj is in allowed (NULL-terminated). */
 static int check_keys(spec_ctx *x, json_t *obj, const char *path, const char *const *allowed)
 {
@@ -331,21 +309,8 @@ static int check_keys(spec_ctx *x, json_t *obj, const char *path, const char *co
     json_t *v;
     json_object_foreach(obj, key, v)
     {
-        int ok = 0;
         const char *best = NULL;
-        size_t bestd = 3; /* suggest only close matches */
-        for (size_t i = 0; allowed[i]; i++) {
-            if (strcmp(key, allowed[i]) == 0) {
-                ok = 1;
-                break;
-            }
-            size_t dist = edit_distance(key, allowed[i]);
-            if (dist < bestd) {
-                bestd = dist;
-                best = allowed[i];
-            }
-        }
-        if (ok) continue;
+        if (allot_name_known(key, allowed, &best)) continue;
         char kp[300], shown[80];
         size_t kl = strlen(key);
         snprintf(shown, sizeof shown, "%.60s%s", key, kl > 60 ? "..." : "");

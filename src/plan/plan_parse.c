@@ -84,27 +84,6 @@ static void kpath(char *out, size_t n, const char *path, const char *key)
     snprintf(out, n, "%s%s%s", path, path[0] ? "." : "", key);
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 32 || lb > 32) return 99;
-    size_t row[33];
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best) best = row[j] + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 static int need_object(pctx *x, json_t *v, const char *path)
 {
     if (!json_is_object(v)) return perr(x, ALLOT_EINVAL, path, "must be an object");
@@ -119,17 +98,7 @@ static int check_keys(pctx *x, json_t *obj, const char *path, const char *const 
     json_object_foreach(obj, key, v)
     {
         const char *best = NULL;
-        size_t bestd = 3;
-        int ok = 0;
-        for (size_t i = 0; allowed[i]; i++) {
-            if (strcmp(key, allowed[i]) == 0) {
-                ok = 1;
-                break;
-            }
-            size_t dist = edit_distance(key, allowed[i]);
-            if (dist < bestd) bestd = dist, best = allowed[i];
-        }
-        if (ok) continue;
+        if (allot_name_known(key, allowed, &best)) continue;
         char shown[64], kp[300];
         snprintf(shown, sizeof shown, "%.60s", key);
         for (char *s = shown; *s; s++)
