@@ -93,46 +93,82 @@ void allot_serve_result_free(allot_serve_result *r)
     r->nseries = 0;
 }
 
-/* A FIFO of times (replicas warming up or draining: they all take the same
- * time, so they end in the order they began). */
+/* A FIFO of replicas warming up or draining, by the time they are done:
+ * they all take the same time, so they end in the order they began, and
+ * those of one scaling decision share one entry (time, count). */
 typedef struct tq {
     double *v;
-    size_t head, n, cap;
+    int *c;
+    size_t head, ne, cap; /* entries */
+    size_t n;             /* replicas in all entries */
 } tq;
 
-static int tq_push(tq *q, double t)
+static int tq_push(tq *q, double t, int k)
 {
-    if (q->n == q->cap) {
+    if (k <= 0) return 0;
+    if (q->ne) { /* the same decision's time: one more in its entry */
+        size_t last = (q->head + q->ne - 1) % q->cap;
+        if (q->v[last] == t) {
+            q->c[last] += k;
+            q->n += (size_t)k;
+            return 0;
+        }
+    }
+    if (q->ne == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 64;
         double *v = malloc(cap * sizeof *v);
-        if (!v) return ALLOT_ENOMEM;
-        for (size_t i = 0; i < q->n; i++) v[i] = q->v[(q->head + i) % q->cap];
+        int *c = malloc(cap * sizeof *c);
+        if (!v || !c) {
+            free(v);
+            free(c);
+            return ALLOT_ENOMEM;
+        }
+        for (size_t i = 0; i < q->ne; i++) {
+            v[i] = q->v[(q->head + i) % q->cap];
+            c[i] = q->c[(q->head + i) % q->cap];
+        }
         free(q->v);
+        free(q->c);
         q->v = v;
+        q->c = c;
         q->head = 0;
         q->cap = cap;
     }
-    q->v[(q->head + q->n) % q->cap] = t;
-    q->n++;
+    size_t at = (q->head + q->ne) % q->cap;
+    q->v[at] = t;
+    q->c[at] = k;
+    q->ne++;
+    q->n += (size_t)k;
     return 0;
 }
 
-/* pops the entries due by t; returns how many */
+/* pops the replicas due by t; returns how many */
 static int tq_due(tq *q, double t)
 {
     int k = 0;
-    while (q->n && q->v[q->head] <= t + 1e-9) {
-        q->head = (q->head + 1) % q->cap;
-        q->n--;
-        k++;
+    while (q->ne && q->v[q->head] <= t + 1e-9) {
+        k += q->c[q->head];
+        q->n -= (size_t)q->c[q->head];
+        q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
+        q->ne--;
     }
     return k;
 }
 
-/* drops the newest entry (a warming replica cancelled) */
-static void tq_pop_newest(tq *q)
+/* drops up to k of the newest replicas (warming ones cancelled); returns
+ * how many */
+static int tq_pop_newest(tq *q, int k)
 {
-    if (q->n) q->n--;
+    int done = 0;
+    while (done < k && q->ne) {
+        size_t last = (q->head + q->ne - 1) % q->cap;
+        int take = q->c[last] < k - done ? q->c[last] : k - done;
+        q->c[last] -= take;
+        q->n -= (size_t)take;
+        done += take;
+        if (q->c[last] == 0) q->ne--;
+    }
+    return done;
 }
 
 struct allot_serve_sim {
@@ -184,7 +220,9 @@ void allot_serve_sim_free(allot_serve_sim *m)
     if (!m) return;
     as_free(&m->as);
     free(m->starting.v);
+    free(m->starting.c);
     free(m->draining.v);
+    free(m->draining.c);
     free(m);
 }
 
@@ -199,22 +237,17 @@ void allot_serve_sim_counts(const allot_serve_sim *m, int *ready, int *starting,
 
 int allot_serve_sim_start(allot_serve_sim *m, int k, double ready_at)
 {
-    int rc = 0;
-    for (int i = 0; i < k && rc == 0; i++) rc = tq_push(&m->starting, ready_at);
-    return rc;
+    return tq_push(&m->starting, ready_at, k);
 }
 
 int allot_serve_sim_stop(allot_serve_sim *m, int k, double t)
 {
-    int freed = 0;
-    while (k > 0 && m->starting.n) { /* not serving yet: stop at once */
-        tq_pop_newest(&m->starting);
-        k--;
-        freed++;
-    }
-    for (; k > 0 && m->ready > 0; k--) {
-        m->ready--;
-        if (tq_push(&m->draining, t + m->svc->drain_s)) freed++; /* no memory: stop at once */
+    int freed = k > 0 ? tq_pop_newest(&m->starting, k) : 0; /* not serving yet: at once */
+    int drain = k - freed < m->ready ? k - freed : m->ready;
+    if (drain > 0) {
+        m->ready -= drain;
+        if (tq_push(&m->draining, t + m->svc->drain_s, drain))
+            freed += drain; /* no memory: stop at once */
     }
     return freed;
 }
