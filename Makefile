@@ -108,7 +108,7 @@ $(BUILD)/liballot.a: $(LIB_OBJ)
 $(BUILD)/allot: $(CLI_OBJ) $(BUILD)/liballot.a
 	$(CC) $(CFLAGS_ALL) $(OPT) -o $@ $(CLI_OBJ) $(BUILD)/liballot.a $(LIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/liballot.a tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(BUILD)/liballot.a tests/testutil.h tests/srvtest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(OPT) -o $@ $< $(BUILD)/liballot.a $(LIBS) $(TEST_LIBS)
 
@@ -138,7 +138,7 @@ $(ASAN)/liballot.a: $(ALIB_OBJ)
 $(ASAN)/allot: $(ACLI_OBJ) $(ASAN)/liballot.a
 	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -o $@ $(ACLI_OBJ) $(ASAN)/liballot.a $(LIBS)
 
-$(ASAN)/tests/%: tests/%.c $(ASAN)/liballot.a tests/testutil.h
+$(ASAN)/tests/%: tests/%.c $(ASAN)/liballot.a tests/testutil.h tests/srvtest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O1 $(SAN_FLAGS) -o $@ $< $(ASAN)/liballot.a $(LIBS) $(TEST_LIBS)
 

@@ -14,181 +14,47 @@
 
 #include "allot/server.h"
 
-#define ADMIN "admin-token-0123456789"
-#define AGENT "agent-token-0123456789"
-#define TOK_A "tenant-a-token-0123456789"
-#define TOK_B "tenant-b-token-0123456789"
-
-typedef struct fx {
-    char dir[64];
-    allot_server *srv;
-    int port;
-    allot_server_config cfg;
-} fx;
-
-static void cfg_default(fx *f)
-{
-    allot_server_config_init(&f->cfg);
-    snprintf(f->cfg.listen, sizeof f->cfg.listen, "127.0.0.1:0");
-    snprintf(f->cfg.data, sizeof f->cfg.data, "%s", f->dir);
-    snprintf(f->cfg.admin_token, sizeof f->cfg.admin_token, ADMIN);
-    snprintf(f->cfg.agent_token, sizeof f->cfg.agent_token, AGENT);
-    f->cfg.quiet = 1;
-    f->cfg.ntenants = 2;
-    allot_server_tenant *a = &f->cfg.tenants[0], *b = &f->cfg.tenants[1];
-    memset(a, 0, 2 * sizeof *a);
-    snprintf(a->name, sizeof a->name, "a");
-    snprintf(a->token, sizeof a->token, TOK_A);
-    a->weight = 1;
-    a->borrow_limit = -1;
-    snprintf(b->name, sizeof b->name, "b");
-    snprintf(b->token, sizeof b->token, TOK_B);
-    b->weight = 1;
-    b->borrow_limit = -1;
-    f->cfg.sim_nodes = 2;
-    f->cfg.sim_devices = 4;
-}
-
-static void start(fx *f)
-{
-    allot_diag d = {0};
-    int rc = allot_server_start(&f->srv, &f->cfg, &d);
-    if (rc) fprintf(stderr, "start: %s\n", d.msg);
-    assert_int_equal(rc, 0);
-    f->port = allot_server_port(f->srv);
-    assert_true(f->port > 0);
-}
+#include "srvtest.h"
 
 static int setup(void **state)
 {
-    fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/allot-srv-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    cfg_default(f);
-    start(f);
+    fx *f = srvtest_new("srv");
+    srvtest_start(f);
     *state = f;
     return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    allot_server_stop(f->srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-/* One request on a fresh connection; returns the status, body in *body
- * (malloc'd). raw: the whole request when not NULL. */
-static int http(fx *f, const char *method, const char *path, const char *token, const char *body,
-                const char *raw, char **out)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s >= 0);
-    struct timeval tv = {10, 0};
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)f->port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(s, (struct sockaddr *)&a, sizeof a), 0);
-    char *req = NULL;
-    size_t blen = body ? strlen(body) : 0;
-    if (raw) {
-        req = strdup(raw);
-    } else {
-        req = malloc(blen + 1024);
-        char auth[300] = "";
-        if (token) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
-        sprintf(req,
-                "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%sContent-Type: "
-                "application/json\r\nContent-Length: %zu\r\n\r\n",
-                method, path, auth, blen);
-        if (body) strcat(req, body);
-    }
-    size_t n = strlen(req), off = 0;
-    while (off < n) {
-        ssize_t w = send(s, req + off, n - off, MSG_NOSIGNAL);
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
-    free(req);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (len + 4096 > cap) buf = realloc(buf, cap *= 2);
-        ssize_t r = recv(s, buf + len, cap - len - 1, 0);
-        if (r <= 0) break;
-        len += (size_t)r;
-    }
-    close(s);
-    buf[len] = 0;
-    int status = 0;
-    sscanf(buf, "HTTP/1.%*d %d", &status);
-    char *b = strstr(buf, "\r\n\r\n");
-    if (out) *out = strdup(b ? b + 4 : "");
-    free(buf);
-    return status;
-}
-
-static json_t *http_json(fx *f, const char *method, const char *path, const char *token,
-                         const char *body, int want)
-{
-    char *out = NULL;
-    int st = http(f, method, path, token, body, NULL, &out);
-    if (st != want) fprintf(stderr, "%s %s -> %d: %s\n", method, path, st, out);
-    assert_int_equal(st, want);
-    json_t *j = json_loads(out, 0, NULL);
-    free(out);
-    assert_non_null(j);
-    return j;
-}
-
-static void expect_error(fx *f, const char *method, const char *path, const char *token,
-                         const char *body, int want, const char *code)
-{
-    json_t *j = http_json(f, method, path, token, body, want);
-    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-    assert_non_null(c);
-    assert_string_equal(c, code);
-    assert_non_null(json_string_value(json_object_get(json_object_get(j, "error"), "message")));
-    json_decref(j);
 }
 
 static void test_bad_requests_refused_and_server_keeps_serving(void **state)
 {
     fx *f = *state;
     const char *jobs = "/v1/jobs";
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"", 400, "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "[]", 400, "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "{}", 400, "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":\"true\"}", 400, "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":[1]}", 400, "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"devices\":\"2\"}", 400,
-                 "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"devices\":-1}", 400,
-                 "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"gang_size\":1e9}", 400,
-                 "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"bogus\":1}", 400,
-                 "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"env\":{\"A=B\":\"x\"}}", 400,
-                 "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"workdir\":\"rel\"}", 400,
-                 "bad_request");
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"chip\":\"B200\"}", 422,
-                 "unschedulable");
-    expect_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"devices\":4,\"gang_size\":3}",
-                 422, "unschedulable");
-    expect_error(f, "GET", "/v1/jobs/abc", ADMIN, NULL, 404, "not_found");
-    expect_error(f, "GET", "/v1/jobs/99999", ADMIN, NULL, 404, "not_found");
-    expect_error(f, "GET", "/v1/nope", ADMIN, NULL, 404, "not_found");
-    expect_error(f, "PATCH", jobs, ADMIN, NULL, 405, "method_not_allowed");
-    expect_error(f, "GET", "/v1/jobs?limit=0", ADMIN, NULL, 400, "bad_request");
-    expect_error(f, "GET", "/v1/jobs?state=weird", ADMIN, NULL, 400, "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"", 400, "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "[]", 400, "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{}", 400, "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":\"true\"}", 400, "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":[1]}", 400, "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"devices\":\"2\"}", 400,
+                  "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"devices\":-1}", 400,
+                  "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"gang_size\":1e9}", 400,
+                  "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"bogus\":1}", 400,
+                  "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"env\":{\"A=B\":\"x\"}}", 400,
+                  "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"workdir\":\"rel\"}", 400,
+                  "bad_request");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"chip\":\"B200\"}", 422,
+                  "unschedulable");
+    srvtest_error(f, "POST", jobs, ADMIN, "{\"command\":[\"true\"],\"devices\":4,\"gang_size\":3}",
+                  422, "unschedulable");
+    srvtest_error(f, "GET", "/v1/jobs/abc", ADMIN, NULL, 404, "not_found");
+    srvtest_error(f, "GET", "/v1/jobs/99999", ADMIN, NULL, 404, "not_found");
+    srvtest_error(f, "GET", "/v1/nope", ADMIN, NULL, 404, "not_found");
+    srvtest_error(f, "PATCH", jobs, ADMIN, NULL, 405, "method_not_allowed");
+    srvtest_error(f, "GET", "/v1/jobs?limit=0", ADMIN, NULL, 400, "bad_request");
+    srvtest_error(f, "GET", "/v1/jobs?state=weird", ADMIN, NULL, 400, "bad_request");
     /* a body over the limit: 413, and the connection is not left hanging */
     size_t big = (1u << 20) + 100;
     char *huge = malloc(big + 1);
@@ -196,23 +62,23 @@ static void test_bad_requests_refused_and_server_keeps_serving(void **state)
     huge[0] = '{';
     huge[big - 1] = '}';
     huge[big] = 0;
-    expect_error(f, "POST", jobs, ADMIN, huge, 413, "too_large");
+    srvtest_error(f, "POST", jobs, ADMIN, huge, 413, "too_large");
     free(huge);
     /* garbage that is not HTTP at all */
     char *out = NULL;
-    int st = http(f, NULL, NULL, NULL, NULL, "\x01\x02garbage\r\n\r\n", &out);
+    int st = srvtest_http(f, NULL, NULL, NULL, NULL, "\x01\x02garbage\r\n\r\n", &out, NULL);
     assert_true(st == 0 || st == 400);
     free(out);
     /* still serving: a good submission works and is listed */
     json_t *j =
-        http_json(f, "POST", jobs, ADMIN, "{\"command\":[\"sleep\",\"30\"],\"devices\":1}", 201);
+        srvtest_json(f, "POST", jobs, ADMIN, "{\"command\":[\"sleep\",\"30\"],\"devices\":1}", 201);
     assert_true(json_integer_value(json_object_get(j, "id")) >= 1); /* refused jobs leave gaps */
     json_decref(j);
-    j = http_json(f, "GET", "/healthz", NULL, NULL, 200);
+    j = srvtest_json(f, "GET", "/healthz", NULL, NULL, 200);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
     json_decref(j);
     /* metrics count the refusals */
-    st = http(f, "GET", "/metrics", NULL, NULL, NULL, &out);
+    st = srvtest_http(f, "GET", "/metrics", NULL, NULL, NULL, &out, NULL);
     assert_int_equal(st, 200);
     assert_non_null(strstr(out, "allot_http_requests_total{route=\"submit\",code=\"4xx\"}"));
     assert_non_null(strstr(out, "allot_queue_depth 0"));
@@ -223,42 +89,43 @@ static void test_bad_requests_refused_and_server_keeps_serving(void **state)
 static void test_tokens_and_tenants(void **state)
 {
     fx *f = *state;
-    expect_error(f, "GET", "/v1/jobs", NULL, NULL, 401, "unauthorized");
-    expect_error(f, "GET", "/v1/jobs", "wrong-token-0123456789", NULL, 401, "unauthorized");
-    expect_error(f, "GET", "/v1/jobs", AGENT, NULL, 403, "forbidden");
-    expect_error(f, "PUT", "/v1/tenants/c", TOK_A, "{}", 403, "forbidden");
-    expect_error(f, "POST", "/v1/nodes", TOK_A, "{\"name\":\"x\",\"devices\":0}", 403, "forbidden");
+    srvtest_error(f, "GET", "/v1/jobs", NULL, NULL, 401, "unauthorized");
+    srvtest_error(f, "GET", "/v1/jobs", "wrong-token-0123456789", NULL, 401, "unauthorized");
+    srvtest_error(f, "GET", "/v1/jobs", AGENT, NULL, 403, "forbidden");
+    srvtest_error(f, "PUT", "/v1/tenants/c", TOK_A, "{}", 403, "forbidden");
+    srvtest_error(f, "POST", "/v1/nodes", TOK_A, "{\"name\":\"x\",\"devices\":0}", 403,
+                  "forbidden");
     /* a tenant submits for itself only */
-    expect_error(f, "POST", "/v1/jobs", TOK_A, "{\"command\":[\"true\"],\"tenant\":\"b\"}", 403,
-                 "forbidden");
-    json_t *j = http_json(f, "POST", "/v1/jobs", TOK_A, "{\"command\":[\"sleep\",\"60\"]}", 201);
+    srvtest_error(f, "POST", "/v1/jobs", TOK_A, "{\"command\":[\"true\"],\"tenant\":\"b\"}", 403,
+                  "forbidden");
+    json_t *j = srvtest_json(f, "POST", "/v1/jobs", TOK_A, "{\"command\":[\"sleep\",\"60\"]}", 201);
     json_int_t id = json_integer_value(json_object_get(j, "id"));
     assert_string_equal(json_string_value(json_object_get(j, "tenant")), "a");
     json_decref(j);
     char path[64];
     snprintf(path, sizeof path, "/v1/jobs/%lld", (long long)id);
     /* b can neither see, read the logs of, nor cancel a's job */
-    expect_error(f, "GET", path, TOK_B, NULL, 404, "not_found");
-    expect_error(f, "DELETE", path, TOK_B, NULL, 404, "not_found");
+    srvtest_error(f, "GET", path, TOK_B, NULL, 404, "not_found");
+    srvtest_error(f, "DELETE", path, TOK_B, NULL, 404, "not_found");
     char lp[80];
     snprintf(lp, sizeof lp, "%s/logs", path);
-    expect_error(f, "GET", lp, TOK_B, NULL, 404, "not_found");
-    j = http_json(f, "GET", "/v1/jobs?all=1", TOK_B, NULL, 200);
+    srvtest_error(f, "GET", lp, TOK_B, NULL, 404, "not_found");
+    j = srvtest_json(f, "GET", "/v1/jobs?all=1", TOK_B, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(j, "jobs")), 0);
     json_decref(j);
-    j = http_json(f, "GET", "/v1/tenants", TOK_B, NULL, 200);
+    j = srvtest_json(f, "GET", "/v1/tenants", TOK_B, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(j, "tenants")), 1);
     json_decref(j);
     /* a sees and cancels it; a second cancel conflicts */
-    j = http_json(f, "GET", "/v1/jobs", TOK_A, NULL, 200);
+    j = srvtest_json(f, "GET", "/v1/jobs", TOK_A, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(j, "jobs")), 1);
     json_decref(j);
-    j = http_json(f, "DELETE", path, TOK_A, NULL, 200);
+    j = srvtest_json(f, "DELETE", path, TOK_A, NULL, 200);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "cancelled");
     json_decref(j);
-    expect_error(f, "DELETE", path, TOK_A, NULL, 409, "conflict");
+    srvtest_error(f, "DELETE", path, TOK_A, NULL, 409, "conflict");
     /* admin sees everything */
-    j = http_json(f, "GET", "/v1/jobs?all=1", ADMIN, NULL, 200);
+    j = srvtest_json(f, "GET", "/v1/jobs?all=1", ADMIN, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(j, "jobs")), 1);
     json_decref(j);
 }
@@ -268,21 +135,21 @@ static void test_restart_recovers_jobs_nodes_tenants(void **state)
     fx *f = *state;
     /* 2 nodes x 4 devices: two 4-device jobs run, a third waits */
     const char *body = "{\"command\":[\"sleep\",\"600\"],\"devices\":4,\"name\":\"big\"}";
-    for (int i = 0; i < 3; i++) json_decref(http_json(f, "POST", "/v1/jobs", TOK_A, body, 201));
-    json_decref(http_json(f, "PUT", "/v1/tenants/research", ADMIN,
-                          "{\"weight\":2,\"quota\":{\"H100\":4},\"borrow_limit\":2}", 200));
-    json_decref(http_json(f, "POST", "/v1/nodes", AGENT,
-                          "{\"name\":\"gpu-9\",\"chip\":\"A100\",\"devices\":2,\"cpu\":8000,"
-                          "\"mem\":64000,\"rack\":\"r9\"}",
-                          200));
-    json_t *j = http_json(f, "GET", "/v1/jobs/1", ADMIN, NULL, 200);
+    for (int i = 0; i < 3; i++) json_decref(srvtest_json(f, "POST", "/v1/jobs", TOK_A, body, 201));
+    json_decref(srvtest_json(f, "PUT", "/v1/tenants/research", ADMIN,
+                             "{\"weight\":2,\"quota\":{\"H100\":4},\"borrow_limit\":2}", 200));
+    json_decref(srvtest_json(f, "POST", "/v1/nodes", AGENT,
+                             "{\"name\":\"gpu-9\",\"chip\":\"A100\",\"devices\":2,\"cpu\":8000,"
+                             "\"mem\":64000,\"rack\":\"r9\"}",
+                             200));
+    json_t *j = srvtest_json(f, "GET", "/v1/jobs/1", ADMIN, NULL, 200);
     json_t *tasks1 = json_deep_copy(json_object_get(j, "tasks"));
     assert_string_equal(json_string_value(json_object_get(j, "state")), "running");
     json_decref(j);
     allot_server_stop(f->srv);
     f->srv = NULL;
-    start(f);
-    j = http_json(f, "GET", "/v1/jobs?all=1", ADMIN, NULL, 200);
+    srvtest_start(f);
+    j = srvtest_json(f, "GET", "/v1/jobs?all=1", ADMIN, NULL, 200);
     json_t *jobs = json_object_get(j, "jobs");
     assert_int_equal(json_array_size(jobs), 3);
     int running = 0, pending = 0;
@@ -304,11 +171,11 @@ static void test_restart_recovers_jobs_nodes_tenants(void **state)
     assert_true(json_equal(json_object_get(json_array_get(jobs, 0), "tasks"), tasks1));
     json_decref(tasks1);
     json_decref(j);
-    j = http_json(f, "GET", "/v1/nodes/gpu-9", ADMIN, NULL, 200);
+    j = srvtest_json(f, "GET", "/v1/nodes/gpu-9", ADMIN, NULL, 200);
     assert_string_equal(json_string_value(json_object_get(j, "chip")), "A100");
     assert_int_equal(json_integer_value(json_object_get(j, "devices")), 2);
     json_decref(j);
-    j = http_json(f, "GET", "/v1/tenants", ADMIN, NULL, 200);
+    j = srvtest_json(f, "GET", "/v1/tenants", ADMIN, NULL, 200);
     int found = 0;
     json_array_foreach(json_object_get(j, "tenants"), k, o)
     {
@@ -322,7 +189,7 @@ static void test_restart_recovers_jobs_nodes_tenants(void **state)
     assert_true(found);
     json_decref(j);
     /* ids continue after the largest stored one */
-    j = http_json(f, "POST", "/v1/jobs", ADMIN, "{\"command\":[\"true\"],\"devices\":0}", 201);
+    j = srvtest_json(f, "POST", "/v1/jobs", ADMIN, "{\"command\":[\"true\"],\"devices\":0}", 201);
     assert_int_equal(json_integer_value(json_object_get(j, "id")), 4);
     json_decref(j);
 }
@@ -330,14 +197,14 @@ static void test_restart_recovers_jobs_nodes_tenants(void **state)
 static void test_agent_protocol(void **state)
 {
     fx *f = *state;
-    json_decref(http_json(
+    json_decref(srvtest_json(
         f, "POST", "/v1/nodes", AGENT,
         "{\"name\":\"n1\",\"chip\":\"H100\",\"devices\":8,\"cpu\":64000,\"mem\":512000}", 200));
     /* sim nodes have 4 devices: an 8-device job can only go to n1 */
-    json_t *j = http_json(f, "POST", "/v1/jobs", ADMIN,
-                          "{\"command\":[\"x\"],\"devices\":8,\"env\":{\"K\":\"V\"}}", 201);
+    json_t *j = srvtest_json(f, "POST", "/v1/jobs", ADMIN,
+                             "{\"command\":[\"x\"],\"devices\":8,\"env\":{\"K\":\"V\"}}", 201);
     json_decref(j);
-    j = http_json(f, "POST", "/v1/nodes/n1/poll?wait=0", AGENT, "{\"running\":[]}", 200);
+    j = srvtest_json(f, "POST", "/v1/nodes/n1/poll?wait=0", AGENT, "{\"running\":[]}", 200);
     json_t *as = json_object_get(j, "assign");
     assert_int_equal(json_array_size(as), 1);
     json_t *a = json_array_get(as, 0);
@@ -346,14 +213,14 @@ static void test_agent_protocol(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(a, "env"), "K")), "V");
     json_decref(j);
     /* delivered once */
-    j = http_json(f, "POST", "/v1/nodes/n1/poll?wait=0", AGENT, "{}", 200);
+    j = srvtest_json(f, "POST", "/v1/nodes/n1/poll?wait=0", AGENT, "{}", 200);
     assert_int_equal(json_array_size(json_object_get(j, "assign")), 0);
     json_decref(j);
-    json_decref(http_json(f, "POST", "/v1/nodes/n1/events", AGENT,
-                          "{\"events\":[{\"job\":1,\"task\":0,\"epoch\":1,\"type\":\"started\"}]}",
-                          200));
+    json_decref(srvtest_json(
+        f, "POST", "/v1/nodes/n1/events", AGENT,
+        "{\"events\":[{\"job\":1,\"task\":0,\"epoch\":1,\"type\":\"started\"}]}", 200));
     /* an unknown task reported running is killed */
-    j = http_json(
+    j = srvtest_json(
         f, "POST", "/v1/nodes/n1/poll?wait=0", AGENT,
         "{\"running\":[{\"job\":1,\"task\":0,\"epoch\":1},{\"job\":77,\"task\":0,\"epoch\":1}]}",
         200);
@@ -362,52 +229,50 @@ static void test_agent_protocol(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(ks, 0), "job")), 77);
     json_decref(j);
     /* the agent comes back without the task: it is lost, the job waits again */
-    j = http_json(f, "POST", "/v1/nodes", AGENT,
-                  "{\"name\":\"n1\",\"chip\":\"H100\",\"devices\":8,\"cpu\":64000,\"mem\":512000,"
-                  "\"running\":[]}",
-                  200);
+    j = srvtest_json(
+        f, "POST", "/v1/nodes", AGENT,
+        "{\"name\":\"n1\",\"chip\":\"H100\",\"devices\":8,\"cpu\":64000,\"mem\":512000,"
+        "\"running\":[]}",
+        200);
     json_decref(j);
-    j = http_json(f, "GET", "/v1/jobs/1", ADMIN, NULL, 200);
+    j = srvtest_json(f, "GET", "/v1/jobs/1", ADMIN, NULL, 200);
     /* requeued and placed again on n1 at once (epoch 2) */
     assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 2);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "running");
     json_decref(j);
     /* exit code 3 fails the job */
-    json_decref(http_json(
+    json_decref(srvtest_json(
         f, "POST", "/v1/nodes/n1/events", AGENT,
         "{\"events\":[{\"job\":1,\"task\":0,\"epoch\":2,\"type\":\"exited\",\"exit_code\":3}]}",
         200));
-    j = http_json(f, "GET", "/v1/jobs/1", ADMIN, NULL, 200);
+    j = srvtest_json(f, "GET", "/v1/jobs/1", ADMIN, NULL, 200);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "failed");
     assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 3);
     json_decref(j);
     /* logs: uploaded by offset, read back; a gap is refused */
-    json_decref(http_json(f, "POST", "/v1/nodes/n1/logs", AGENT,
-                          "{\"chunks\":[{\"job\":1,\"task\":0,\"epoch\":2,\"stream\":\"stdout\","
-                          "\"offset\":0,\"data\":\"hello\\n\",\"eof\":true}]}",
-                          200));
-    expect_error(f, "POST", "/v1/nodes/n1/logs", AGENT,
-                 "{\"chunks\":[{\"job\":1,\"task\":0,\"epoch\":2,\"stream\":\"stdout\","
-                 "\"offset\":50,\"data\":\"x\"}]}",
-                 409, "conflict");
+    json_decref(srvtest_json(f, "POST", "/v1/nodes/n1/logs", AGENT,
+                             "{\"chunks\":[{\"job\":1,\"task\":0,\"epoch\":2,\"stream\":\"stdout\","
+                             "\"offset\":0,\"data\":\"hello\\n\",\"eof\":true}]}",
+                             200));
+    srvtest_error(f, "POST", "/v1/nodes/n1/logs", AGENT,
+                  "{\"chunks\":[{\"job\":1,\"task\":0,\"epoch\":2,\"stream\":\"stdout\","
+                  "\"offset\":50,\"data\":\"x\"}]}",
+                  409, "conflict");
     char *out = NULL;
-    assert_int_equal(http(f, "GET", "/v1/jobs/1/logs", ADMIN, NULL, NULL, &out), 200);
+    assert_int_equal(srvtest_http(f, "GET", "/v1/jobs/1/logs", ADMIN, NULL, NULL, &out, NULL), 200);
     assert_string_equal(out, "hello\n");
     free(out);
-    expect_error(f, "POST", "/v1/nodes/ghost/poll", AGENT, "{}", 404, "not_found");
-    expect_error(f, "POST", "/v1/nodes", AGENT, "{\"name\":\"bad name\",\"devices\":1}", 400,
-                 "bad_request");
+    srvtest_error(f, "POST", "/v1/nodes/ghost/poll", AGENT, "{}", 404, "not_found");
+    srvtest_error(f, "POST", "/v1/nodes", AGENT, "{\"name\":\"bad name\",\"devices\":1}", 400,
+                  "bad_request");
 }
 
 static int setup_preempt(void **state)
 {
-    fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/allot-srv-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    cfg_default(f);
+    fx *f = srvtest_new("srv");
     snprintf(f->cfg.policy, sizeof f->cfg.policy, "priority-preempt");
     f->cfg.sim_nodes = 1;
-    start(f);
+    srvtest_start(f);
     *state = f;
     return 0;
 }
@@ -416,7 +281,7 @@ static const char *job_state(fx *f, int id, json_t **keep)
 {
     char path[64];
     snprintf(path, sizeof path, "/v1/jobs/%d", id);
-    json_t *j = http_json(f, "GET", path, ADMIN, NULL, 200);
+    json_t *j = srvtest_json(f, "GET", path, ADMIN, NULL, 200);
     *keep = j;
     return json_string_value(json_object_get(j, "state"));
 }
@@ -426,16 +291,16 @@ static const char *job_state(fx *f, int id, json_t **keep)
 static void test_preemption_and_time_limit(void **state)
 {
     fx *f = *state;
-    json_decref(http_json(f, "POST", "/v1/jobs", ADMIN,
-                          "{\"command\":[\"sleep\",\"600\"],\"devices\":4,\"preemptible\":true}",
-                          201));
+    json_decref(srvtest_json(f, "POST", "/v1/jobs", ADMIN,
+                             "{\"command\":[\"sleep\",\"600\"],\"devices\":4,\"preemptible\":true}",
+                             201));
     json_t *j;
     assert_string_equal(job_state(f, 1, &j), "running");
     json_decref(j);
-    json_decref(http_json(f, "POST", "/v1/jobs", ADMIN,
-                          "{\"command\":[\"sleep\",\"600\"],\"devices\":4,\"priority\":10,"
-                          "\"time_limit\":1}",
-                          201));
+    json_decref(srvtest_json(f, "POST", "/v1/jobs", ADMIN,
+                             "{\"command\":[\"sleep\",\"600\"],\"devices\":4,\"priority\":10,"
+                             "\"time_limit\":1}",
+                             201));
     assert_string_equal(job_state(f, 2, &j), "running");
     json_decref(j);
     assert_string_equal(job_state(f, 1, &j), "pending");
@@ -462,14 +327,14 @@ static void test_drain(void **state)
 {
     fx *f = *state;
     json_t *j;
-    expect_error(f, "POST", "/v1/nodes/sim-1/drain", TOK_A, NULL, 403, "forbidden");
-    expect_error(f, "POST", "/v1/nodes/nope/drain", ADMIN, NULL, 404, "not_found");
-    j = http_json(f, "POST", "/v1/nodes/sim-1/drain", ADMIN, NULL, 200);
+    srvtest_error(f, "POST", "/v1/nodes/sim-1/drain", TOK_A, NULL, 403, "forbidden");
+    srvtest_error(f, "POST", "/v1/nodes/nope/drain", ADMIN, NULL, 404, "not_found");
+    j = srvtest_json(f, "POST", "/v1/nodes/sim-1/drain", ADMIN, NULL, 200);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "draining");
     json_decref(j);
     const char *big = "{\"command\":[\"sleep\",\"600\"],\"devices\":4}";
-    json_decref(http_json(f, "POST", "/v1/jobs", ADMIN, big, 201));
-    json_decref(http_json(f, "POST", "/v1/jobs", ADMIN, big, 201));
+    json_decref(srvtest_json(f, "POST", "/v1/jobs", ADMIN, big, 201));
+    json_decref(srvtest_json(f, "POST", "/v1/jobs", ADMIN, big, 201));
     assert_string_equal(job_state(f, 1, &j), "running");
     assert_string_equal(
         json_string_value(json_object_get(json_array_get(json_object_get(j, "tasks"), 0), "node")),
@@ -479,25 +344,22 @@ static void test_drain(void **state)
     json_decref(j);
     allot_server_stop(f->srv);
     f->srv = NULL;
-    start(f);
-    j = http_json(f, "GET", "/v1/nodes/sim-1", ADMIN, NULL, 200);
+    srvtest_start(f);
+    j = srvtest_json(f, "GET", "/v1/nodes/sim-1", ADMIN, NULL, 200);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "draining");
     json_decref(j);
     assert_string_equal(job_state(f, 2, &j), "pending");
     json_decref(j);
-    json_decref(http_json(f, "POST", "/v1/nodes/sim-1/undrain", ADMIN, NULL, 200));
+    json_decref(srvtest_json(f, "POST", "/v1/nodes/sim-1/undrain", ADMIN, NULL, 200));
     assert_string_equal(job_state(f, 2, &j), "running");
     json_decref(j);
 }
 
 static int setup_retention(void **state)
 {
-    fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/allot-srv-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    cfg_default(f);
+    fx *f = srvtest_new("srv");
     f->cfg.job_retention = 1;
-    start(f);
+    srvtest_start(f);
     *state = f;
     return 0;
 }
@@ -505,7 +367,7 @@ static int setup_retention(void **state)
 static int metric(fx *f, const char *name)
 {
     char *out = NULL;
-    assert_int_equal(http(f, "GET", "/metrics", NULL, NULL, NULL, &out), 200);
+    assert_int_equal(srvtest_http(f, "GET", "/metrics", NULL, NULL, NULL, &out, NULL), 200);
     char key[200];
     snprintf(key, sizeof key, "\n%s ", name); /* the sample, not its # HELP line */
     const char *p = strstr(out, key);
@@ -525,8 +387,8 @@ static void test_retention_and_core_slots(void **state)
     int n = 0;
     for (int wave = 1; wave <= 5; wave++) { /* 5 waves of 8 jobs on 8 devices */
         for (int i = 0; i < 8; i++)
-            json_decref(http_json(f, "POST", "/v1/jobs", ADMIN,
-                                  "{\"command\":[\"sleep\",\"0\"],\"devices\":1}", 201));
+            json_decref(srvtest_json(f, "POST", "/v1/jobs", ADMIN,
+                                     "{\"command\":[\"sleep\",\"0\"],\"devices\":1}", 201));
         n = 0;
         while ((metric(f, "allot_jobs{state=\"running\"}") || metric(f, "allot_queue_depth")) &&
                n++ < 50)
@@ -540,16 +402,16 @@ static void test_retention_and_core_slots(void **state)
     n = 0;
     while (metric(f, "allot_jobs_expired_total") < 39 && n++ < 60) usleep(100000);
     assert_int_equal(metric(f, "allot_jobs_expired_total"), 39);
-    expect_error(f, "GET", "/v1/jobs/1", ADMIN, NULL, 404, "not_found");
+    srvtest_error(f, "GET", "/v1/jobs/1", ADMIN, NULL, 404, "not_found");
     assert_string_equal(job_state(f, 40, &j), "succeeded");
     json_decref(j);
     allot_server_stop(f->srv);
     f->srv = NULL;
-    start(f);
-    j = http_json(f, "GET", "/v1/jobs?all=1", ADMIN, NULL, 200);
+    srvtest_start(f);
+    j = srvtest_json(f, "GET", "/v1/jobs?all=1", ADMIN, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(j, "jobs")), 1);
     json_decref(j);
-    j = http_json(f, "POST", "/v1/jobs", ADMIN, "{\"command\":[\"true\"],\"devices\":0}", 201);
+    j = srvtest_json(f, "POST", "/v1/jobs", ADMIN, "{\"command\":[\"true\"],\"devices\":0}", 201);
     assert_int_equal(json_integer_value(json_object_get(j, "id")), 41);
     json_decref(j);
 }
@@ -596,13 +458,16 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bad_requests_refused_and_server_keeps_serving, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_tokens_and_tenants, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_recovers_jobs_nodes_tenants, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_agent_protocol, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_preemption_and_time_limit, setup_preempt, teardown),
-        cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention_and_core_slots, setup_retention, teardown),
+                                        srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_and_tenants, setup, srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_restart_recovers_jobs_nodes_tenants, setup,
+                                        srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_protocol, setup, srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_preemption_and_time_limit, setup_preempt,
+                                        srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_drain, setup, srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_retention_and_core_slots, setup_retention,
+                                        srvtest_teardown),
         cmocka_unit_test(test_config_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,66 +27,22 @@
 #include "allot/err.h"
 #include "allot/server.h"
 
-#define ADMIN "admin-token-0123456789"
-#define AGENT "agent-token-0123456789"
-#define TOK_A "tenant-a-token-0123456789"
-#define TOK_B "tenant-b-token-0123456789"
+#include "srvtest.h"
 
-typedef struct fx {
-    char dir[64];
-    allot_server *srv;
-    int port;
-    allot_server_config cfg;
-} fx;
-
-static void cfg_default(fx *f)
-{
-    allot_server_config_init(&f->cfg);
-    snprintf(f->cfg.listen, sizeof f->cfg.listen, "127.0.0.1:0");
-    snprintf(f->cfg.data, sizeof f->cfg.data, "%s", f->dir);
-    snprintf(f->cfg.admin_token, sizeof f->cfg.admin_token, ADMIN);
-    snprintf(f->cfg.agent_token, sizeof f->cfg.agent_token, AGENT);
-    f->cfg.quiet = 1;
-    f->cfg.ntenants = 2;
-    allot_server_tenant *a = &f->cfg.tenants[0], *b = &f->cfg.tenants[1];
-    memset(a, 0, 2 * sizeof *a);
-    snprintf(a->name, sizeof a->name, "a");
-    snprintf(a->token, sizeof a->token, TOK_A);
-    a->weight = 1;
-    a->borrow_limit = -1;
-    snprintf(b->name, sizeof b->name, "b");
-    snprintf(b->token, sizeof b->token, TOK_B);
-    b->weight = 1;
-    b->borrow_limit = -1;
-    f->cfg.sim_nodes = 2;
-    f->cfg.sim_devices = 4;
-    f->cfg.service_step = 0.1;
-    f->cfg.service_clock_scale = 30;
-}
-
-static void start(fx *f)
-{
-    allot_diag d = {0};
-    int rc = allot_server_start(&f->srv, &f->cfg, &d);
-    if (rc) fprintf(stderr, "start: %s\n", d.msg);
-    assert_int_equal(rc, 0);
-    f->port = allot_server_port(f->srv);
-    assert_true(f->port > 0);
-}
-
+/* the default fixture, with autoscaling steps of 0.1 s and the autoscalers'
+ * clock 30x faster */
 static fx *fx_new(void)
 {
-    fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/allot-svc-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    cfg_default(f);
+    fx *f = srvtest_new("svc");
+    f->cfg.service_step = 0.1;
+    f->cfg.service_clock_scale = 30;
     return f;
 }
 
 static int setup(void **state)
 {
     fx *f = fx_new();
-    start(f);
+    srvtest_start(f);
     *state = f;
     return 0;
 }
@@ -96,98 +52,9 @@ static int setup_preempt(void **state)
     fx *f = fx_new();
     snprintf(f->cfg.policy, sizeof f->cfg.policy, "priority-preempt");
     f->cfg.sim_nodes = 1;
-    start(f);
+    srvtest_start(f);
     *state = f;
     return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    allot_server_stop(f->srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-/* One request on a fresh connection; returns the status, body in *out. */
-static int http(fx *f, const char *method, const char *path, const char *token, const char *body,
-                char **out)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s >= 0);
-    struct timeval tv = {10, 0};
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)f->port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(s, (struct sockaddr *)&a, sizeof a), 0);
-    size_t blen = body ? strlen(body) : 0;
-    char *req = malloc(blen + 1024);
-    char auth[300] = "";
-    if (token) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
-    sprintf(req,
-            "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%sContent-Type: "
-            "application/json\r\nContent-Length: %zu\r\n\r\n",
-            method, path, auth, blen);
-    if (body) strcat(req, body);
-    size_t n = strlen(req), off = 0;
-    while (off < n) {
-        ssize_t w = send(s, req + off, n - off, MSG_NOSIGNAL);
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
-    free(req);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (len + 4096 > cap) buf = realloc(buf, cap *= 2);
-        ssize_t r = recv(s, buf + len, cap - len - 1, 0);
-        if (r <= 0) break;
-        len += (size_t)r;
-    }
-    close(s);
-    buf[len] = 0;
-    int status = 0;
-    sscanf(buf, "HTTP/1.%*d %d", &status);
-    char *b = strstr(buf, "\r\n\r\n");
-    if (out) *out = strdup(b ? b + 4 : "");
-    free(buf);
-    return status;
-}
-
-static json_t *http_json(fx *f, const char *method, const char *path, const char *token,
-                         const char *body, int want)
-{
-    char *out = NULL;
-    int st = http(f, method, path, token, body, &out);
-    if (st != want) fprintf(stderr, "%s %s -> %d: %s\n", method, path, st, out);
-    assert_int_equal(st, want);
-    json_t *j = json_loads(out, 0, NULL);
-    free(out);
-    assert_non_null(j);
-    return j;
-}
-
-/* Expects an error reply; returns its message (static copy). */
-static const char *expect_error(fx *f, const char *method, const char *path, const char *token,
-                                const char *body, int want, const char *code)
-{
-    static char msg[700];
-    json_t *j = http_json(f, method, path, token, body, want);
-    json_t *e = json_object_get(j, "error");
-    const char *c = json_string_value(json_object_get(e, "code"));
-    assert_non_null(c);
-    if (strcmp(c, code)) fprintf(stderr, "%s %s: code %s, not %s\n", method, path, c, code);
-    assert_string_equal(c, code);
-    const char *m = json_string_value(json_object_get(e, "message"));
-    assert_non_null(m);
-    snprintf(msg, sizeof msg, "%s", m);
-    json_decref(j);
-    return msg;
 }
 
 static void sleep_s(double s)
@@ -200,7 +67,7 @@ static json_t *svc_get(fx *f, const char *name)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/services/%s", name);
-    return http_json(f, "GET", path, ADMIN, NULL, 200);
+    return srvtest_json(f, "GET", path, ADMIN, NULL, 200);
 }
 
 static int replicas(const json_t *svc, const char *k)
@@ -219,7 +86,7 @@ static void push(fx *f, const char *name, double rps, double queue)
     char path[128], body[128];
     snprintf(path, sizeof path, "/v1/services/%s/load", name);
     snprintf(body, sizeof body, "{\"rps\":%g,\"queue\":%g}", rps, queue);
-    json_decref(http_json(f, "POST", path, ADMIN, body, 200));
+    json_decref(srvtest_json(f, "POST", path, ADMIN, body, 200));
 }
 
 /* Waits (up to secs) until the service's replicas[k] == want, pushing a
@@ -241,7 +108,7 @@ static int wait_replicas(fx *f, const char *name, const char *k, int want, doubl
 /* The service's live replica jobs (pending or running), from /v1/jobs. */
 static int service_jobs(fx *f, const char *name, const char *state)
 {
-    json_t *j = http_json(f, "GET", "/v1/jobs?all=1", ADMIN, NULL, 200);
+    json_t *j = srvtest_json(f, "GET", "/v1/jobs?all=1", ADMIN, NULL, 200);
     size_t i;
     json_t *o;
     int n = 0;
@@ -277,114 +144,115 @@ static void test_validation(void **state)
     const char *P = "/v1/services";
     const char *m;
     /* bad fields: 400 with the field in the message */
-    m = expect_error(f, "POST", P, ADMIN, "{\"command\":[\"x\"]}", 400, "bad_request");
+    m = srvtest_error(f, "POST", P, ADMIN, "{\"command\":[\"x\"]}", 400, "bad_request");
     assert_non_null(strstr(m, "name"));
-    m = expect_error(f, "POST", P, ADMIN, "{\"name\":\"s\"}", 400, "bad_request");
+    m = srvtest_error(f, "POST", P, ADMIN, "{\"name\":\"s\"}", 400, "bad_request");
     assert_non_null(strstr(m, "command"));
-    m = expect_error(f, "POST", P, ADMIN, "{\"name\":\"s\",\"command\":[\"x\"],\"bogus\":1}", 400,
-                     "bad_request");
+    m = srvtest_error(f, "POST", P, ADMIN, "{\"name\":\"s\",\"command\":[\"x\"],\"bogus\":1}", 400,
+                      "bad_request");
     assert_non_null(strstr(m, "bogus: unknown field"));
-    m = expect_error(f, "POST", P, ADMIN,
-                     "{\"name\":\"s\",\"command\":[\"x\"],\"policy\":\"magic\"}", 400,
-                     "bad_request");
+    m = srvtest_error(f, "POST", P, ADMIN,
+                      "{\"name\":\"s\",\"command\":[\"x\"],\"policy\":\"magic\"}", 400,
+                      "bad_request");
     assert_non_null(strstr(m, "policy"));
-    m = expect_error(f, "POST", P, ADMIN,
-                     "{\"name\":\"s\",\"command\":[\"x\"],\"min_replicas\":5,\"max_replicas\":2}",
-                     400, "bad_request");
+    m = srvtest_error(f, "POST", P, ADMIN,
+                      "{\"name\":\"s\",\"command\":[\"x\"],\"min_replicas\":5,\"max_replicas\":2}",
+                      400, "bad_request");
     assert_non_null(strstr(m, "max_replicas"));
-    m = expect_error(f, "POST", P, ADMIN, "{\"name\":\"s\",\"command\":[\"x\"],\"devices\":0}", 400,
-                     "bad_request");
+    m = srvtest_error(f, "POST", P, ADMIN, "{\"name\":\"s\",\"command\":[\"x\"],\"devices\":0}",
+                      400, "bad_request");
     assert_non_null(strstr(m, "devices"));
-    m = expect_error(f, "POST", P, ADMIN,
-                     "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[{\"name\":\"L40S\"}]}", 400,
-                     "bad_request");
+    m = srvtest_error(f, "POST", P, ADMIN,
+                      "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[{\"name\":\"L40S\"}]}", 400,
+                      "bad_request");
     assert_non_null(strstr(m, "no capacity for L40S"));
-    m = expect_error(f, "POST", P, ADMIN,
-                     "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[{\"name\":\"H100\",\"rps\":2},"
-                     "{\"name\":\"A100\",\"prefill_tps\":1,\"decode_tps\":1}]}",
-                     400, "bad_request");
+    m = srvtest_error(
+        f, "POST", P, ADMIN,
+        "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[{\"name\":\"H100\",\"rps\":2},"
+        "{\"name\":\"A100\",\"prefill_tps\":1,\"decode_tps\":1}]}",
+        400, "bad_request");
     assert_non_null(strstr(m, "same kind"));
-    m = expect_error(
+    m = srvtest_error(
         f, "POST", P, ADMIN,
         "{\"name\":\"s\",\"command\":[\"x\"],\"load\":{\"scrape\":{\"url\":\"ftp://x\","
         "\"rps_metric\":\"r\"}}}",
         400, "bad_request");
     assert_non_null(strstr(m, "load.scrape.url"));
-    m = expect_error(f, "POST", P, ADMIN,
-                     "{\"name\":\"s\",\"command\":[\"x\"],\"load\":{\"scrape\":{\"url\":"
-                     "\"http://127.0.0.1:1/metrics\",\"rps_metric\":\"bad name\"}}}",
-                     400, "bad_request");
+    m = srvtest_error(f, "POST", P, ADMIN,
+                      "{\"name\":\"s\",\"command\":[\"x\"],\"load\":{\"scrape\":{\"url\":"
+                      "\"http://127.0.0.1:1/metrics\",\"rps_metric\":\"bad name\"}}}",
+                      400, "bad_request");
     assert_non_null(strstr(m, "rps_metric"));
-    expect_error(f, "POST", P, ADMIN, "[1]", 400, "bad_request");
-    expect_error(f, "POST", P, ADMIN, "{\"name\":\"bad name\",\"command\":[\"x\"]}", 400,
-                 "bad_request");
+    srvtest_error(f, "POST", P, ADMIN, "[1]", 400, "bad_request");
+    srvtest_error(f, "POST", P, ADMIN, "{\"name\":\"bad name\",\"command\":[\"x\"]}", 400,
+                  "bad_request");
     /* cannot fit: the numbers are in the message */
-    m = expect_error(f, "POST", P, ADMIN, "{\"name\":\"s\",\"command\":[\"x\"],\"devices\":8}", 422,
-                     "unschedulable");
+    m = srvtest_error(f, "POST", P, ADMIN, "{\"name\":\"s\",\"command\":[\"x\"],\"devices\":8}",
+                      422, "unschedulable");
     assert_non_null(strstr(m, "needs 8 devices of H100 or A100-80G per replica; the largest H100 "
                               "node has 4"));
-    m = expect_error(f, "POST", P, ADMIN,
-                     "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[\"H100\"],\"min_replicas\":9,"
-                     "\"max_replicas\":9}",
-                     422, "unschedulable");
+    m = srvtest_error(f, "POST", P, ADMIN,
+                      "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[\"H100\"],\"min_replicas\":9,"
+                      "\"max_replicas\":9}",
+                      422, "unschedulable");
     assert_non_null(strstr(m, "min_replicas 9 cannot fit"));
     assert_non_null(strstr(m, "at most 8 replicas of 1 device"));
-    m = expect_error(f, "POST", P, ADMIN,
-                     "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[\"H100\"],\"devices\":2,"
-                     "\"min_replicas\":5}",
-                     422, "unschedulable");
+    m = srvtest_error(f, "POST", P, ADMIN,
+                      "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[\"H100\"],\"devices\":2,"
+                      "\"min_replicas\":5}",
+                      422, "unschedulable");
     assert_non_null(strstr(m, "at most 4 replicas of 2 devices"));
-    m = expect_error(
+    m = srvtest_error(
         f, "POST", P, ADMIN,
         "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[{\"name\":\"B200\",\"rps\":5}]}", 422,
         "unschedulable");
     assert_non_null(strstr(m, "no registered node has chip type B200 (the fleet has H100)"));
     /* an SLO below the model's minimum latency: 1000/8000 + 100/40 = 2.625 s */
-    m = expect_error(f, "POST", P, ADMIN,
-                     "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[\"H100\"],\"slo_s\":2}", 422,
-                     "infeasible");
+    m = srvtest_error(f, "POST", P, ADMIN,
+                      "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[\"H100\"],\"slo_s\":2}", 422,
+                      "infeasible");
     assert_non_null(strstr(m, "below the model's minimum latency 2.625 s"));
-    m = expect_error(f, "POST", P, ADMIN,
-                     "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[\"H100\",\"A100\"],"
-                     "\"slo_s\":3}",
-                     422, "infeasible"); /* the A100: 1000/4000 + 100/25 = 4.25 s */
+    m = srvtest_error(f, "POST", P, ADMIN,
+                      "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[\"H100\",\"A100\"],"
+                      "\"slo_s\":3}",
+                      422, "infeasible"); /* the A100: 1000/4000 + 100/25 = 4.25 s */
     assert_non_null(strstr(m, "4.25 s on A100"));
-    m = expect_error(f, "POST", P, ADMIN,
-                     "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[{\"name\":\"H100\",\"rps\":"
-                     "0.5}],\"slo_s\":1}",
-                     422, "infeasible");
+    m = srvtest_error(f, "POST", P, ADMIN,
+                      "{\"name\":\"s\",\"command\":[\"x\"],\"chips\":[{\"name\":\"H100\",\"rps\":"
+                      "0.5}],\"slo_s\":1}",
+                      422, "infeasible");
     /* roles */
     char spec[600];
-    expect_error(f, "POST", P, AGENT, web_spec(spec, sizeof spec, "w", 8, NULL), 403, "forbidden");
-    expect_error(f, "POST", P, TOK_A, web_spec(spec, sizeof spec, "w", 8, "\"tenant\":\"b\""), 403,
-                 "forbidden");
-    json_t *j = http_json(f, "POST", P, TOK_A, web_spec(spec, sizeof spec, "w", 8, NULL), 201);
+    srvtest_error(f, "POST", P, AGENT, web_spec(spec, sizeof spec, "w", 8, NULL), 403, "forbidden");
+    srvtest_error(f, "POST", P, TOK_A, web_spec(spec, sizeof spec, "w", 8, "\"tenant\":\"b\""), 403,
+                  "forbidden");
+    json_t *j = srvtest_json(f, "POST", P, TOK_A, web_spec(spec, sizeof spec, "w", 8, NULL), 201);
     assert_string_equal(str(j, "tenant"), "a");
     assert_string_equal(str(j, "signal"), "none");
     json_decref(j);
-    expect_error(f, "POST", P, ADMIN, web_spec(spec, sizeof spec, "w", 8, NULL), 409, "conflict");
-    expect_error(f, "GET", "/v1/services/w", TOK_B, NULL, 404, "not_found");
-    expect_error(f, "POST", "/v1/services/w/load", TOK_B, "{\"rps\":1}", 404, "not_found");
-    j = http_json(f, "GET", P, TOK_B, NULL, 200);
+    srvtest_error(f, "POST", P, ADMIN, web_spec(spec, sizeof spec, "w", 8, NULL), 409, "conflict");
+    srvtest_error(f, "GET", "/v1/services/w", TOK_B, NULL, 404, "not_found");
+    srvtest_error(f, "POST", "/v1/services/w/load", TOK_B, "{\"rps\":1}", 404, "not_found");
+    j = srvtest_json(f, "GET", P, TOK_B, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(j, "services")), 0);
     json_decref(j);
-    j = http_json(f, "GET", P, TOK_A, NULL, 200);
+    j = srvtest_json(f, "GET", P, TOK_A, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(j, "services")), 1);
     json_decref(j);
     /* load samples and PATCH bodies are checked too */
-    expect_error(f, "POST", "/v1/services/w/load", TOK_A, "{\"queue\":1}", 400, "bad_request");
-    expect_error(f, "POST", "/v1/services/w/load", TOK_A, "{\"rps\":-1}", 400, "bad_request");
-    expect_error(f, "POST", "/v1/services/w/load", TOK_A, "{\"rps\":1,\"x\":1}", 400,
-                 "bad_request");
-    expect_error(f, "POST", "/v1/services/nope/load", ADMIN, "{\"rps\":1}", 404, "not_found");
-    expect_error(f, "PATCH", "/v1/services/w", ADMIN, "{\"min_replicas\":3,\"max_replicas\":2}",
-                 400, "bad_request");
-    expect_error(f, "PATCH", "/v1/services/w", ADMIN, "{\"slo_s\":3}", 400, "bad_request");
-    m = expect_error(f, "PATCH", "/v1/services/w", ADMIN, "{\"min_replicas\":9,\"max_replicas\":9}",
-                     422, "unschedulable");
+    srvtest_error(f, "POST", "/v1/services/w/load", TOK_A, "{\"queue\":1}", 400, "bad_request");
+    srvtest_error(f, "POST", "/v1/services/w/load", TOK_A, "{\"rps\":-1}", 400, "bad_request");
+    srvtest_error(f, "POST", "/v1/services/w/load", TOK_A, "{\"rps\":1,\"x\":1}", 400,
+                  "bad_request");
+    srvtest_error(f, "POST", "/v1/services/nope/load", ADMIN, "{\"rps\":1}", 404, "not_found");
+    srvtest_error(f, "PATCH", "/v1/services/w", ADMIN, "{\"min_replicas\":3,\"max_replicas\":2}",
+                  400, "bad_request");
+    srvtest_error(f, "PATCH", "/v1/services/w", ADMIN, "{\"slo_s\":3}", 400, "bad_request");
+    m = srvtest_error(f, "PATCH", "/v1/services/w", ADMIN,
+                      "{\"min_replicas\":9,\"max_replicas\":9}", 422, "unschedulable");
     assert_non_null(strstr(m, "min_replicas 9 cannot fit"));
-    expect_error(f, "PUT", "/v1/services/w", ADMIN, "{}", 405, "method_not_allowed");
-    expect_error(f, "GET", "/v1/services/w/other", ADMIN, NULL, 404, "not_found");
+    srvtest_error(f, "PUT", "/v1/services/w", ADMIN, "{}", 405, "method_not_allowed");
+    srvtest_error(f, "GET", "/v1/services/w/other", ADMIN, NULL, 404, "not_found");
 }
 
 /* ---- scaling -----------------------------------------------------------------------------------
@@ -394,8 +262,9 @@ static void test_scale_up_then_down(void **state)
 {
     fx *f = *state;
     char spec[600];
-    json_t *j = http_json(f, "POST", "/v1/services", ADMIN,
-                          web_spec(spec, sizeof spec, "web", 8, "\"env\":{\"MODEL\":\"m\"}"), 201);
+    json_t *j =
+        srvtest_json(f, "POST", "/v1/services", ADMIN,
+                     web_spec(spec, sizeof spec, "web", 8, "\"env\":{\"MODEL\":\"m\"}"), 201);
     assert_int_equal(replicas(j, "wanted"), 1);
     json_decref(j);
     /* 10 requests/s of 0.5 s on 1-slot replicas: about 6 replicas */
@@ -409,7 +278,7 @@ static void test_scale_up_then_down(void **state)
     /* the replicas are jobs, placed on the simulated nodes and ready at once */
     assert_int_equal(wait_replicas(f, "web", "ready", want, 10, 3), want);
     assert_int_equal(service_jobs(f, "web", "running"), want);
-    j = http_json(f, "GET", "/v1/jobs/2", ADMIN, NULL, 200);
+    j = srvtest_json(f, "GET", "/v1/jobs/2", ADMIN, NULL, 200);
     assert_string_equal(str(j, "service"), "web");
     assert_int_equal(json_integer_value(json_object_get(j, "replica")), 1);
     assert_string_equal(str(j, "name"), "web-r1");
@@ -431,13 +300,13 @@ static void test_scale_up_then_down(void **state)
     assert_int_equal(json_integer_value(json_object_get(inst, "job")), 1);
     assert_non_null(strstr(str(j, "message"), "scaled down"));
     json_decref(j);
-    j = http_json(f, "GET", "/v1/jobs/2", ADMIN, NULL, 200);
+    j = srvtest_json(f, "GET", "/v1/jobs/2", ADMIN, NULL, 200);
     assert_string_equal(str(j, "state"), "cancelled");
     assert_non_null(strstr(str(j, "reason"), "scaled down"));
     json_decref(j);
     /* metrics */
     char *out = NULL;
-    assert_int_equal(http(f, "GET", "/metrics", NULL, NULL, &out), 200);
+    assert_int_equal(srvtest_http(f, "GET", "/metrics", NULL, NULL, NULL, &out, NULL), 200);
     assert_non_null(strstr(out, "allot_service_replicas_wanted{service=\"web\"} 1\n"));
     assert_non_null(strstr(out, "allot_service_replicas{service=\"web\",state=\"ready\"} 1\n"));
     assert_non_null(strstr(out, "allot_service_signal_stale{service=\"web\"} 0\n"));
@@ -453,11 +322,12 @@ static void test_stale_signal_holds_replicas(void **state)
 {
     fx *f = *state;
     char spec[600];
-    json_decref(http_json(f, "POST", "/v1/services", ADMIN,
-                          web_spec(spec, sizeof spec, "held", 5, "\"signal_timeout_s\":0.5"), 201));
+    json_decref(srvtest_json(f, "POST", "/v1/services", ADMIN,
+                             web_spec(spec, sizeof spec, "held", 5, "\"signal_timeout_s\":0.5"),
+                             201));
     /* a service that has never had a sample stays at min_replicas */
-    json_decref(http_json(f, "POST", "/v1/services", ADMIN,
-                          web_spec(spec, sizeof spec, "quiet", 8, "\"min_replicas\":2"), 201));
+    json_decref(srvtest_json(f, "POST", "/v1/services", ADMIN,
+                             web_spec(spec, sizeof spec, "quiet", 8, "\"min_replicas\":2"), 201));
     wait_replicas(f, "held", "wanted", 5, 10, 5);
     json_t *j = svc_get(f, "held");
     int want = replicas(j, "wanted");
@@ -480,7 +350,7 @@ static void test_stale_signal_holds_replicas(void **state)
     assert_non_null(strstr(str(j, "message"), "stale"));
     json_decref(j);
     char *out = NULL;
-    assert_int_equal(http(f, "GET", "/metrics", NULL, NULL, &out), 200);
+    assert_int_equal(srvtest_http(f, "GET", "/metrics", NULL, NULL, NULL, &out, NULL), 200);
     assert_non_null(strstr(out, "allot_service_signal_stale{service=\"held\"} 1\n"));
     free(out);
     j = svc_get(f, "quiet");
@@ -502,7 +372,7 @@ static void test_replica_replaced(void **state)
 {
     fx *f = *state;
     char spec[600];
-    json_decref(http_json(
+    json_decref(srvtest_json(
         f, "POST", "/v1/services", ADMIN,
         web_spec(spec, sizeof spec, "flaky", 8, "\"env\":{\"ALLOT_SIM_DURATION\":\"0.3\"}"), 201));
     int done = 0;
@@ -516,7 +386,7 @@ static void test_replica_replaced(void **state)
     assert_true(replicas(j, "wanted") == 1);
     json_decref(j);
     char *out = NULL;
-    assert_int_equal(http(f, "GET", "/metrics", NULL, NULL, &out), 200);
+    assert_int_equal(srvtest_http(f, "GET", "/metrics", NULL, NULL, NULL, &out, NULL), 200);
     const char *p = strstr(out, "allot_service_replacements_total{service=\"flaky\"} ");
     assert_non_null(p);
     assert_true(atoi(p + strlen("allot_service_replacements_total{service=\"flaky\"} ")) >= 2);
@@ -527,12 +397,12 @@ static void test_patch_and_delete(void **state)
 {
     fx *f = *state;
     char spec[600];
-    json_decref(http_json(f, "POST", "/v1/services", ADMIN,
-                          web_spec(spec, sizeof spec, "api", 8, "\"min_replicas\":3"), 201));
+    json_decref(srvtest_json(f, "POST", "/v1/services", ADMIN,
+                             web_spec(spec, sizeof spec, "api", 8, "\"min_replicas\":3"), 201));
     assert_int_equal(wait_replicas(f, "api", "ready", 3, -1, 3), 3);
     /* the bounds apply at once: 2..2 -> down to 2, the newest (job 3) drains */
-    json_t *j = http_json(f, "PATCH", "/v1/services/api", ADMIN,
-                          "{\"min_replicas\":2,\"max_replicas\":2,\"policy\":\"hpa\"}", 200);
+    json_t *j = srvtest_json(f, "PATCH", "/v1/services/api", ADMIN,
+                             "{\"min_replicas\":2,\"max_replicas\":2,\"policy\":\"hpa\"}", 200);
     assert_string_equal(str(j, "policy"), "hpa");
     assert_int_equal(json_integer_value(json_object_get(j, "max_replicas")), 2);
     assert_int_equal(replicas(j, "wanted"), 2);
@@ -540,15 +410,15 @@ static void test_patch_and_delete(void **state)
     assert_int_equal(wait_replicas(f, "api", "draining", 0, -1, 3), 0);
     assert_int_equal(service_jobs(f, "api", NULL), 2);
     /* delete: the replicas drain (0.2 s), then the service is gone */
-    j = http_json(f, "DELETE", "/v1/services/api", ADMIN, NULL, 200);
+    j = srvtest_json(f, "DELETE", "/v1/services/api", ADMIN, NULL, 200);
     assert_string_equal(str(j, "state"), "deleting");
     assert_int_equal(replicas(j, "draining"), 2);
     json_decref(j);
-    expect_error(f, "POST", "/v1/services/api/load", ADMIN, "{\"rps\":1}", 409, "conflict");
+    srvtest_error(f, "POST", "/v1/services/api/load", ADMIN, "{\"rps\":1}", 409, "conflict");
     char *out = NULL;
     int st = 0;
     for (int i = 0; i < 50; i++) {
-        st = http(f, "GET", "/v1/services/api", ADMIN, NULL, &out);
+        st = srvtest_http(f, "GET", "/v1/services/api", ADMIN, NULL, NULL, &out, NULL);
         free(out);
         if (st == 404) break;
         sleep_s(0.1);
@@ -557,16 +427,17 @@ static void test_patch_and_delete(void **state)
     assert_int_equal(service_jobs(f, "api", NULL), 0);
     assert_int_equal(service_jobs(f, "api", "cancelled"), 3);
     /* the name is free again */
-    json_decref(http_json(f, "POST", "/v1/services", ADMIN,
-                          web_spec(spec, sizeof spec, "api", 8, NULL), 201));
+    json_decref(srvtest_json(f, "POST", "/v1/services", ADMIN,
+                             web_spec(spec, sizeof spec, "api", 8, NULL), 201));
 }
 
 static void test_restart_recovers_services(void **state)
 {
     fx *f = *state;
     char spec[600];
-    json_decref(http_json(f, "POST", "/v1/services", TOK_A,
-                          web_spec(spec, sizeof spec, "chat", 4, "\"policy\":\"knative\""), 201));
+    json_decref(srvtest_json(f, "POST", "/v1/services", TOK_A,
+                             web_spec(spec, sizeof spec, "chat", 4, "\"policy\":\"knative\""),
+                             201));
     wait_replicas(f, "chat", "wanted", 4, 6, 5);
     json_t *j = svc_get(f, "chat");
     int want = replicas(j, "wanted");
@@ -576,7 +447,7 @@ static void test_restart_recovers_services(void **state)
     assert_int_equal(wait_replicas(f, "chat", "ready", want, -1, 3), want);
     allot_server_stop(f->srv);
     f->srv = NULL;
-    start(f);
+    srvtest_start(f);
     j = svc_get(f, "chat");
     assert_string_equal(str(j, "tenant"), "a");
     assert_string_equal(str(j, "policy"), "knative");
@@ -610,14 +481,14 @@ static void test_restart_recovers_services(void **state)
 static void test_replicas_preempt_training(void **state)
 {
     fx *f = *state;
-    json_decref(http_json(f, "POST", "/v1/jobs", ADMIN,
-                          "{\"command\":[\"sleep\",\"600\"],\"devices\":4,\"preemptible\":true}",
-                          201));
+    json_decref(srvtest_json(f, "POST", "/v1/jobs", ADMIN,
+                             "{\"command\":[\"sleep\",\"600\"],\"devices\":4,\"preemptible\":true}",
+                             201));
     char spec[600];
-    json_decref(http_json(f, "POST", "/v1/services", ADMIN,
-                          web_spec(spec, sizeof spec, "srv", 8, "\"min_replicas\":2"), 201));
+    json_decref(srvtest_json(f, "POST", "/v1/services", ADMIN,
+                             web_spec(spec, sizeof spec, "srv", 8, "\"min_replicas\":2"), 201));
     assert_int_equal(wait_replicas(f, "srv", "ready", 2, -1, 3), 2);
-    json_t *j = http_json(f, "GET", "/v1/jobs/1", ADMIN, NULL, 200);
+    json_t *j = srvtest_json(f, "GET", "/v1/jobs/1", ADMIN, NULL, 200);
     assert_string_equal(str(j, "state"), "pending");
     assert_string_equal(str(j, "reason"), "preempted");
     json_decref(j);
@@ -710,8 +581,8 @@ static void test_scrape_counter_rate(void **state)
              "\"rps_metric\":\"app_requests_total{model=\\\"m\\\"}\","
              "\"queue_metric\":\"app_queue\",\"interval_s\":0.2}},\"signal_timeout_s\":1",
              p.port);
-    json_decref(http_json(f, "POST", "/v1/services", ADMIN,
-                          web_spec(spec, sizeof spec, "scr", 8, extra), 201));
+    json_decref(srvtest_json(f, "POST", "/v1/services", ADMIN,
+                             web_spec(spec, sizeof spec, "scr", 8, extra), 201));
     double rps = 0;
     json_t *j = NULL;
     for (int i = 0; i < 50; i++) {
@@ -742,7 +613,7 @@ static void test_scrape_counter_rate(void **state)
     json_decref(j);
     /* deleted while its endpoint is away: the scraper forgets it */
     prom_stop(&p);
-    json_decref(http_json(f, "DELETE", "/v1/services/scr", ADMIN, NULL, 200));
+    json_decref(srvtest_json(f, "DELETE", "/v1/services/scr", ADMIN, NULL, 200));
 }
 
 /* ---- pure parts ------------------------------------------------------------------------------ */
@@ -920,14 +791,15 @@ int main(void)
         cmocka_unit_test(test_prometheus_text),
         cmocka_unit_test(test_spec_defaults_and_round_trip),
         cmocka_unit_test(test_services_table),
-        cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scale_up_then_down, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stale_signal_holds_replicas, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replica_replaced, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_patch_and_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_recovers_services, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replicas_preempt_training, setup_preempt, teardown),
-        cmocka_unit_test_setup_teardown(test_scrape_counter_rate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validation, setup, srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_scale_up_then_down, setup, srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_signal_holds_replicas, setup, srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_replica_replaced, setup, srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_patch_and_delete, setup, srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_restart_recovers_services, setup, srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_replicas_preempt_training, setup_preempt,
+                                        srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_scrape_counter_rate, setup, srvtest_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

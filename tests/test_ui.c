@@ -17,6 +17,7 @@
 
 #include "../src/server/ui_int.h"
 #include "allot/server.h"
+#include "srvtest.h"
 
 /* ---- the history ring ---- */
 
@@ -180,124 +181,23 @@ static void test_assets(void **state)
 
 /* ---- the routes on a server ---- */
 
-#define ADMIN "admin-token-ui-0123456789"
-#define TOK_A "tenant-a-token-ui-0123456789"
-#define TOK_B "tenant-b-token-ui-0123456789"
-
-typedef struct fx {
-    char dir[64];
-    allot_server *srv;
-    int port;
-    allot_server_config cfg;
-} fx;
-
 static int setup(void **state)
 {
-    fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/allot-ui-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    allot_server_config_init(&f->cfg);
-    snprintf(f->cfg.listen, sizeof f->cfg.listen, "127.0.0.1:0");
+    fx *f = srvtest_new("ui");
     snprintf(f->cfg.data, sizeof f->cfg.data, "%s/data", f->dir);
-    snprintf(f->cfg.admin_token, sizeof f->cfg.admin_token, ADMIN);
     snprintf(f->cfg.reports_dir, sizeof f->cfg.reports_dir, "%s", f->dir);
-    f->cfg.quiet = 1;
-    f->cfg.ntenants = 2;
-    allot_server_tenant *a = &f->cfg.tenants[0], *b = &f->cfg.tenants[1];
-    memset(a, 0, 2 * sizeof *a);
-    snprintf(a->name, sizeof a->name, "a");
-    snprintf(a->token, sizeof a->token, TOK_A);
-    a->weight = 1;
-    a->borrow_limit = -1;
+    allot_server_tenant *a = &f->cfg.tenants[0];
     a->nquota = 1;
     snprintf(a->quota_chip[0], 64, "H100");
     a->quota_devices[0] = 2; /* a's third device is lent */
-    snprintf(b->name, sizeof b->name, "b");
-    snprintf(b->token, sizeof b->token, TOK_B);
-    b->weight = 1;
-    b->borrow_limit = -1;
-    f->cfg.sim_nodes = 2;
-    f->cfg.sim_devices = 4;
-    allot_diag d = {0};
-    int rc = allot_server_start(&f->srv, &f->cfg, &d);
-    if (rc) fprintf(stderr, "start: %s\n", d.msg);
-    assert_int_equal(rc, 0);
-    f->port = allot_server_port(f->srv);
+    srvtest_start(f);
     *state = f;
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fx *f = *state;
-    allot_server_stop(f->srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-/* One request on a fresh connection: the status; the body in *out, the
- * headers in *hdr (both malloc'd, may be NULL). */
-static int http(fx *f, const char *method, const char *path, const char *token, const char *body,
-                char **out, char **hdr)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s >= 0);
-    struct timeval tv = {10, 0};
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)f->port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(s, (struct sockaddr *)&a, sizeof a), 0);
-    size_t blen = body ? strlen(body) : 0;
-    char *req = malloc(blen + 1024);
-    char auth[300] = "";
-    if (token) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
-    int n = sprintf(req,
-                    "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%sContent-Type: "
-                    "application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                    method, path, auth, blen, body ? body : "");
-    for (int off = 0; off < n;) {
-        ssize_t w = send(s, req + off, (size_t)(n - off), MSG_NOSIGNAL);
-        if (w <= 0) break;
-        off += (int)w;
-    }
-    free(req);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (len + 4096 > cap) buf = realloc(buf, cap *= 2);
-        ssize_t r = recv(s, buf + len, cap - len - 1, 0);
-        if (r <= 0) break;
-        len += (size_t)r;
-    }
-    close(s);
-    buf[len] = 0;
-    int status = 0;
-    sscanf(buf, "HTTP/1.%*d %d", &status);
-    char *b = strstr(buf, "\r\n\r\n");
-    if (out) *out = strdup(b ? b + 4 : "");
-    if (hdr) {
-        if (b) *b = 0;
-        *hdr = strdup(buf);
-    }
-    free(buf);
-    return status;
-}
-
 static json_t *get_json(fx *f, const char *path, const char *token, int want)
 {
-    char *out = NULL;
-    int st = http(f, "GET", path, token, NULL, &out, NULL);
-    if (st != want) fprintf(stderr, "GET %s -> %d: %.300s\n", path, st, out);
-    assert_int_equal(st, want);
-    json_t *j = json_loads(out, 0, NULL);
-    free(out);
-    assert_non_null(j);
-    return j;
+    return srvtest_json(f, "GET", path, token, NULL, want);
 }
 
 static int submit(fx *f, const char *token, const char *name, int devices, double dur)
@@ -307,7 +207,7 @@ static int submit(fx *f, const char *token, const char *name, int devices, doubl
              "{\"command\":[\"sleep\",\"1\"],\"name\":\"%s\",\"devices\":%d,"
              "\"env\":{\"ALLOT_SIM_DURATION\":\"%g\"}}",
              name, devices, dur);
-    int st = http(f, "POST", "/v1/jobs", token, body, &out, NULL);
+    int st = srvtest_http(f, "POST", "/v1/jobs", token, body, NULL, &out, NULL);
     if (st != 201) fprintf(stderr, "submit -> %d: %s\n", st, out);
     assert_int_equal(st, 201);
     json_t *j = json_loads(out, 0, NULL);
@@ -321,31 +221,35 @@ static void test_pages(void **state)
 {
     fx *f = *state;
     char *out = NULL, *hdr = NULL;
-    assert_int_equal(http(f, "GET", "/", NULL, NULL, &out, &hdr), 200); /* no token needed */
+    assert_int_equal(srvtest_http(f, "GET", "/", NULL, NULL, NULL, &out, &hdr),
+                     200); /* no token needed */
     assert_non_null(strstr(hdr, "Content-Type: text/html"));
     assert_non_null(strstr(hdr, "Content-Security-Policy:"));
     assert_non_null(strstr(out, "<main"));
     free(out);
     free(hdr);
-    assert_int_equal(http(f, "GET", "/ui/app.css", NULL, NULL, NULL, &hdr), 200);
+    assert_int_equal(srvtest_http(f, "GET", "/ui/app.css", NULL, NULL, NULL, NULL, &hdr), 200);
     assert_non_null(strstr(hdr, "Content-Type: text/css"));
     assert_non_null(strstr(hdr, "ETag: \""));
     free(hdr);
-    assert_int_equal(http(f, "GET", "/ui/../etc/passwd", NULL, NULL, NULL, NULL), 404);
-    assert_int_equal(http(f, "DELETE", "/", NULL, NULL, NULL, NULL), 405);
+    assert_int_equal(srvtest_http(f, "GET", "/ui/../etc/passwd", NULL, NULL, NULL, NULL, NULL),
+                     404);
+    assert_int_equal(srvtest_http(f, "DELETE", "/", NULL, NULL, NULL, NULL, NULL), 405);
     /* reports: a token, and the admin's */
     char p[200];
     snprintf(p, sizeof p, "%s/r.html", f->dir);
     write_file(p, "<title>R</title>", 1500000000);
-    assert_int_equal(http(f, "GET", "/reports/r.html", NULL, NULL, NULL, NULL), 401);
-    assert_int_equal(http(f, "GET", "/reports/r.html", TOK_A, NULL, NULL, NULL), 403);
-    assert_int_equal(http(f, "GET", "/reports/r.html", ADMIN, NULL, &out, &hdr), 200);
+    assert_int_equal(srvtest_http(f, "GET", "/reports/r.html", NULL, NULL, NULL, NULL, NULL), 401);
+    assert_int_equal(srvtest_http(f, "GET", "/reports/r.html", TOK_A, NULL, NULL, NULL, NULL), 403);
+    assert_int_equal(srvtest_http(f, "GET", "/reports/r.html", ADMIN, NULL, NULL, &out, &hdr), 200);
     assert_string_equal(out, "<title>R</title>");
     assert_non_null(strstr(hdr, "sandbox"));
     free(out);
     free(hdr);
-    assert_int_equal(http(f, "GET", "/reports/../r.html", ADMIN, NULL, NULL, NULL), 404);
-    assert_int_equal(http(f, "GET", "/reports/data/store.db", ADMIN, NULL, NULL, NULL), 404);
+    assert_int_equal(srvtest_http(f, "GET", "/reports/../r.html", ADMIN, NULL, NULL, NULL, NULL),
+                     404);
+    assert_int_equal(
+        srvtest_http(f, "GET", "/reports/data/store.db", ADMIN, NULL, NULL, NULL, NULL), 404);
     json_t *j = get_json(f, "/v1/reports", ADMIN, 200);
     assert_int_equal(json_array_size(json_object_get(j, "reports")), 1);
     json_decref(j);
@@ -461,7 +365,7 @@ static void test_routes(void **state)
     /* cancel the waiting job: its events end with cancelled */
     snprintf(path, sizeof path, "/v1/jobs/%d", b2);
     char *out = NULL;
-    assert_int_equal(http(f, "DELETE", path, ADMIN, NULL, &out, NULL), 200);
+    assert_int_equal(srvtest_http(f, "DELETE", path, ADMIN, NULL, NULL, &out, NULL), 200);
     free(out);
     j = get_json(f, path, ADMIN, 200);
     ev = json_object_get(j, "events");
@@ -499,8 +403,8 @@ int main(void)
         cmocka_unit_test(test_report_names),
         cmocka_unit_test(test_reports_dir),
         cmocka_unit_test(test_assets),
-        cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pages, setup, srvtest_teardown),
+        cmocka_unit_test_setup_teardown(test_routes, setup, srvtest_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
