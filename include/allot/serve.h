@@ -211,6 +211,12 @@ int allot_serve_demand_build(const allot_service *s, size_t chip, const allot_re
                              double dt, allot_serve_demand *out);
 void allot_serve_demand_free(allot_serve_demand *d);
 
+/* The demand the latency model and the oracle read: trailing means of d over
+ * max(10 s, 4 mean service times), at least one step (docs/internals/
+ * serving.md, "The simulator"). out is freed with allot_serve_demand_free.
+ * ENOMEM. */
+int allot_serve_demand_smoothed(const allot_serve_demand *d, allot_serve_demand *out);
+
 /* ---- the window-rate demand (ServeGen) ---------------------------------------- */
 
 /* A ServeGen model (a directory of chunk-*-trace.csv files, one per client,

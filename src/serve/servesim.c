@@ -78,6 +78,18 @@ static int smooth_demand(const allot_serve_demand *in, size_t k, allot_serve_dem
     return 0;
 }
 
+int allot_serve_demand_smoothed(const allot_serve_demand *in, allot_serve_demand *out)
+{
+    /* the steady-state model needs windows long against the service time */
+    double wsum = 0, csum = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        wsum += in->work[i];
+        csum += in->count[i];
+    }
+    double window = fmax(SLO_WINDOW, csum > 0 ? 4 * wsum / csum : 0);
+    return smooth_demand(in, (size_t)fmax(1, round(window / in->dt)), out);
+}
+
 void allot_serve_config_init(allot_serve_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -369,16 +381,8 @@ int allot_serve_run_demand(const allot_service *s, const allot_serve_demand *dem
     }
     double dt = dem->dt;
     const allot_serve_chip *ch = &s->chips[cfg->chip];
-    /* the steady-state model needs windows long against the service time */
-    double wsum = 0, csum = 0;
-    for (size_t i = 0; i < dem->n; i++) {
-        wsum += dem->work[i];
-        csum += dem->count[i];
-    }
-    double window = fmax(SLO_WINDOW, csum > 0 ? 4 * wsum / csum : 0);
-    size_t kwin = (size_t)fmax(1, round(window / dt));
     allot_serve_demand sm;
-    rc = smooth_demand(dem, kwin, &sm);
+    rc = allot_serve_demand_smoothed(dem, &sm);
     if (rc) {
         allot_latency_table_free(own);
         return allot_diag_set(d, rc, NULL, 0, 0, "out of memory");

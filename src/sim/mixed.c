@@ -35,7 +35,6 @@
 
 #define ALIAS_SUFFIX "@serve"
 #define NO_ALIAS     0xFFFFu
-#define SLO_WINDOW   10.0 /* s: the latency model's minimum window (as servesim.c) */
 
 enum { TEN_TRAIN = 0, TEN_SERVE = 1 };
 enum { K_TEND = 0, K_DRAIN, K_RECLAIM, K_STEP, K_ARRIVE };
@@ -777,29 +776,6 @@ static int build_fleet(mx *x, const allot_cluster *c0)
     return 0;
 }
 
-/* Trailing means over k steps (what the latency model and the oracle read;
- * the same operations as servesim.c, so the results are the same bits). */
-static int smooth(const allot_serve_demand *in, size_t k, allot_serve_demand *out)
-{
-    *out = *in;
-    out->count = malloc((in->n ? in->n : 1) * sizeof *out->count);
-    out->work = malloc((in->n ? in->n : 1) * sizeof *out->work);
-    if (!out->count || !out->work) return ALLOT_ENOMEM;
-    double c = 0, w = 0;
-    for (size_t i = 0; i < in->n; i++) {
-        c += in->count[i];
-        w += in->work[i];
-        if (i >= k) {
-            c -= in->count[i - k];
-            w -= in->work[i - k];
-        }
-        size_t m = i + 1 < k ? i + 1 : k;
-        out->count[i] = (uint32_t)llround(c / (double)m);
-        out->work[i] = w / (double)m;
-    }
-    return 0;
-}
-
 static int prep_service(mx *x, uint32_t k, const allot_mixed_service *in)
 {
     msvc *sv = &x->sv[k];
@@ -856,14 +832,7 @@ static int prep_service(mx *x, uint32_t k, const allot_mixed_service *in)
     rc = allot_serve_demand_build(s, in->chip, in->trace, x->dt, &sv->dem);
     if (rc)
         return allot_diag_set(d, rc, NULL, 0, 0, "%s: cannot cut the trace into steps", s->name);
-    double wsum = 0, csum = 0;
-    for (size_t i = 0; i < sv->dem.n; i++) {
-        wsum += sv->dem.work[i];
-        csum += sv->dem.count[i];
-    }
-    double window = fmax(SLO_WINDOW, csum > 0 ? 4 * wsum / csum : 0);
-    size_t kwin = (size_t)fmax(1, round(window / x->dt));
-    rc = smooth(&sv->dem, kwin, &sv->sm);
+    rc = allot_serve_demand_smoothed(&sv->dem, &sv->sm);
     if (rc == 0) rc = allot_serve_oracle(s, in->chip, &sv->sm, &sv->oracle, &sv->oracle_dh);
     if (rc) return allot_diag_set(d, rc, NULL, 0, 0, "%s: the oracle failed", s->name);
     return 0;
