@@ -57,8 +57,8 @@ void srv_reply_error(srv_req *r, int status, const char *code, const char *fmt, 
         goto fail;                                                                                 \
     } while (0)
 
-static int get_int(json_t *o, const char *k, long long lo, long long hi, long long def,
-                   long long *out, char *err, size_t errlen)
+int srv_json_int(json_t *o, const char *k, long long lo, long long hi, long long def,
+                 long long *out, char *err, size_t errlen)
 {
     json_t *v = json_object_get(o, k);
     if (!v || json_is_null(v)) {
@@ -113,21 +113,21 @@ int srv_spec_parse(json_t *body, srv_spec *out, char *err, size_t errlen)
         FAIL("command[0]: must not be empty");
     json_object_set(doc, "command", cmd);
     long long x;
-    if (get_int(body, "devices", 0, ALLOT_MAX_DEVS_PER_NODE, 1, &x, err, errlen)) goto fail;
+    if (srv_json_int(body, "devices", 0, ALLOT_MAX_DEVS_PER_NODE, 1, &x, err, errlen)) goto fail;
     out->devices = (int)x;
-    if (get_int(body, "milli", 1, 1000, 1000, &x, err, errlen)) goto fail;
+    if (srv_json_int(body, "milli", 1, 1000, 1000, &x, err, errlen)) goto fail;
     out->milli = (int)x;
     if (out->milli < 1000 && out->devices != 1)
         FAIL("milli: a share of a device needs devices = 1");
-    if (get_int(body, "gang_size", 1, 4096, 1, &x, err, errlen)) goto fail;
+    if (srv_json_int(body, "gang_size", 1, 4096, 1, &x, err, errlen)) goto fail;
     out->gang = (int)x;
-    if (get_int(body, "cpu", 0, 1000000000, 0, &x, err, errlen)) goto fail;
+    if (srv_json_int(body, "cpu", 0, 1000000000, 0, &x, err, errlen)) goto fail;
     out->cpu = x;
-    if (get_int(body, "mem", 0, 1000000000, 0, &x, err, errlen)) goto fail;
+    if (srv_json_int(body, "mem", 0, 1000000000, 0, &x, err, errlen)) goto fail;
     out->mem = x;
-    if (get_int(body, "priority", -1000, 1000, 0, &x, err, errlen)) goto fail;
+    if (srv_json_int(body, "priority", -1000, 1000, 0, &x, err, errlen)) goto fail;
     out->priority = (int)x;
-    if (get_int(body, "time_limit", 1, 100LL * 365 * 86400, 0, &x, err, errlen)) goto fail;
+    if (srv_json_int(body, "time_limit", 1, 100LL * 365 * 86400, 0, &x, err, errlen)) goto fail;
     out->time_limit = x;
     if (out->devices == 0 && out->cpu == 0) out->cpu = 1000; /* a CPU-only task needs something */
     val = json_object_get(body, "preemptible");

@@ -56,6 +56,10 @@ typedef struct srv_spec {
  * what is wrong" in err. doc is a new reference on success. */
 int srv_spec_parse(json_t *body, srv_spec *out, char *err, size_t errlen);
 void srv_spec_free(srv_spec *s);
+/* Reads integer field k of o into *out (def when absent or null); -1 with
+ * "k: must be an integer lo..hi" in err when it is not one in range. */
+int srv_json_int(json_t *o, const char *k, long long lo, long long hi, long long def,
+                 long long *out, char *err, size_t errlen);
 
 /* One API request on its way from an HTTP thread to the state thread and
  * back. */

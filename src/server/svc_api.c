@@ -117,22 +117,6 @@ static int get_num(json_t *o, const char *k, double lo, double hi, int excl, dou
     return 0;
 }
 
-static int get_int(json_t *o, const char *k, long long lo, long long hi, long long def,
-                   long long *out, char *err, size_t errlen)
-{
-    json_t *v = json_object_get(o, k);
-    if (!v || json_is_null(v)) {
-        *out = def;
-        return 0;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-        snprintf(err, errlen, "%s: must be an integer %lld..%lld", k, lo, hi);
-        return -1;
-    }
-    *out = json_integer_value(v);
-    return 0;
-}
-
 /* The default capacity of the chip types the serving model knows
  * (allot_service_default, docs/internals/serving.md); "A100" is what the
  * agents call an A100-80G. */
@@ -355,7 +339,8 @@ int svc_spec_parse(json_t *body, svc_spec *out, char *err, size_t errlen)
     allot_service def;
     allot_service_default(&def, kind);
     long long x;
-    if (get_int(body, "slots", 1, 4096, kind == ALLOT_REQ_EXEC ? 1 : def.slots, &x, err, errlen))
+    if (srv_json_int(body, "slots", 1, 4096, kind == ALLOT_REQ_EXEC ? 1 : def.slots, &x, err,
+                     errlen))
         goto fail;
     out->m.slots = (int)x;
     if (kind == ALLOT_REQ_EXEC) /* rps per replica -> speed of one slot: es = slots / rps */
@@ -371,20 +356,21 @@ int svc_spec_parse(json_t *body, svc_spec *out, char *err, size_t errlen)
         if (!json_is_object(v)) FAIL("request: an object {\"in_tokens\": N, \"out_tokens\": M}");
         if (known_fields(v, rk, 2, "request.", err, errlen)) goto fail;
         long long it, ot;
-        if (get_int(v, "in_tokens", 0, 10000000, SVC_DEFAULT_IN_TOKENS, &it, err, errlen) ||
-            get_int(v, "out_tokens", 0, 10000000, SVC_DEFAULT_OUT_TOKENS, &ot, err, errlen))
+        if (srv_json_int(v, "in_tokens", 0, 10000000, SVC_DEFAULT_IN_TOKENS, &it, err, errlen) ||
+            srv_json_int(v, "out_tokens", 0, 10000000, SVC_DEFAULT_OUT_TOKENS, &ot, err, errlen))
             goto fail;
         out->in_tok = (double)it;
         out->out_tok = (double)ot;
         if (out->in_tok + out->out_tok <= 0) FAIL("request: a request has at least one token");
     }
     /* bounds, SLO, drain, policy, priority */
-    if (get_int(body, "min_replicas", 0, SVC_REPLICA_MAX, def.min_replicas, &x, err, errlen))
+    if (srv_json_int(body, "min_replicas", 0, SVC_REPLICA_MAX, def.min_replicas, &x, err, errlen))
         goto fail;
     out->m.min_replicas = (int)x;
-    if (get_int(body, "max_replicas", 1, SVC_REPLICA_MAX,
-                def.max_replicas > out->m.min_replicas ? def.max_replicas : out->m.min_replicas, &x,
-                err, errlen))
+    if (srv_json_int(body, "max_replicas", 1, SVC_REPLICA_MAX,
+                     def.max_replicas > out->m.min_replicas ? def.max_replicas
+                                                            : out->m.min_replicas,
+                     &x, err, errlen))
         goto fail;
     out->m.max_replicas = (int)x;
     if (out->m.min_replicas > out->m.max_replicas)
@@ -407,7 +393,8 @@ int svc_spec_parse(json_t *body, svc_spec *out, char *err, size_t errlen)
         if (p < 0) FAIL("policy: one of hpa, knative, predictive, allot");
         out->policy = p;
     }
-    if (get_int(body, "priority", -1000, 1000, SVC_DEFAULT_PRIORITY, &x, err, errlen)) goto fail;
+    if (srv_json_int(body, "priority", -1000, 1000, SVC_DEFAULT_PRIORITY, &x, err, errlen))
+        goto fail;
     out->priority = (int)x;
     if (parse_load(json_object_get(body, "load"), out, err, errlen)) goto fail;
     /* the serving model's own checks, then the SLO against the minimum latency */
@@ -505,9 +492,9 @@ int svc_patch_parse(json_t *body, int *min, int *max, int *policy, char *err, si
         FAIL("the body must be an object with min_replicas, max_replicas or policy");
     if (known_fields(body, known, 3, "", err, errlen)) return -1;
     long long x;
-    if (get_int(body, "min_replicas", 0, SVC_REPLICA_MAX, -1, &x, err, errlen)) return -1;
+    if (srv_json_int(body, "min_replicas", 0, SVC_REPLICA_MAX, -1, &x, err, errlen)) return -1;
     *min = (int)x;
-    if (get_int(body, "max_replicas", 1, SVC_REPLICA_MAX, -1, &x, err, errlen)) return -1;
+    if (srv_json_int(body, "max_replicas", 1, SVC_REPLICA_MAX, -1, &x, err, errlen)) return -1;
     *max = (int)x;
     json_t *v = json_object_get(body, "policy");
     if (v && !json_is_null(v)) {
